@@ -1,0 +1,299 @@
+//! [`SecureLinkLayer`]: the configuration, which is also the builder and the tower `Layer`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{Method, Uri};
+use tower_layer::Layer;
+
+use crate::clock::{Clock, SystemClock};
+use crate::key::Keyring;
+use crate::path::{PrefixError, Prefixes};
+use crate::rejection::{DefaultRejectionResponse, Rejection};
+use crate::service::SecureLink;
+use crate::settings::Settings;
+use crate::signer::UrlSigner;
+use crate::token::ParamNames;
+
+/// The lifetime of a link minted without one: one hour.
+pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(60 * 60);
+/// The longest lifetime a link may have unless configured otherwise: seven days.
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+/// The clock skew tolerated between the host that mints and the host that verifies.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(5);
+/// The largest leeway the layer accepts.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(5 * 60);
+/// The name prefix of the signing parameters unless configured otherwise.
+pub const DEFAULT_PARAM_PREFIX: &str = "sl_";
+
+/// Guards private path prefixes with signed links.
+///
+/// The layer is its own builder: every `with_*` method returns a new layer, and the ones that can
+/// be misconfigured return a [`ConfigError`] at once, so a layer that was built never surprises a
+/// request. Until [`with_private_prefix`](Self::with_private_prefix) is called, every path is
+/// private.
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use http::{Request, StatusCode};
+/// use tower::ServiceExt;
+/// use tower_secure_link::{Key, SecureLinkLayer};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32])?)
+///     .with_private_prefix("/private/")?;
+/// let link = layer.signer().sign("/private/report.pdf")?;
+/// let app = Router::new()
+///     .route("/private/report.pdf", get(|| async { "the report" }))
+///     .layer(layer);
+///
+/// let signed = app.clone().oneshot(Request::get(link).body(Default::default())?).await?;
+/// assert_eq!(signed.status(), StatusCode::OK);
+/// let unsigned = app.oneshot(Request::get("/private/report.pdf").body(Default::default())?).await?;
+/// assert_eq!(unsigned.status(), StatusCode::FORBIDDEN);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct SecureLinkLayer<R = DefaultRejectionResponse> {
+    settings: Arc<Settings>,
+    private_prefixes: Vec<String>,
+    public_exceptions: Vec<String>,
+    responder: R,
+}
+
+impl SecureLinkLayer {
+    /// A layer that signs with `keyring`'s signing key (a single [`Key`](crate::Key) will do) and
+    /// treats every path as private.
+    pub fn new(keyring: impl Into<Keyring>) -> Self {
+        let settings = Settings {
+            keyring: keyring.into(),
+            names: ParamNames::new(DEFAULT_PARAM_PREFIX),
+            prefixes: Prefixes::everything_private(),
+            default_lifetime: DEFAULT_LIFETIME.as_secs(),
+            max_lifetime: DEFAULT_MAX_LIFETIME.as_secs(),
+            leeway: DEFAULT_LEEWAY.as_secs(),
+            clock: Arc::new(SystemClock),
+            stealth: false,
+            signer_in_extensions: true,
+        };
+        Self {
+            settings: Arc::new(settings),
+            private_prefixes: Vec::new(),
+            public_exceptions: Vec::new(),
+            responder: DefaultRejectionResponse,
+        }
+    }
+}
+
+impl<R> SecureLinkLayer<R> {
+    /// Adds a private prefix, matched by whole segments: `/private/` (or `/private`) covers
+    /// `/private` and everything below it, never `/private-x`. The first call replaces the
+    /// default of "everything is private".
+    pub fn with_private_prefix(mut self, prefix: impl Into<String>) -> Result<Self, ConfigError> {
+        self.private_prefixes.push(prefix.into());
+        self.rebuild_prefixes()?;
+        Ok(self)
+    }
+
+    /// Adds a public exception inside a private prefix (`/private/thumbnails/`). The longest
+    /// matching prefix decides, so an exception never opens anything outside itself.
+    pub fn with_public_exception(mut self, prefix: impl Into<String>) -> Result<Self, ConfigError> {
+        self.public_exceptions.push(prefix.into());
+        self.rebuild_prefixes()?;
+        Ok(self)
+    }
+
+    fn rebuild_prefixes(&mut self) -> Result<(), ConfigError> {
+        let private = if self.private_prefixes.is_empty() {
+            vec!["/".to_owned()]
+        } else {
+            self.private_prefixes.clone()
+        };
+        let prefixes =
+            Prefixes::new(&private, &self.public_exceptions).map_err(|(prefix, error)| {
+                ConfigError::InvalidPrefix {
+                    prefix,
+                    reason: error.to_string(),
+                    public_outside_private: error == PrefixError::PublicOutsidePrivate,
+                }
+            })?;
+        self.settings_mut().prefixes = prefixes;
+        Ok(())
+    }
+
+    /// The lifetime of links minted without one (one hour by default).
+    pub fn with_default_lifetime(mut self, lifetime: Duration) -> Result<Self, ConfigError> {
+        if lifetime.is_zero() || lifetime.as_secs() > self.settings.max_lifetime {
+            return Err(ConfigError::InvalidLifetime);
+        }
+        self.settings_mut().default_lifetime = lifetime.as_secs();
+        Ok(self)
+    }
+
+    /// The longest lifetime a link may have, enforced when minting and when verifying (seven
+    /// days by default). It must be at least the default lifetime.
+    pub fn with_max_lifetime(mut self, lifetime: Duration) -> Result<Self, ConfigError> {
+        if lifetime.as_secs() < self.settings.default_lifetime {
+            return Err(ConfigError::InvalidLifetime);
+        }
+        self.settings_mut().max_lifetime = lifetime.as_secs();
+        Ok(self)
+    }
+
+    /// The clock skew tolerated around not-before and expiry (5 seconds by default, at most
+    /// [`MAX_LEEWAY`]).
+    pub fn with_leeway(mut self, leeway: Duration) -> Result<Self, ConfigError> {
+        if leeway > MAX_LEEWAY {
+            return Err(ConfigError::LeewayTooLarge);
+        }
+        self.settings_mut().leeway = leeway.as_secs();
+        Ok(self)
+    }
+
+    /// The name prefix of the signing parameters (`sl_` by default): 1 to 16 characters from
+    /// `a-z 0-9 _ - .`. The application's own query parameters must not start with it.
+    pub fn with_param_prefix(mut self, prefix: &str) -> Result<Self, ConfigError> {
+        let valid = (1..=16).contains(&prefix.len())
+            && prefix.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.')
+            });
+        if !valid {
+            return Err(ConfigError::InvalidParamPrefix);
+        }
+        self.settings_mut().names = ParamNames::new(prefix);
+        Ok(self)
+    }
+
+    /// Replaces the keyring, for example to start signing with a new key while the old one is
+    /// still accepted. Services already built keep the keyring they were built with.
+    pub fn with_keyring(mut self, keyring: impl Into<Keyring>) -> Self {
+        self.settings_mut().keyring = keyring.into();
+        self
+    }
+
+    /// Reads the time from `clock` instead of the system clock (for tests).
+    pub fn with_clock(mut self, clock: impl Clock) -> Self {
+        self.settings_mut().clock = Arc::new(clock);
+        self
+    }
+
+    /// Answers every rejection with 404 Not Found, so a prober cannot tell a private path from a
+    /// missing one, nor a forged link from an expired one. The real reason stays in the
+    /// response's extensions.
+    pub fn with_stealth_404(mut self, stealth: bool) -> Self {
+        self.settings_mut().stealth = stealth;
+        self
+    }
+
+    /// Stops putting a [`UrlSigner`] into every request's extensions (which costs an allocation
+    /// per request), for apps that hold a signer some other way.
+    pub fn without_signer_extension(mut self) -> Self {
+        self.settings_mut().signer_in_extensions = false;
+        self
+    }
+
+    /// Builds rejection responses with `responder` instead of a bare status.
+    pub fn with_rejection_response<R2>(self, responder: R2) -> SecureLinkLayer<R2> {
+        SecureLinkLayer {
+            settings: self.settings,
+            private_prefixes: self.private_prefixes,
+            public_exceptions: self.public_exceptions,
+            responder,
+        }
+    }
+
+    /// A signer with this layer's settings, for minting links outside requests.
+    pub fn signer(&self) -> UrlSigner {
+        UrlSigner::new(self.settings.clone())
+    }
+
+    /// Checks a request as the layer would, without calling any service.
+    ///
+    /// Returns whether the request is public or admitted by a valid link, or the rejection.
+    pub fn check(&self, method: &Method, uri: &Uri) -> Result<Access, Rejection> {
+        match self.settings.decide(method, uri) {
+            Ok(verdict) if verdict.signed => Ok(Access::Signed),
+            Ok(_) => Ok(Access::Public),
+            Err(kind) => Err(Rejection::new(kind, self.settings.stealth)),
+        }
+    }
+
+    fn settings_mut(&mut self) -> &mut Settings {
+        Arc::make_mut(&mut self.settings)
+    }
+}
+
+/// How a request that the layer lets through was admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Access {
+    /// The path is not under a private prefix.
+    Public,
+    /// The path is private and the request carries a valid link.
+    Signed,
+}
+
+impl<S, R: Clone> Layer<S> for SecureLinkLayer<R> {
+    type Service = SecureLink<S, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SecureLink::new(inner, self.settings.clone(), self.responder.clone())
+    }
+}
+
+impl<R> fmt::Debug for SecureLinkLayer<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecureLinkLayer")
+            .field("keyring", &self.settings.keyring)
+            .field("private_prefixes", &self.private_prefixes)
+            .field("public_exceptions", &self.public_exceptions)
+            .field("default_lifetime", &self.settings.default_lifetime)
+            .field("max_lifetime", &self.settings.max_lifetime)
+            .field("leeway", &self.settings.leeway)
+            .field("param_prefix", &self.settings.names.prefix)
+            .field("stealth", &self.settings.stealth)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A setting the layer cannot work with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A private prefix or public exception is not usable.
+    InvalidPrefix {
+        /// The prefix as it was given.
+        prefix: String,
+        /// What is wrong with it.
+        reason: String,
+        /// Whether the problem is a public exception outside every private prefix.
+        public_outside_private: bool,
+    },
+    /// A lifetime is zero, or the default lifetime exceeds the maximum.
+    InvalidLifetime,
+    /// The leeway exceeds [`MAX_LEEWAY`].
+    LeewayTooLarge,
+    /// The parameter prefix is empty, too long, or holds characters outside `a-z 0-9 _ - .`.
+    InvalidParamPrefix,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidPrefix { prefix, reason, .. } => write!(f, "prefix {prefix:?}: {reason}"),
+            Self::InvalidLifetime => f.write_str(
+                "lifetimes must be above zero and the default lifetime at most the maximum",
+            ),
+            Self::LeewayTooLarge => write!(f, "the leeway may be at most {MAX_LEEWAY:?}"),
+            Self::InvalidParamPrefix => f.write_str(
+                "the parameter prefix must be 1 to 16 characters from a-z, 0-9, '_', '-' and '.'",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}

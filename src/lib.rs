@@ -1,0 +1,88 @@
+//! Signed, expiring links for private files and endpoints, as a tower layer.
+//!
+//! Web apps hand out links to private things: an invoice for one customer, an avatar, a video.
+//! [`SecureLinkLayer`] wraps any tower service (axum, tonic, hyper, warp). Requests under its
+//! private prefixes must carry a valid signed link; everything else passes through. A
+//! [`UrlSigner`] mints the links, in request handlers (it is in every request's extensions) and
+//! anywhere else (emails, background jobs).
+//!
+//! # Quick start
+//!
+//! ```
+//! use axum::{routing::get, Extension, Router};
+//! use http::{Request, StatusCode};
+//! use tower::ServiceExt;
+//! use tower_secure_link::{Key, SecureLinkLayer, UrlSigner};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // In production the secret comes from your secret store: 32 random bytes or more.
+//! let key = Key::new("2026-11", b"a secret of at least thirty-two bytes!")?;
+//! let layer = SecureLinkLayer::new(key).with_private_prefix("/files/")?;
+//!
+//! let app = Router::new()
+//!     // A public page that hands out a link...
+//!     .route("/", get(|Extension(signer): Extension<UrlSigner>| async move {
+//!         signer.sign("/files/invoice-42.pdf").unwrap()
+//!     }))
+//!     // ...to a private resource (in a real app, tower-http's ServeDir).
+//!     .route("/files/invoice-42.pdf", get(|| async { "%PDF-1.7 ..." }))
+//!     .layer(layer);
+//!
+//! let page = app.clone().oneshot(Request::get("/").body(Default::default())?).await?;
+//! let body = axum::body::to_bytes(page.into_body(), 4096).await?;
+//! let link = String::from_utf8(body.to_vec())?;
+//!
+//! let granted = app.clone().oneshot(Request::get(&link).body(Default::default())?).await?;
+//! assert_eq!(granted.status(), StatusCode::OK);
+//!
+//! let tampered = link.replace("invoice-42", "invoice-43");
+//! let refused = app.oneshot(Request::get(&tampered).body(Default::default())?).await?;
+//! assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Security model
+//!
+//! - **One reading of every path.** The layer decodes and normalises a request path once,
+//!   classifies that path, and hands the inner service exactly that path. A path that other
+//!   servers could read differently (an escaped `/`, a `\`, a double escape, a case variant)
+//!   is refused with 400 when any reading is private. See the [`path`] rules.
+//! - **HMAC-SHA256 over everything that matters**: key id, method, path, the whole application
+//!   query, not-before and expiry, compared in constant time. See the [`token`] rules.
+//! - **Bounded lifetimes.** Links expire; a maximum lifetime (7 days by default) is enforced
+//!   when minting and when verifying.
+//! - **Fail closed.** Every path is private until prefixes are configured; a layer that cannot
+//!   decide does not serve.
+//! - **Quiet refusals.** A rejection carries no detail in its body; the reason is in the
+//!   response's extensions as a [`Rejection`]. Secrets never appear in `Debug` output.
+//!
+//! Limits: a link is a bearer token. Anyone holding it may use it until it expires, it can leak
+//! through browser history, and it cannot be revoked except by rotating the key that signed it.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod clock;
+mod future;
+mod key;
+mod layer;
+pub mod path;
+mod rejection;
+mod service;
+mod settings;
+mod signer;
+pub mod token;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use future::ResponseFuture;
+pub use key::{Key, KeyError, Keyring, MAX_KEY_ID_LEN, MIN_SECRET_LEN};
+pub use layer::{
+    Access, ConfigError, SecureLinkLayer, DEFAULT_LEEWAY, DEFAULT_LIFETIME, DEFAULT_MAX_LIFETIME,
+    DEFAULT_PARAM_PREFIX, MAX_LEEWAY,
+};
+pub use rejection::{DefaultRejectionResponse, Rejection, RejectionKind, RejectionResponse};
+pub use service::SecureLink;
+pub use signer::{LinkBuilder, SignError, SignErrorKind, UrlSigner};

@@ -1,0 +1,175 @@
+//! Why a request was refused, and the response that says so.
+//!
+//! Every refusal is a [`Rejection`]: an opaque value whose [`kind`](Rejection::kind) names the
+//! reason, for logs and metrics. The response that reaches the client says as little as possible:
+//! by default a bare status and an empty body. Whatever builds the response, the layer then puts
+//! the `Rejection` into the response's extensions and sets `Cache-Control: no-store`.
+//!
+//! | situation | status |
+//! | --- | --- |
+//! | no token, malformed token, bad signature, unknown key id, wrong method, lifetime over the maximum | 403 |
+//! | valid signature but expired, not yet valid, or one-time link already used | 410 |
+//! | ambiguous or malformed path under a private prefix | 400 |
+//! | one-time store unreachable | 503 |
+//! | stealth mode | 404 for all of the above |
+
+use std::fmt;
+
+use http::{Response, StatusCode};
+
+/// Why a request for a private path was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rejection {
+    kind: RejectionKind,
+    stealth: bool,
+}
+
+/// The reasons a request can be refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RejectionKind {
+    /// The request carried no signing parameters.
+    MissingToken,
+    /// A signing parameter was missing, repeated, unknown or not in its canonical form.
+    MalformedToken,
+    /// The link names a key id the keyring does not hold.
+    UnknownKey,
+    /// The signature does not match the link.
+    BadSignature,
+    /// The link's expiry has passed.
+    Expired,
+    /// The link's not-before time has not come yet.
+    NotYetValid,
+    /// The link expires further ahead than the maximum lifetime allows.
+    LifetimeTooLong,
+    /// The request's method is not the one the link was minted for.
+    MethodNotAllowed,
+    /// The one-time link was used already.
+    AlreadyUsed,
+    /// The one-time store could not be reached, so the link's use could not be recorded.
+    StoreUnavailable,
+    /// The path reads differently to different servers, and one reading is private.
+    AmbiguousPath,
+    /// The path under a private prefix holds a bad escape, a NUL, invalid UTF-8 or climbs above
+    /// the root.
+    MalformedPath,
+}
+
+impl RejectionKind {
+    /// The status this reason gets when stealth mode is off.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::MissingToken
+            | Self::MalformedToken
+            | Self::UnknownKey
+            | Self::BadSignature
+            | Self::LifetimeTooLong
+            | Self::MethodNotAllowed => StatusCode::FORBIDDEN,
+            Self::Expired | Self::NotYetValid | Self::AlreadyUsed => StatusCode::GONE,
+            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::AmbiguousPath | Self::MalformedPath => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// A short lower-case name, stable for logs and metrics labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MissingToken => "missing_token",
+            Self::MalformedToken => "malformed_token",
+            Self::UnknownKey => "unknown_key",
+            Self::BadSignature => "bad_signature",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::LifetimeTooLong => "lifetime_too_long",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::AlreadyUsed => "already_used",
+            Self::StoreUnavailable => "store_unavailable",
+            Self::AmbiguousPath => "ambiguous_path",
+            Self::MalformedPath => "malformed_path",
+        }
+    }
+}
+
+impl Rejection {
+    pub(crate) fn new(kind: RejectionKind, stealth: bool) -> Self {
+        Self { kind, stealth }
+    }
+
+    /// Why the request was refused.
+    pub fn kind(&self) -> RejectionKind {
+        self.kind
+    }
+
+    /// The status the client gets: the reason's own, or 404 in stealth mode.
+    pub fn status(&self) -> StatusCode {
+        if self.stealth {
+            StatusCode::NOT_FOUND
+        } else {
+            self.kind.status()
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.kind {
+            RejectionKind::MissingToken => "the request carries no signed link parameters",
+            RejectionKind::MalformedToken => "the signed link parameters are malformed",
+            RejectionKind::UnknownKey => "the link names an unknown key",
+            RejectionKind::BadSignature => "the link's signature does not match",
+            RejectionKind::Expired => "the link has expired",
+            RejectionKind::NotYetValid => "the link is not valid yet",
+            RejectionKind::LifetimeTooLong => "the link's lifetime exceeds the maximum",
+            RejectionKind::MethodNotAllowed => "the link does not allow this method",
+            RejectionKind::AlreadyUsed => "the one-time link was used already",
+            RejectionKind::StoreUnavailable => "the one-time link store is unavailable",
+            RejectionKind::AmbiguousPath => "the path is ambiguous under a private prefix",
+            RejectionKind::MalformedPath => "the path under a private prefix is malformed",
+        })
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+/// Builds the response sent for a [`Rejection`].
+///
+/// Implemented for closures `Fn(&Rejection) -> Response<B>`, so a custom page is one line:
+///
+/// ```
+/// use http::{Response, StatusCode};
+/// use tower_secure_link::{Key, SecureLinkLayer, Rejection};
+///
+/// let key = Key::new("1", [7u8; 32]).unwrap();
+/// let layer = SecureLinkLayer::new(key).with_rejection_response(|rejection: &Rejection| {
+///     let mut response = Response::new(format!("This link cannot be used ({}).", rejection.status()));
+///     *response.status_mut() = rejection.status();
+///     response
+/// });
+/// # let _ = layer;
+/// ```
+pub trait RejectionResponse<B> {
+    /// The response for this rejection. The layer adds the rejection to its extensions and
+    /// `Cache-Control: no-store` afterwards.
+    fn response(&self, rejection: &Rejection) -> Response<B>;
+}
+
+impl<B, F> RejectionResponse<B> for F
+where
+    F: Fn(&Rejection) -> Response<B>,
+{
+    fn response(&self, rejection: &Rejection) -> Response<B> {
+        self(rejection)
+    }
+}
+
+/// The default rejection response: the status alone, with an empty body.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultRejectionResponse;
+
+impl<B: Default> RejectionResponse<B> for DefaultRejectionResponse {
+    fn response(&self, rejection: &Rejection) -> Response<B> {
+        let mut response = Response::new(B::default());
+        *response.status_mut() = rejection.status();
+        response
+    }
+}

@@ -1,0 +1,309 @@
+//! Minting links: [`UrlSigner`] and its [`LinkBuilder`].
+//!
+//! The signer comes from the layer ([`SecureLinkLayer::signer`](crate::SecureLinkLayer::signer))
+//! and is also placed in every request's extensions, so handlers, templates and background jobs
+//! mint links with exactly the settings the layer verifies with. It is an `Arc` inside: clone it
+//! freely.
+//!
+//! A target is a path with an optional query, written plainly (`/private/a b.pdf?v=2`) or
+//! escaped (`/private/a%20b.pdf?v=2`). The signer escapes what a URL cannot hold, normalises the
+//! path as the layer will, and appends the signing parameters.
+//!
+//! ```
+//! use std::time::Duration;
+//! use http::Method;
+//! use tower_secure_link::{Key, SecureLinkLayer};
+//!
+//! let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap());
+//! let signer = layer.signer();
+//!
+//! let link = signer.sign("/private/report 2026.pdf").unwrap();
+//! assert!(link.starts_with("/private/report%202026.pdf?sl_kid=1&sl_exp="));
+//!
+//! let upload = signer
+//!     .link("/private/uploads/new.bin")
+//!     .method(Method::PUT)
+//!     .expires_in(Duration::from_secs(600))
+//!     .to_url("https://files.example.com")
+//!     .unwrap();
+//! assert!(upload.starts_with("https://files.example.com/private/uploads/new.bin?"));
+//!
+//! // A target that already carries a signing parameter is refused.
+//! assert!(signer.sign("/private/x?sl_sig=forged").is_err());
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{Method, Uri};
+
+use crate::path::{canonical_for_minting, decode_canonical};
+use crate::settings::Settings;
+use crate::token::{
+    append_signing_params, is_method_scope, signing_params_len, AppQuery, Claims, DEFAULT_METHOD,
+};
+
+/// Mints signed links. Cheap to clone.
+#[derive(Clone)]
+pub struct UrlSigner {
+    settings: Arc<Settings>,
+}
+
+impl UrlSigner {
+    pub(crate) fn new(settings: Arc<Settings>) -> Self {
+        Self { settings }
+    }
+
+    /// A GET link (also good for HEAD) to `target` that lives for the default lifetime.
+    pub fn sign(&self, target: &str) -> Result<String, SignError> {
+        self.link(target).to_target()
+    }
+
+    /// Starts a link to `target` whose method, lifetime or start time can be chosen.
+    pub fn link<'a>(&'a self, target: &'a str) -> LinkBuilder<'a> {
+        LinkBuilder {
+            signer: self,
+            target,
+            method: Method::GET,
+            expiry: Expiry::Default,
+            not_before: None,
+        }
+    }
+
+    /// The id of the key new links are signed with.
+    pub fn key_id(&self) -> &str {
+        self.settings.keyring.signing_key().id()
+    }
+}
+
+impl fmt::Debug for UrlSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UrlSigner")
+            .field("key_id", &self.key_id())
+            .field("param_prefix", &self.settings.names.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Expiry {
+    Default,
+    In(Duration),
+    At(u64),
+}
+
+/// One link being minted; finish it with [`to_target`](Self::to_target) or
+/// [`to_url`](Self::to_url).
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct LinkBuilder<'a> {
+    signer: &'a UrlSigner,
+    target: &'a str,
+    method: Method,
+    expiry: Expiry,
+    not_before: Option<u64>,
+}
+
+impl LinkBuilder<'_> {
+    /// The method the link is for (GET by default; a GET link also allows HEAD).
+    pub fn method(mut self, method: Method) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// The link expires this long from now.
+    pub fn expires_in(mut self, lifetime: Duration) -> Self {
+        self.expiry = Expiry::In(lifetime);
+        self
+    }
+
+    /// The link expires at this Unix time (which may be in the past).
+    pub fn expires_at(mut self, unix_seconds: u64) -> Self {
+        self.expiry = Expiry::At(unix_seconds);
+        self
+    }
+
+    /// The link is refused before this Unix time.
+    pub fn not_before(mut self, unix_seconds: u64) -> Self {
+        self.not_before = Some(unix_seconds);
+        self
+    }
+
+    /// The signed request target: path and query, to append to a scheme and host.
+    pub fn to_target(&self) -> Result<String, SignError> {
+        self.build("")
+    }
+
+    /// The signed link as a full URL on `base`, an origin such as `https://files.example.com`.
+    pub fn to_url(&self, base: &str) -> Result<String, SignError> {
+        let origin = base.strip_suffix('/').unwrap_or(base);
+        let valid_origin = origin.parse::<Uri>().is_ok_and(|uri| {
+            matches!(uri.scheme_str(), Some("http" | "https"))
+                && uri.authority().is_some()
+                && matches!(
+                    uri.path_and_query().map(|p| p.as_str()),
+                    None | Some("" | "/")
+                )
+        });
+        if !valid_origin || origin.ends_with('/') {
+            return Err(SignError::new(SignErrorKind::InvalidBaseUrl));
+        }
+        self.build(origin)
+    }
+
+    fn build(&self, origin: &str) -> Result<String, SignError> {
+        let settings = &*self.signer.settings;
+        let (raw_path, raw_query) = match self.target.split_once('?') {
+            Some((path, query)) => (path, query),
+            None => (self.target, ""),
+        };
+        let path = canonical_for_minting(raw_path)
+            .map_err(|_| SignError::new(SignErrorKind::InvalidTarget))?;
+        let query = escape_query(raw_query);
+        if query.split('&').any(|pair| {
+            settings
+                .names
+                .is_reserved(pair.split('=').next().unwrap_or(""))
+        }) {
+            return Err(SignError::new(SignErrorKind::ReservedParameter));
+        }
+        let method = self.method.as_str();
+        if !is_method_scope(method) {
+            return Err(SignError::new(SignErrorKind::InvalidMethod));
+        }
+        let now = settings.clock.now_unix();
+        let expires = match self.expiry {
+            Expiry::Default => now.saturating_add(settings.default_lifetime),
+            Expiry::In(lifetime) => now.saturating_add(lifetime.as_secs()),
+            Expiry::At(at) => at,
+        };
+        if expires > now.saturating_add(settings.max_lifetime) {
+            return Err(SignError::new(SignErrorKind::LifetimeTooLong));
+        }
+        if self
+            .not_before
+            .is_some_and(|not_before| not_before > expires)
+        {
+            return Err(SignError::new(SignErrorKind::InvalidTimes));
+        }
+        let decoded_path = decode_canonical(&path);
+        let claims = Claims {
+            key_id: settings.keyring.signing_key().id(),
+            method: if method == DEFAULT_METHOD {
+                DEFAULT_METHOD
+            } else {
+                method
+            },
+            path: &decoded_path,
+            query: AppQuery::Plain(&query),
+            not_before: self.not_before,
+            expires,
+            nonce: None,
+        };
+        let signature = claims.signature(settings.keyring.signing_key());
+        let mut link = String::with_capacity(
+            origin.len()
+                + path.len()
+                + 1
+                + query.len()
+                + 1
+                + signing_params_len(&settings.names, &claims),
+        );
+        link.push_str(origin);
+        link.push_str(&path);
+        link.push('?');
+        if !query.is_empty() {
+            link.push_str(&query);
+            link.push('&');
+        }
+        append_signing_params(&mut link, &settings.names, &claims, &signature);
+        Ok(link)
+    }
+}
+
+/// Escapes what a query cannot hold, keeping existing `%XX` escapes and the application's own
+/// `&`, `=` and `+` as they are.
+fn escape_query(raw: &str) -> Cow<'_, str> {
+    let needs_escape = |i: usize, byte: u8| match byte {
+        b'%' => !is_escape_at(raw.as_bytes(), i),
+        b'#' | b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}' => true,
+        _ => !byte.is_ascii_graphic(),
+    };
+    if !raw.bytes().enumerate().any(|(i, b)| needs_escape(i, b)) {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len() * 3);
+    for (i, byte) in raw.bytes().enumerate() {
+        if needs_escape(i, byte) {
+            out.push_str(&format!("%{byte:02X}"));
+        } else {
+            out.push(byte as char);
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn is_escape_at(bytes: &[u8], i: usize) -> bool {
+    bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+        && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+}
+
+/// Why a link could not be minted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignError {
+    kind: SignErrorKind,
+}
+
+/// The reasons minting can fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignErrorKind {
+    /// The target's path does not start with `/`, holds a bad escape, NUL or invalid UTF-8, climbs
+    /// above the root, or reads differently to different servers (an escaped `/`, a `\`, ...).
+    InvalidTarget,
+    /// The target's query already uses a name with the reserved prefix.
+    ReservedParameter,
+    /// The link would live longer than the maximum lifetime.
+    LifetimeTooLong,
+    /// The not-before time is after the expiry.
+    InvalidTimes,
+    /// The method is not a plain upper-case token.
+    InvalidMethod,
+    /// The base is not an `http` or `https` origin with nothing after the host.
+    InvalidBaseUrl,
+}
+
+impl SignError {
+    pub(crate) fn new(kind: SignErrorKind) -> Self {
+        Self { kind }
+    }
+
+    /// Why minting failed.
+    pub fn kind(&self) -> SignErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for SignError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.kind {
+            SignErrorKind::InvalidTarget => {
+                "the target path must start with '/' and hold no bad escape, NUL, invalid UTF-8, \
+                 escaped '/', '\\', or '..' above the root"
+            }
+            SignErrorKind::ReservedParameter => {
+                "the target's query already holds a parameter with the reserved signing prefix"
+            }
+            SignErrorKind::LifetimeTooLong => "the link would outlive the maximum lifetime",
+            SignErrorKind::InvalidTimes => "the not-before time is after the expiry",
+            SignErrorKind::InvalidMethod => "the method must be 1 to 16 upper-case letters",
+            SignErrorKind::InvalidBaseUrl => {
+                "the base URL must be an http(s) origin such as https://example.com"
+            }
+        })
+    }
+}
+
+impl std::error::Error for SignError {}
