@@ -183,42 +183,15 @@ mod tests {
             id: &'static str,
             ok: bool,
         }
+        #[rustfmt::skip]
         let cases = [
-            Case {
-                name: "digit",
-                id: "1",
-                ok: true,
-            },
-            Case {
-                name: "dated",
-                id: "2026-11.a_b",
-                ok: true,
-            },
-            Case {
-                name: "empty",
-                id: "",
-                ok: false,
-            },
-            Case {
-                name: "space",
-                id: "a b",
-                ok: false,
-            },
-            Case {
-                name: "ampersand",
-                id: "a&b",
-                ok: false,
-            },
-            Case {
-                name: "non-ascii",
-                id: "clé",
-                ok: false,
-            },
-            Case {
-                name: "too long",
-                id: "abcdefghijabcdefghijabcdefghijabc",
-                ok: false,
-            },
+            Case { name: "digit", id: "1", ok: true },
+            Case { name: "dated", id: "2026-11.a_b", ok: true },
+            Case { name: "empty", id: "", ok: false },
+            Case { name: "space", id: "a b", ok: false },
+            Case { name: "ampersand", id: "a&b", ok: false },
+            Case { name: "non-ascii", id: "clé", ok: false },
+            Case { name: "too long", id: "abcdefghijabcdefghijabcdefghijabc", ok: false },
         ];
         for case in cases {
             assert_eq!(Key::new(case.id, SECRET).is_ok(), case.ok, "{}", case.name);

@@ -382,3 +382,185 @@ pub(crate) fn signing_params_len(names: &ParamNames, claims: &Claims<'_>) -> usi
     }
     len + 1 + names.signature.len() + 1 + SIGNATURE_LEN
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> ParamNames {
+        ParamNames::new("sl_")
+    }
+
+    #[test]
+    fn known_answer_vectors() {
+        let file: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/vectors/native-v1.json")).unwrap();
+        let vectors = file["vectors"].as_array().unwrap();
+        assert!(vectors.len() >= 3);
+        for v in vectors {
+            let name = v["name"].as_str().unwrap();
+            let key =
+                Key::new(v["key_id"].as_str().unwrap(), v["secret"].as_str().unwrap()).unwrap();
+            let claims = Claims {
+                key_id: v["key_id"].as_str().unwrap(),
+                method: v["method"].as_str().unwrap(),
+                path: v["path"].as_str().unwrap(),
+                query: AppQuery::Plain(v["query"].as_str().unwrap()),
+                not_before: v["not_before"].as_u64(),
+                expires: v["expires"].as_u64().unwrap(),
+                nonce: v["nonce"].as_str(),
+            };
+            let hex: String = claims
+                .message()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(hex, v["message_hex"].as_str().unwrap(), "{name}: message");
+            let signature = claims.signature(&key);
+            assert_eq!(
+                std::str::from_utf8(&signature).unwrap(),
+                v["signature"].as_str().unwrap(),
+                "{name}: signature"
+            );
+            // The same claims read back from the link's query give the same message.
+            let link = v["link"].as_str().unwrap();
+            let query = link.split_once('?').unwrap().1;
+            let names = names();
+            let parsed = SignedQuery::parse(query, &names).unwrap();
+            assert_eq!(
+                parsed.claims(claims.path).message(),
+                claims.message(),
+                "{name}: parsed"
+            );
+            assert_eq!(parsed.signature, v["signature"].as_str().unwrap());
+        }
+    }
+
+    #[test]
+    fn signing_parameters_are_read_strictly() {
+        const SIG: &str = "vAFDT3x4EW1BGiYSGoGjumdM2hHfBLQFjwwetl_3xeI";
+        struct Case {
+            name: &'static str,
+            query: String,
+            expect: Result<(), RejectionKind>,
+        }
+        let case = |name, query: &str, expect| Case {
+            name,
+            query: query.to_owned(),
+            expect,
+        };
+        let ok = |name, query: &str| case(name, query, Ok(()));
+        let bad = |name, query: &str| case(name, query, Err(RejectionKind::MalformedToken));
+        let s = |rest: &str| format!("sl_kid=1&sl_exp=1767225600{rest}&sl_sig={SIG}");
+        let cases = [
+            ok("minimal", &s("")),
+            ok("app params around", &format!("a=1&{}&b=2", s(""))),
+            ok("method", &s("&sl_method=PUT")),
+            ok("not before", &s("&sl_nbf=1767225000")),
+            ok("nonce", &s("&sl_nonce=q83vEjRWeJq83vEjRWeJqw")),
+            case("none", "a=1", Err(RejectionKind::MissingToken)),
+            case("empty query", "", Err(RejectionKind::MissingToken)),
+            bad("duplicate expiry", &s("&sl_exp=1767225600")),
+            bad("duplicate signature", &s(&format!("&sl_sig={SIG}"))),
+            bad("duplicate key id", &format!("sl_kid=1&{}", s(""))),
+            bad("upper-case name", &s("&SL_EXP=1")),
+            bad("escaped name", &s("&sl%5Fexp=1")),
+            bad("unknown reserved name", &s("&sl_extra=1")),
+            bad("array form", &s("&sl_exp[]=1")),
+            bad("name without value", &s("&sl_nbf")),
+            bad("missing signature", "sl_kid=1&sl_exp=1767225600"),
+            bad("missing expiry", &format!("sl_kid=1&sl_sig={SIG}")),
+            bad("missing key id", &format!("sl_exp=1767225600&sl_sig={SIG}")),
+            bad("explicit GET", &s("&sl_method=GET")),
+            bad("lower-case method", &s("&sl_method=put")),
+            bad(
+                "empty key id",
+                &format!("sl_kid=&sl_exp=1767225600&sl_sig={SIG}"),
+            ),
+            bad(
+                "short signature",
+                "sl_kid=1&sl_exp=1767225600&sl_sig=vAFDT3x4",
+            ),
+            bad(
+                "padded signature",
+                &format!("sl_kid=1&sl_exp=1767225600&sl_sig={SIG}="),
+            ),
+            bad("short nonce", &s("&sl_nonce=abc")),
+            bad("plus sign", "sl_kid=1&sl_exp=+1767225600&sl_sig=x"),
+        ];
+        let names = names();
+        for case in cases {
+            let result = SignedQuery::parse(&case.query, &names).map(|_| ());
+            assert_eq!(result, case.expect, "{}", case.name);
+        }
+    }
+
+    #[test]
+    fn seconds_are_canonical_decimal() {
+        #[rustfmt::skip]
+        let cases = [
+            ("zero", "0", Some(0)),
+            ("plain", "1767225600", Some(1_767_225_600)),
+            ("i64 max", "9223372036854775807", Some(i64::MAX as u64)),
+            ("over i64", "9223372036854775808", None),
+            ("leading zero", "01767225600", None),
+            ("plus", "+1", None),
+            ("minus", "-1", None),
+            ("hex", "0x10", None),
+            ("exponent", "1e9", None),
+            ("space", "1 ", None),
+            ("empty", "", None),
+            ("fraction", "1.5", None),
+            ("twenty digits", "18446744073709551615", None),
+        ];
+        for (name, text, want) in cases {
+            assert_eq!(parse_seconds(text).ok(), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn app_query_skips_only_signing_parameters() {
+        let names = names();
+        let query = "a=1&sl_kid=1&&b=2&sl_exp=3&sl_sig=x&c";
+        let app = AppQuery::WithSigning(query, &names);
+        assert_eq!(app.to_query(), "a=1&&b=2&c");
+        assert_eq!(app.len(), "a=1&&b=2&c".len());
+    }
+
+    #[test]
+    fn fields_cannot_bleed_into_each_other() {
+        let base = Claims {
+            key_id: "1",
+            method: "GET",
+            path: "/a",
+            query: AppQuery::Plain("b=1"),
+            not_before: None,
+            expires: 10,
+            nonce: None,
+        };
+        let variants = [
+            Claims {
+                path: "/ab=1",
+                query: AppQuery::Plain(""),
+                ..base
+            },
+            Claims {
+                key_id: "1G",
+                method: "ET",
+                ..base
+            },
+            Claims {
+                not_before: Some(1),
+                expires: 0,
+                ..base
+            },
+            Claims {
+                nonce: Some("q83vEjRWeJq83vEjRWeJqw"),
+                ..base
+            },
+        ];
+        for variant in variants {
+            assert_ne!(variant.message(), base.message(), "{variant:?}");
+        }
+    }
+}
