@@ -69,7 +69,10 @@ async fn no_spelling_of_a_private_path_leaks_without_a_valid_link() {
         name: &'static str,
         target: Vec<u8>,
     }
-    let case = |name, target: &str| Case { name, target: target.as_bytes().to_vec() };
+    let case = |name, target: &str| Case {
+        name,
+        target: target.as_bytes().to_vec(),
+    };
     #[rustfmt::skip]
     let mut cases = vec![
         case("plain", "/private/secret.txt"),
@@ -165,8 +168,12 @@ async fn valid_links_and_public_paths_still_work() {
     let (status, response) = raw_get(addr, link.as_bytes()).await;
     assert_eq!(status, 200);
     assert!(response.contains(PRIVATE_MARKER));
-    assert!(response.to_ascii_lowercase().contains("cache-control: private"));
-    assert!(response.to_ascii_lowercase().contains("referrer-policy: no-referrer"));
+    assert!(response
+        .to_ascii_lowercase()
+        .contains("cache-control: private"));
+    assert!(response
+        .to_ascii_lowercase()
+        .contains("referrer-policy: no-referrer"));
 
     // The same link with the path spelled another way reaches the same file.
     let respelled = link.replace("/private/secret.txt", "/private/./x/../%73ecret.txt");
