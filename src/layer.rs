@@ -35,7 +35,7 @@ pub const DEFAULT_PARAM_PREFIX: &str = "sl_";
 /// private.
 ///
 /// ```
-/// use axum::{routing::get, Router};
+/// use axum::{body::Body, routing::get, Router};
 /// use http::{Request, StatusCode};
 /// use tower::ServiceExt;
 /// use tower_secure_link::{Key, SecureLinkLayer};
@@ -49,9 +49,9 @@ pub const DEFAULT_PARAM_PREFIX: &str = "sl_";
 ///     .route("/private/report.pdf", get(|| async { "the report" }))
 ///     .layer(layer);
 ///
-/// let signed = app.clone().oneshot(Request::get(link).body(Default::default())?).await?;
+/// let signed = app.clone().oneshot(Request::get(link).body(Body::empty())?).await?;
 /// assert_eq!(signed.status(), StatusCode::OK);
-/// let unsigned = app.oneshot(Request::get("/private/report.pdf").body(Default::default())?).await?;
+/// let unsigned = app.oneshot(Request::get("/private/report.pdf").body(Body::empty())?).await?;
 /// assert_eq!(unsigned.status(), StatusCode::FORBIDDEN);
 /// # Ok(())
 /// # }
@@ -216,7 +216,7 @@ impl<R> SecureLinkLayer<R> {
     /// Returns whether the request is public or admitted by a valid link, or the rejection.
     pub fn check(&self, method: &Method, uri: &Uri) -> Result<Access, Rejection> {
         match self.settings.decide(method, uri) {
-            Ok(verdict) if verdict.signed => Ok(Access::Signed),
+            Ok(verdict) if verdict.is_signed() => Ok(Access::Signed),
             Ok(_) => Ok(Access::Public),
             Err(kind) => Err(Rejection::new(kind, self.settings.stealth)),
         }

@@ -9,7 +9,7 @@
 //! # Quick start
 //!
 //! ```
-//! use axum::{routing::get, Extension, Router};
+//! use axum::{body::Body, routing::get, Extension, Router};
 //! use http::{Request, StatusCode};
 //! use tower::ServiceExt;
 //! use tower_secure_link::{Key, SecureLinkLayer, UrlSigner};
@@ -29,15 +29,15 @@
 //!     .route("/files/invoice-42.pdf", get(|| async { "%PDF-1.7 ..." }))
 //!     .layer(layer);
 //!
-//! let page = app.clone().oneshot(Request::get("/").body(Default::default())?).await?;
+//! let page = app.clone().oneshot(Request::get("/").body(Body::empty())?).await?;
 //! let body = axum::body::to_bytes(page.into_body(), 4096).await?;
 //! let link = String::from_utf8(body.to_vec())?;
 //!
-//! let granted = app.clone().oneshot(Request::get(&link).body(Default::default())?).await?;
+//! let granted = app.clone().oneshot(Request::get(&link).body(Body::empty())?).await?;
 //! assert_eq!(granted.status(), StatusCode::OK);
 //!
 //! let tampered = link.replace("invoice-42", "invoice-43");
-//! let refused = app.oneshot(Request::get(&tampered).body(Default::default())?).await?;
+//! let refused = app.oneshot(Request::get(&tampered).body(Body::empty())?).await?;
 //! assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 //! # Ok(())
 //! # }

@@ -245,6 +245,23 @@ fn canonical_prefix(prefix: &str) -> Result<Box<str>, PrefixError> {
     Ok(canonical.into())
 }
 
+/// Bytes a canonical segment holds as they are: RFC 3986 `pchar` without `%` and `;`.
+const PLAIN_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*'
+                    | b'+' | b',' | b'=' | b':' | b'@'
+            );
+        byte += 1;
+    }
+    table
+};
+
 /// Whether a path is already in canonical form: only bytes that never need escaping, no `%`,
 /// no empty, `.` or `..` segment, no name ending in a dot. Most request paths are, and they cost a
 /// single scan with no allocation.
@@ -255,29 +272,11 @@ fn is_already_canonical(raw: &str) -> bool {
     }
     let mut previous = b'/';
     for &byte in &bytes[1..] {
-        let plain = byte.is_ascii_alphanumeric()
-            || matches!(
-                byte,
-                b'-' | b'_'
-                    | b'~'
-                    | b'!'
-                    | b'$'
-                    | b'&'
-                    | b'\''
-                    | b'('
-                    | b')'
-                    | b'*'
-                    | b'+'
-                    | b','
-                    | b'='
-                    | b':'
-                    | b'@'
-            );
-        if plain || byte == b'.' {
-            previous = byte;
-            continue;
-        }
-        if byte != b'/' || previous == b'/' || previous == b'.' {
+        if byte == b'/' {
+            if previous == b'/' || previous == b'.' {
+                return false;
+            }
+        } else if !PLAIN_BYTES[byte as usize] {
             return false;
         }
         previous = byte;
@@ -414,6 +413,9 @@ fn encode_path(segments: &[Vec<u8>], trailing_slash: bool) -> String {
 
 /// The decoded form of a canonical private path: what a link signs.
 pub(crate) fn decode_canonical(canonical: &str) -> Cow<'_, str> {
+    if !canonical.contains('%') {
+        return Cow::Borrowed(canonical);
+    }
     // A canonical private path holds only valid UTF-8 escapes, so lossy decoding never loses data.
     percent_decode(canonical.as_bytes()).decode_utf8_lossy()
 }

@@ -66,11 +66,11 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let verdict = match self.settings.decide(request.method(), request.uri()) {
-            Ok(verdict) => verdict,
+        let (signed, target) = match self.settings.decide(request.method(), request.uri()) {
+            Ok(verdict) => (verdict.is_signed(), verdict.into_target()),
             Err(kind) => return ResponseFuture::rejected(self.reject(kind)),
         };
-        if let Some(target) = verdict.target {
+        if let Some(target) = target {
             match with_path_and_query(request.uri(), target) {
                 Some(uri) => *request.uri_mut() = uri,
                 None => return ResponseFuture::rejected(self.reject(RejectionKind::MalformedPath)),
@@ -81,7 +81,7 @@ where
                 .extensions_mut()
                 .insert(UrlSigner::new(self.settings.clone()));
         }
-        ResponseFuture::inner(self.inner.call(request), verdict.signed)
+        ResponseFuture::inner(self.inner.call(request), signed)
     }
 }
 

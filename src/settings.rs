@@ -29,34 +29,59 @@ pub(crate) struct Settings {
 
 /// What the layer lets through.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Verdict {
-    /// Whether the request was admitted by a valid link (rather than being public).
-    pub(crate) signed: bool,
+pub(crate) enum Verdict<'a> {
+    /// Public, and the request goes on as it is.
+    Public,
+    /// Public, passed on with its canonical path.
+    PublicRewritten { path: String, query: &'a str },
+    /// Admitted by a valid link: passed on with the canonical path and the application's query.
+    Signed {
+        path: Cow<'a, str>,
+        query: Cow<'a, str>,
+    },
+}
+
+impl Verdict<'_> {
+    pub(crate) fn is_signed(&self) -> bool {
+        matches!(self, Verdict::Signed { .. })
+    }
+
     /// The path and query the inner service must see, when they differ from the request's.
-    pub(crate) target: Option<String>,
+    pub(crate) fn into_target(self) -> Option<String> {
+        let (path, query) = match self {
+            Verdict::Public => return None,
+            Verdict::PublicRewritten { path, query } => (path, Cow::Borrowed(query)),
+            Verdict::Signed { path, query } => (path.into_owned(), query),
+        };
+        let mut target = path;
+        if !query.is_empty() {
+            target.reserve(query.len() + 1);
+            target.push('?');
+            target.push_str(&query);
+        }
+        Some(target)
+    }
 }
 
 impl Settings {
     /// Classifies a request and, when it is private, verifies its link.
-    pub(crate) fn decide(&self, method: &Method, uri: &Uri) -> Result<Verdict, RejectionKind> {
+    pub(crate) fn decide<'a>(
+        &'a self,
+        method: &Method,
+        uri: &'a Uri,
+    ) -> Result<Verdict<'a>, RejectionKind> {
+        let query = uri.query().unwrap_or("");
         match self.prefixes.route(uri.path()) {
             Route::Reject(PathRejection::Ambiguous) => Err(RejectionKind::AmbiguousPath),
             Route::Reject(PathRejection::Malformed) => Err(RejectionKind::MalformedPath),
-            Route::Public(Cow::Borrowed(_)) => Ok(Verdict {
-                signed: false,
-                target: None,
-            }),
-            Route::Public(Cow::Owned(path)) => Ok(Verdict {
-                signed: false,
-                target: Some(join_target(path, uri.query().unwrap_or(""))),
-            }),
+            Route::Public(Cow::Borrowed(_)) => Ok(Verdict::Public),
+            Route::Public(Cow::Owned(path)) => Ok(Verdict::PublicRewritten { path, query }),
             Route::Private(path) => {
-                let signed = SignedQuery::parse(uri.query().unwrap_or(""), &self.names)?;
+                let signed = SignedQuery::parse(query, &self.names)?;
                 self.verify(&signed, &decode_canonical(&path), method)?;
-                let app_query = signed.app_query.to_query();
-                Ok(Verdict {
-                    signed: true,
-                    target: Some(join_target(path.into_owned(), &app_query)),
+                Ok(Verdict::Signed {
+                    path,
+                    query: signed.app_query.to_query(),
                 })
             }
         }
@@ -78,19 +103,20 @@ impl Settings {
             return Err(RejectionKind::BadSignature);
         }
         let now = self.clock.now_unix();
-        if now > signed.expires.saturating_add(self.leeway) {
+        let expires = signed.expires.0;
+        if now > expires.saturating_add(self.leeway) {
             return Err(RejectionKind::Expired);
         }
         if signed
             .not_before
-            .is_some_and(|not_before| not_before > now.saturating_add(self.leeway))
+            .is_some_and(|(not_before, _)| not_before > now.saturating_add(self.leeway))
         {
             return Err(RejectionKind::NotYetValid);
         }
         let latest_expiry = now
             .saturating_add(self.max_lifetime)
             .saturating_add(self.leeway);
-        if signed.expires > latest_expiry {
+        if expires > latest_expiry {
             return Err(RejectionKind::LifetimeTooLong);
         }
         let method_allowed = method.as_str() == signed.method
@@ -105,13 +131,4 @@ impl Settings {
         }
         Ok(())
     }
-}
-
-fn join_target(mut path: String, query: &str) -> String {
-    if !query.is_empty() {
-        path.reserve(query.len() + 1);
-        path.push('?');
-        path.push_str(query);
-    }
-    path
 }

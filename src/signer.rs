@@ -42,7 +42,8 @@ use http::{Method, Uri};
 use crate::path::{canonical_for_minting, decode_canonical};
 use crate::settings::Settings;
 use crate::token::{
-    append_signing_params, is_method_scope, signing_params_len, AppQuery, Claims, DEFAULT_METHOD,
+    append_signing_params, is_method_scope, signing_params_len, AppQuery, Claims, Decimal,
+    DEFAULT_METHOD,
 };
 
 /// Mints signed links. Cheap to clone.
@@ -189,6 +190,7 @@ impl LinkBuilder<'_> {
             return Err(SignError::new(SignErrorKind::InvalidTimes));
         }
         let decoded_path = decode_canonical(&path);
+        let (mut expires_text, mut not_before_text) = (Decimal::default(), Decimal::default());
         let claims = Claims {
             key_id: settings.keyring.signing_key().id(),
             method: if method == DEFAULT_METHOD {
@@ -198,8 +200,8 @@ impl LinkBuilder<'_> {
             },
             path: &decoded_path,
             query: AppQuery::Plain(&query),
-            not_before: self.not_before,
-            expires,
+            not_before: self.not_before.map(|at| not_before_text.text(at)),
+            expires: expires_text.text(expires),
             nonce: None,
         };
         let signature = claims.signature(settings.keyring.signing_key());

@@ -6,18 +6,21 @@
 //!   signing parameters, all named with one reserved prefix (`sl_` by default):
 //!   `sl_kid` (key id), `sl_method` (only when not GET), `sl_nbf` (not before, optional),
 //!   `sl_exp` (expiry), `sl_nonce` (one-time links), and `sl_sig` last.
-//! - Numbers are Unix seconds in plain decimal: digits only, no sign, no leading zero.
+//! - Numbers are Unix seconds in plain decimal: digits only, no sign, no leading zero, at most
+//!   `i64::MAX`.
 //! - `sl_sig` is the 32-byte HMAC-SHA256 tag in base64url without padding (43 characters). The
-//!   layer compares it with the canonical encoding of the expected tag, so any other encoding of
-//!   the same bytes is refused.
-//! - The tag covers the *canonical message*: the 6 bytes `tsl-v1`, then nine fields, each a 4-byte
-//!   big-endian length and its bytes: key id, method, scope (`path`), the decoded canonical path,
-//!   the application's query (the raw query without the signing parameters, joined with `&` in the
-//!   order given), not-before (empty when absent), expiry, nonce (empty when absent).
-//! - A signing parameter given twice, an unknown parameter with the reserved prefix (in any case),
-//!   or a value in a non-canonical form makes the link malformed.
+//!   layer compares it, in constant time, with the canonical encoding of the expected tag, so
+//!   any other encoding of the same bytes is refused.
+//! - The tag covers the *canonical message*: the 6 bytes `tsl-v1`, then eight fields, each a
+//!   4-byte big-endian length and its bytes: key id, method, scope (`path`), the decoded
+//!   canonical path, the application's query (the raw query without the signing parameters,
+//!   joined with `&` in the order given), not-before (empty when absent), expiry, nonce (empty
+//!   when absent).
+//! - A signing parameter given twice or without `=`, an unknown parameter with the reserved
+//!   prefix (in any case or escaping), or a value in a non-canonical form makes the link
+//!   malformed.
 
-use std::fmt::Write as _;
+use std::borrow::Cow;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -35,6 +38,12 @@ pub(crate) const SIGNATURE_LEN: usize = 43;
 
 /// Length of a nonce in base64url without padding (16 random bytes).
 pub(crate) const NONCE_LEN: usize = 22;
+
+/// The method scope of a link: `GET` when the link does not name one.
+pub(crate) const DEFAULT_METHOD: &str = "GET";
+
+/// Messages up to this size are assembled on the stack and reach the MAC in one update.
+const STACK_MESSAGE_LEN: usize = 256;
 
 /// The full names of the signing parameters for one reserved prefix.
 #[derive(Debug, Clone)]
@@ -70,15 +79,12 @@ impl ParamNames {
                 && name[..self.prefix.len()].eq_ignore_ascii_case(self.prefix.as_bytes())
         };
         starts_reserved(raw_name.as_bytes())
-            || (raw_name.contains('%')
+            || (raw_name.as_bytes().contains(&b'%')
                 && starts_reserved(&percent_decode_str(raw_name).collect::<Vec<u8>>()))
     }
 }
 
-/// The method scope of a link: `GET` when the link does not name one.
-pub(crate) const DEFAULT_METHOD: &str = "GET";
-
-/// Everything a link signs.
+/// Everything a link signs. Times are canonical decimal text, as the link carries them.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Claims<'a> {
     pub(crate) key_id: &'a str,
@@ -86,28 +92,24 @@ pub(crate) struct Claims<'a> {
     /// The decoded canonical path.
     pub(crate) path: &'a str,
     pub(crate) query: AppQuery<'a>,
-    pub(crate) not_before: Option<u64>,
-    pub(crate) expires: u64,
+    pub(crate) not_before: Option<&'a str>,
+    pub(crate) expires: &'a str,
     pub(crate) nonce: Option<&'a str>,
 }
 
 /// The application's part of a query string.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum AppQuery<'a> {
-    /// Already free of signing parameters (when minting).
+    /// Free of signing parameters: minted, or a request's query up to its signing parameters.
     Plain(&'a str),
-    /// A request's query; the signing parameters are skipped while it is read.
+    /// A request's query with signing parameters mixed in; they are skipped while it is read.
     WithSigning(&'a str, &'a ParamNames),
 }
 
 impl<'a> AppQuery<'a> {
     fn for_each_part(&self, mut f: impl FnMut(&'a str)) {
         match *self {
-            AppQuery::Plain(query) => {
-                if !query.is_empty() {
-                    f(query)
-                }
-            }
+            AppQuery::Plain(query) => f(query),
             AppQuery::WithSigning(query, names) => {
                 let mut first = true;
                 for pair in query.split('&') {
@@ -125,13 +127,18 @@ impl<'a> AppQuery<'a> {
     }
 
     fn len(&self) -> usize {
-        let mut len = 0;
-        self.for_each_part(|part| len += part.len());
-        len
+        match *self {
+            AppQuery::Plain(query) => query.len(),
+            AppQuery::WithSigning(..) => {
+                let mut len = 0;
+                self.for_each_part(|part| len += part.len());
+                len
+            }
+        }
     }
 
     /// The application's query as one string (allocates only when signing parameters are mixed in).
-    pub(crate) fn to_query(self) -> std::borrow::Cow<'a, str> {
+    pub(crate) fn to_query(self) -> Cow<'a, str> {
         match self {
             AppQuery::Plain(query) => query.into(),
             AppQuery::WithSigning(..) => {
@@ -144,11 +151,27 @@ impl<'a> AppQuery<'a> {
 }
 
 fn pair_name(pair: &str) -> &str {
-    pair.split_once('=').map_or(pair, |(name, _)| name)
+    match pair.as_bytes().iter().position(|b| *b == b'=') {
+        Some(end) => &pair[..end],
+        None => pair,
+    }
 }
 
 impl Claims<'_> {
-    /// Feeds the canonical message to `sink`, piece by piece, so no buffer is needed.
+    fn message_len(&self) -> usize {
+        VERSION_TAG.len()
+            + 4 * 8
+            + self.key_id.len()
+            + self.method.len()
+            + b"path".len()
+            + self.path.len()
+            + self.query.len()
+            + self.not_before.map_or(0, str::len)
+            + self.expires.len()
+            + self.nonce.map_or(0, str::len)
+    }
+
+    /// Feeds the canonical message to `sink`, piece by piece.
     pub(crate) fn write_message(&self, mut sink: impl FnMut(&[u8])) {
         fn field(sink: &mut impl FnMut(&[u8]), bytes: &[u8]) {
             sink(&(bytes.len() as u32).to_be_bytes());
@@ -161,9 +184,8 @@ impl Claims<'_> {
         field(&mut sink, self.path.as_bytes());
         sink(&(self.query.len() as u32).to_be_bytes());
         self.query.for_each_part(|part| sink(part.as_bytes()));
-        let mut digits = Decimal::default();
-        field(&mut sink, digits.optional(self.not_before));
-        field(&mut sink, digits.optional(Some(self.expires)));
+        field(&mut sink, self.not_before.unwrap_or("").as_bytes());
+        field(&mut sink, self.expires.as_bytes());
         field(&mut sink, self.nonce.unwrap_or("").as_bytes());
     }
 
@@ -178,7 +200,21 @@ impl Claims<'_> {
     /// The HMAC-SHA256 tag of the canonical message.
     pub(crate) fn tag(&self, key: &Key) -> [u8; 32] {
         let mut mac = key.mac();
-        self.write_message(|bytes| mac.update(bytes));
+        let len = self.message_len();
+        if len <= STACK_MESSAGE_LEN {
+            // One update of the whole message costs far less than a dozen small ones.
+            let mut buffer = [0u8; STACK_MESSAGE_LEN];
+            let mut at = 0;
+            self.write_message(|bytes| {
+                if let Some(slot) = buffer.get_mut(at..at + bytes.len()) {
+                    slot.copy_from_slice(bytes);
+                }
+                at += bytes.len();
+            });
+            mac.update(&buffer[..len]);
+        } else {
+            self.write_message(|bytes| mac.update(bytes));
+        }
         mac.finalize().into_bytes().into()
     }
 
@@ -193,17 +229,14 @@ impl Claims<'_> {
     }
 }
 
-/// A stack buffer for writing a number in decimal without allocating.
+/// A stack buffer that writes a number in decimal without allocating.
 #[derive(Default)]
-struct Decimal {
+pub(crate) struct Decimal {
     buf: [u8; 20],
 }
 
 impl Decimal {
-    fn optional(&mut self, value: Option<u64>) -> &[u8] {
-        let Some(mut value) = value else {
-            return b"";
-        };
+    pub(crate) fn text(&mut self, mut value: u64) -> &str {
         let mut start = self.buf.len();
         loop {
             start -= 1;
@@ -213,7 +246,8 @@ impl Decimal {
                 break;
             }
         }
-        &self.buf[start..]
+        // Only ASCII digits were written.
+        std::str::from_utf8(&self.buf[start..]).unwrap_or_default()
     }
 }
 
@@ -222,8 +256,8 @@ impl Decimal {
 pub(crate) struct SignedQuery<'a> {
     pub(crate) key_id: &'a str,
     pub(crate) method: &'a str,
-    pub(crate) not_before: Option<u64>,
-    pub(crate) expires: u64,
+    pub(crate) not_before: Option<(u64, &'a str)>,
+    pub(crate) expires: (u64, &'a str),
     pub(crate) nonce: Option<&'a str>,
     pub(crate) signature: &'a str,
     pub(crate) app_query: AppQuery<'a>,
@@ -238,36 +272,46 @@ impl<'a> SignedQuery<'a> {
         let mut expires = None;
         let mut nonce = None;
         let mut signature = None;
-        let mut any_reserved = false;
-        for pair in query.split('&') {
+        // Where the first signing parameter starts, and whether application parameters follow
+        // it: links as minted keep the application's query in one piece before the signing
+        // parameters, which lets it be borrowed instead of rebuilt.
+        let mut first_reserved = None;
+        let mut interleaved = false;
+        let bytes = query.as_bytes();
+        let mut start = 0;
+        while start <= bytes.len() {
+            let end = bytes[start..]
+                .iter()
+                .position(|b| *b == b'&')
+                .map_or(bytes.len(), |at| start + at);
+            let pair = &query[start..end];
+            let pair_start = start;
+            start = end + 1;
             let name = pair_name(pair);
-            if !names.is_reserved(name) {
-                continue;
-            }
-            any_reserved = true;
-            let value = pair.get(name.len() + 1..).unwrap_or("");
-            let slot = if name == &*names.key_id {
-                &mut key_id
-            } else if name == &*names.method {
-                &mut method
-            } else if name == &*names.not_before {
-                &mut not_before
-            } else if name == &*names.expires {
-                &mut expires
-            } else if name == &*names.nonce {
-                &mut nonce
-            } else if name == &*names.signature {
-                &mut signature
-            } else {
+            let slot = match name.strip_prefix(&*names.prefix) {
+                Some("kid") => &mut key_id,
+                Some("method") => &mut method,
+                Some("nbf") => &mut not_before,
+                Some("exp") => &mut expires,
+                Some("nonce") => &mut nonce,
+                Some("sig") => &mut signature,
+                _ if names.is_reserved(name) => return Err(RejectionKind::MalformedToken),
+                _ => {
+                    interleaved |= first_reserved.is_some();
+                    continue;
+                }
+            };
+            first_reserved.get_or_insert(pair_start);
+            let Some(value) = pair.get(name.len() + 1..) else {
                 return Err(RejectionKind::MalformedToken);
             };
-            if slot.replace(value).is_some() || !pair.contains('=') {
+            if slot.replace(value).is_some() {
                 return Err(RejectionKind::MalformedToken);
             }
         }
-        if !any_reserved {
+        let Some(first_reserved) = first_reserved else {
             return Err(RejectionKind::MissingToken);
-        }
+        };
         let (Some(key_id), Some(expires), Some(signature)) = (key_id, expires, signature) else {
             return Err(RejectionKind::MalformedToken);
         };
@@ -276,21 +320,25 @@ impl<'a> SignedQuery<'a> {
             Some(method) if is_method_scope(method) && method != DEFAULT_METHOD => method,
             Some(_) => return Err(RejectionKind::MalformedToken),
         };
-        let nonce = match nonce {
-            Some(nonce) if !is_nonce(nonce) => return Err(RejectionKind::MalformedToken),
-            nonce => nonce,
-        };
-        if !is_valid_key_id(key_id) || signature.len() != SIGNATURE_LEN {
+        if nonce.is_some_and(|nonce| !is_nonce(nonce))
+            || !is_valid_key_id(key_id)
+            || signature.len() != SIGNATURE_LEN
+        {
             return Err(RejectionKind::MalformedToken);
         }
+        let with_value = |text: &'a str| parse_seconds(text).map(|value| (value, text));
         Ok(Self {
             key_id,
             method,
-            not_before: not_before.map(parse_seconds).transpose()?,
-            expires: parse_seconds(expires)?,
+            not_before: not_before.map(with_value).transpose()?,
+            expires: with_value(expires)?,
             nonce,
             signature,
-            app_query: AppQuery::WithSigning(query, names),
+            app_query: if interleaved {
+                AppQuery::WithSigning(query, names)
+            } else {
+                AppQuery::Plain(&query[..first_reserved.saturating_sub(1)])
+            },
         })
     }
 
@@ -300,8 +348,8 @@ impl<'a> SignedQuery<'a> {
             method: self.method,
             path,
             query: self.app_query,
-            not_before: self.not_before,
-            expires: self.expires,
+            not_before: self.not_before.map(|(_, text)| text),
+            expires: self.expires.1,
             nonce: self.nonce,
         }
     }
@@ -309,13 +357,20 @@ impl<'a> SignedQuery<'a> {
 
 /// Parses canonical decimal seconds: digits only, no leading zero, at most `i64::MAX`.
 pub(crate) fn parse_seconds(text: &str) -> Result<u64, RejectionKind> {
-    let canonical = !text.is_empty()
-        && text.len() <= 19
-        && text.bytes().all(|b| b.is_ascii_digit())
-        && (text == "0" || !text.starts_with('0'));
-    match text.parse::<u64>() {
-        Ok(value) if canonical && value <= i64::MAX as u64 => Ok(value),
-        _ => Err(RejectionKind::MalformedToken),
+    let bytes = text.as_bytes();
+    let canonical = matches!(bytes, [b'0'] | [b'1'..=b'9', ..]) && bytes.len() <= 19;
+    let mut value: u64 = 0;
+    for &byte in bytes {
+        if !byte.is_ascii_digit() {
+            return Err(RejectionKind::MalformedToken);
+        }
+        value = value * 10 + u64::from(byte - b'0');
+    }
+    // 19 digits cannot overflow a u64, so only the i64 bound is left to check.
+    if canonical && value <= i64::MAX as u64 {
+        Ok(value)
+    } else {
+        Err(RejectionKind::MalformedToken)
     }
 }
 
@@ -343,40 +398,44 @@ pub(crate) fn append_signing_params(
     claims: &Claims<'_>,
     signature: &[u8; SIGNATURE_LEN],
 ) {
-    let _ = write!(out, "{}={}", names.key_id, claims.key_id);
+    let mut first = true;
+    let mut param = |name: &str, value: &str| {
+        if !first {
+            out.push('&');
+        }
+        first = false;
+        out.push_str(name);
+        out.push('=');
+        out.push_str(value);
+    };
+    param(&names.key_id, claims.key_id);
     if claims.method != DEFAULT_METHOD {
-        let _ = write!(out, "&{}={}", names.method, claims.method);
+        param(&names.method, claims.method);
     }
     if let Some(not_before) = claims.not_before {
-        let _ = write!(out, "&{}={not_before}", names.not_before);
+        param(&names.not_before, not_before);
     }
-    let _ = write!(out, "&{}={}", names.expires, claims.expires);
+    param(&names.expires, claims.expires);
     if let Some(nonce) = claims.nonce {
-        let _ = write!(out, "&{}={nonce}", names.nonce);
+        param(&names.nonce, nonce);
     }
-    // The signature is base64url, always ASCII.
-    let signature = std::str::from_utf8(signature).unwrap_or_default();
-    let _ = write!(out, "&{}={signature}", names.signature);
+    // base64url text is always ASCII.
+    param(
+        &names.signature,
+        std::str::from_utf8(signature).unwrap_or_default(),
+    );
 }
 
 /// How many bytes [`append_signing_params`] writes, so a link is built with one allocation.
 pub(crate) fn signing_params_len(names: &ParamNames, claims: &Claims<'_>) -> usize {
-    let digits = |mut value: u64| {
-        let mut count = 1;
-        while value >= 10 {
-            value /= 10;
-            count += 1;
-        }
-        count
-    };
     let mut len = names.key_id.len() + 1 + claims.key_id.len();
     if claims.method != DEFAULT_METHOD {
         len += 1 + names.method.len() + 1 + claims.method.len();
     }
     if let Some(not_before) = claims.not_before {
-        len += 1 + names.not_before.len() + 1 + digits(not_before);
+        len += 1 + names.not_before.len() + 1 + not_before.len();
     }
-    len += 1 + names.expires.len() + 1 + digits(claims.expires);
+    len += 1 + names.expires.len() + 1 + claims.expires.len();
     if let Some(nonce) = claims.nonce {
         len += 1 + names.nonce.len() + 1 + nonce.len();
     }
@@ -401,13 +460,15 @@ mod tests {
             let name = v["name"].as_str().unwrap();
             let key =
                 Key::new(v["key_id"].as_str().unwrap(), v["secret"].as_str().unwrap()).unwrap();
+            let not_before = v["not_before"].as_u64().map(|t| t.to_string());
+            let expires = v["expires"].as_u64().unwrap().to_string();
             let claims = Claims {
                 key_id: v["key_id"].as_str().unwrap(),
                 method: v["method"].as_str().unwrap(),
                 path: v["path"].as_str().unwrap(),
                 query: AppQuery::Plain(v["query"].as_str().unwrap()),
-                not_before: v["not_before"].as_u64(),
-                expires: v["expires"].as_u64().unwrap(),
+                not_before: not_before.as_deref(),
+                expires: &expires,
                 nonce: v["nonce"].as_str(),
             };
             let hex: String = claims
@@ -535,7 +596,7 @@ mod tests {
             path: "/a",
             query: AppQuery::Plain("b=1"),
             not_before: None,
-            expires: 10,
+            expires: "10",
             nonce: None,
         };
         let variants = [
@@ -550,8 +611,8 @@ mod tests {
                 ..base
             },
             Claims {
-                not_before: Some(1),
-                expires: 0,
+                not_before: Some("1"),
+                expires: "0",
                 ..base
             },
             Claims {

@@ -1,0 +1,103 @@
+//! Allocation counts on the hot paths, with a counting global allocator. Counts are exact and
+//! repeatable, unlike timings, so they are checked here; timings live in `benches/`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use http::{Method, Request, Response};
+use tower::{service_fn, Layer, Service};
+use tower_secure_link::{Key, ManualClock, SecureLinkLayer};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|count| count.set(count.get() + 1));
+        System.alloc(layout)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let before = ALLOCATIONS.with(Cell::get);
+    let value = f();
+    (value, ALLOCATIONS.with(Cell::get) - before)
+}
+
+fn layer() -> SecureLinkLayer {
+    SecureLinkLayer::new(Key::new("1", [9u8; 32]).unwrap())
+        .with_private_prefix("/private/")
+        .unwrap()
+        .with_clock(ManualClock::new(1_767_222_000))
+}
+
+fn poll_once<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the test service is always ready"),
+    }
+}
+
+#[test]
+fn public_pass_through_does_not_allocate() {
+    let mut service =
+        layer()
+            .without_signer_extension()
+            .layer(service_fn(|_: Request<()>| async {
+                Ok::<_, Infallible>(Response::new(()))
+            }));
+    for path in [
+        "/",
+        "/index.html",
+        "/static/app.js?v=3",
+        "/private-x/file.txt",
+    ] {
+        let request = Request::get(path).body(()).unwrap();
+        let (response, count) = allocations_during(|| poll_once(service.call(request)));
+        assert!(response.is_ok());
+        assert_eq!(count, 0, "{path}");
+    }
+}
+
+#[test]
+fn minting_a_plain_link_allocates_once() {
+    let signer = layer().signer();
+    for target in ["/private/report.pdf", "/private/a/b.txt?v=2"] {
+        let (link, count) = allocations_during(|| signer.sign(target).unwrap());
+        assert!(link.contains("sl_sig="));
+        assert_eq!(count, 1, "{target}");
+    }
+}
+
+#[test]
+fn checking_a_link_allocates_little() {
+    let layer = layer();
+    let link: http::Uri = layer
+        .signer()
+        .sign("/private/report.pdf")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (result, count) = allocations_during(|| layer.check(&Method::GET, &link));
+    assert!(result.is_ok());
+    // The rewritten target for the inner service is the one allocation.
+    assert!(count <= 1, "{count}");
+}
