@@ -178,12 +178,10 @@ impl Prefixes {
         let mut private_len = None;
         let mut case_variant = false;
         for prefix in self.private.iter() {
-            match segment_prefix_len(path, prefix, true) {
-                Some(len) if path.as_bytes()[..len] == *prefix.as_bytes() => {
-                    private_len = private_len.max(Some(len));
-                }
-                Some(_) => case_variant = true,
-                None => {}
+            if let Some(len) = segment_prefix_len(path, prefix, false) {
+                private_len = private_len.max(Some(len));
+            } else if segment_prefix_len(path, prefix, true).is_some() {
+                case_variant = true;
             }
         }
         let Some(private_len) = private_len else {
@@ -254,8 +252,21 @@ const PLAIN_BYTES: [bool; 256] = {
         table[byte] = b.is_ascii_alphanumeric()
             || matches!(
                 b,
-                b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*'
-                    | b'+' | b',' | b'=' | b':' | b'@'
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b'='
+                    | b':'
+                    | b'@'
             );
         byte += 1;
     }
@@ -413,7 +424,7 @@ fn encode_path(segments: &[Vec<u8>], trailing_slash: bool) -> String {
 
 /// The decoded form of a canonical private path: what a link signs.
 pub(crate) fn decode_canonical(canonical: &str) -> Cow<'_, str> {
-    if !canonical.contains('%') {
+    if !canonical.bytes().any(|b| b == b'%') {
         return Cow::Borrowed(canonical);
     }
     // A canonical private path holds only valid UTF-8 escapes, so lossy decoding never loses data.

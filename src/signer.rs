@@ -156,8 +156,8 @@ impl LinkBuilder<'_> {
 
     fn build(&self, origin: &str) -> Result<String, SignError> {
         let settings = &*self.signer.settings;
-        let (raw_path, raw_query) = match self.target.split_once('?') {
-            Some((path, query)) => (path, query),
+        let (raw_path, raw_query) = match self.target.bytes().position(|b| b == b'?') {
+            Some(at) => (&self.target[..at], &self.target[at + 1..]),
             None => (self.target, ""),
         };
         let path = canonical_for_minting(raw_path)
@@ -204,7 +204,6 @@ impl LinkBuilder<'_> {
             expires: expires_text.text(expires),
             nonce: None,
         };
-        let signature = claims.signature(settings.keyring.signing_key());
         let mut link = String::with_capacity(
             origin.len()
                 + path.len()
@@ -220,7 +219,12 @@ impl LinkBuilder<'_> {
             link.push_str(&query);
             link.push('&');
         }
-        append_signing_params(&mut link, &settings.names, &claims, &signature);
+        append_signing_params(
+            &mut link,
+            &settings.names,
+            &claims,
+            settings.keyring.signing_key(),
+        );
         Ok(link)
     }
 }

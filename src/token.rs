@@ -280,15 +280,16 @@ impl<'a> SignedQuery<'a> {
         let bytes = query.as_bytes();
         let mut start = 0;
         while start <= bytes.len() {
-            let end = bytes[start..]
-                .iter()
-                .position(|b| *b == b'&')
-                .map_or(bytes.len(), |at| start + at);
-            let pair = &query[start..end];
             let pair_start = start;
-            start = end + 1;
-            let name = pair_name(pair);
-            let slot = match name.strip_prefix(&*names.prefix) {
+            let rest = &bytes[start..];
+            let name_end = start
+                + rest
+                    .iter()
+                    .position(|b| matches!(b, b'=' | b'&'))
+                    .unwrap_or(rest.len());
+            let name = &query[start..name_end];
+            let suffix = name.strip_prefix(&*names.prefix);
+            let slot = match suffix {
                 Some("kid") => &mut key_id,
                 Some("method") => &mut method,
                 Some("nbf") => &mut not_before,
@@ -298,14 +299,31 @@ impl<'a> SignedQuery<'a> {
                 _ if names.is_reserved(name) => return Err(RejectionKind::MalformedToken),
                 _ => {
                     interleaved |= first_reserved.is_some();
+                    let rest = &bytes[name_end..];
+                    start =
+                        name_end + rest.iter().position(|b| *b == b'&').unwrap_or(rest.len()) + 1;
                     continue;
                 }
             };
             first_reserved.get_or_insert(pair_start);
-            let Some(value) = pair.get(name.len() + 1..) else {
+            if bytes.get(name_end) != Some(&b'=') {
                 return Err(RejectionKind::MalformedToken);
+            }
+            let value_start = name_end + 1;
+            // A well-formed signature is 43 bytes: take it without scanning for the next `&`. (If
+            // those bytes hold an `&`, they are no base64url and the comparison fails.)
+            let signature_end = value_start + SIGNATURE_LEN;
+            let value_end = if suffix == Some("sig")
+                && matches!(bytes.get(signature_end), None | Some(b'&'))
+                && signature_end <= bytes.len()
+            {
+                signature_end
+            } else {
+                let rest = &bytes[value_start..];
+                value_start + rest.iter().position(|b| *b == b'&').unwrap_or(rest.len())
             };
-            if slot.replace(value).is_some() {
+            start = value_end + 1;
+            if slot.replace(&query[value_start..value_end]).is_some() {
                 return Err(RejectionKind::MalformedToken);
             }
         }
@@ -391,12 +409,12 @@ pub(crate) fn signature_matches(expected: &[u8; SIGNATURE_LEN], presented: &str)
     constant_time_eq::constant_time_eq(expected, presented.as_bytes())
 }
 
-/// Appends the signing parameters for `claims` to a link being built.
+/// Appends the signing parameters for `claims`, signed with `key`, to a link being built.
 pub(crate) fn append_signing_params(
     out: &mut String,
     names: &ParamNames,
     claims: &Claims<'_>,
-    signature: &[u8; SIGNATURE_LEN],
+    key: &Key,
 ) {
     let mut first = true;
     let mut param = |name: &str, value: &str| {
@@ -419,11 +437,8 @@ pub(crate) fn append_signing_params(
     if let Some(nonce) = claims.nonce {
         param(&names.nonce, nonce);
     }
-    // base64url text is always ASCII.
-    param(
-        &names.signature,
-        std::str::from_utf8(signature).unwrap_or_default(),
-    );
+    param(&names.signature, "");
+    URL_SAFE_NO_PAD.encode_string(claims.tag(key), out);
 }
 
 /// How many bytes [`append_signing_params`] writes, so a link is built with one allocation.
