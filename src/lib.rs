@@ -76,6 +76,11 @@ mod settings;
 mod signer;
 pub mod token;
 
+/// The README's Rust examples, compiled as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use future::ResponseFuture;
 pub use key::{Key, KeyError, Keyring, MAX_KEY_ID_LEN, MIN_SECRET_LEN};

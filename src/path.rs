@@ -20,9 +20,9 @@
 //!    as separators, a second round of percent-decoding, `;` starting path parameters, trailing
 //!    dots and spaces dropped from names, and prefixes compared without ASCII case. If any of those
 //!    readings lands under a private prefix and they do not all agree, the request is
-//!    [ambiguous](PathRejection::Ambiguous) and refused.
+//!    ambiguous ([`RejectionKind::AmbiguousPath`](crate::RejectionKind::AmbiguousPath), 400) and refused.
 //! 5. Under a private prefix, a path with a bad escape, a NUL, invalid UTF-8 or a `..` that climbs
-//!    above the root is [malformed](PathRejection::Malformed) and refused.
+//!    above the root is malformed ([`RejectionKind::MalformedPath`](crate::RejectionKind::MalformedPath), 400) and refused.
 
 use std::borrow::Cow;
 use std::fmt;
