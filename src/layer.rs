@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{Method, Uri};
+use http::{Extensions, Method, Request, Uri};
 use tower_layer::Layer;
 
 use crate::clock::{Clock, SystemClock};
@@ -12,7 +12,7 @@ use crate::key::Keyring;
 use crate::path::{PrefixError, Prefixes};
 use crate::rejection::{DefaultRejectionResponse, Rejection};
 use crate::service::SecureLink;
-use crate::settings::Settings;
+use crate::settings::{Scheme, Settings};
 use crate::signer::UrlSigner;
 use crate::token::ParamNames;
 
@@ -69,8 +69,12 @@ impl SecureLinkLayer {
     /// A layer that signs with `keyring`'s signing key (a single [`Key`](crate::Key) will do) and
     /// treats every path as private.
     pub fn new(keyring: impl Into<Keyring>) -> Self {
+        Self::with_scheme(Scheme::Native(keyring.into()))
+    }
+
+    fn with_scheme(scheme: Scheme) -> Self {
         let settings = Settings {
-            keyring: keyring.into(),
+            scheme,
             names: ParamNames::new(DEFAULT_PARAM_PREFIX),
             prefixes: Prefixes::everything_private(),
             default_lifetime: DEFAULT_LIFETIME.as_secs(),
@@ -86,6 +90,22 @@ impl SecureLinkLayer {
             public_exceptions: Vec::new(),
             responder: DefaultRejectionResponse,
         }
+    }
+}
+
+#[cfg(feature = "nginx")]
+#[cfg_attr(docsrs, doc(cfg(feature = "nginx")))]
+impl SecureLinkLayer {
+    /// A layer that mints and verifies nginx `secure_link` compatible links (see
+    /// [`nginx`](crate::nginx)) and treats every path as private.
+    ///
+    /// Fails when the scheme's template uses `{remote_addr}` but no way to read the client
+    /// address was given.
+    pub fn nginx(scheme: crate::nginx::NginxScheme) -> Result<Self, ConfigError> {
+        if scheme.uses_remote_addr() && !scheme.has_remote_addr_reader() {
+            return Err(ConfigError::MissingRemoteAddr);
+        }
+        Ok(Self::with_scheme(Scheme::Nginx(scheme)))
     }
 }
 
@@ -171,7 +191,7 @@ impl<R> SecureLinkLayer<R> {
     /// Replaces the keyring, for example to start signing with a new key while the old one is
     /// still accepted. Services already built keep the keyring they were built with.
     pub fn with_keyring(mut self, keyring: impl Into<Keyring>) -> Self {
-        self.settings_mut().keyring = keyring.into();
+        self.settings_mut().scheme = Scheme::Native(keyring.into());
         self
     }
 
@@ -215,7 +235,22 @@ impl<R> SecureLinkLayer<R> {
     ///
     /// Returns whether the request is public or admitted by a valid link, or the rejection.
     pub fn check(&self, method: &Method, uri: &Uri) -> Result<Access, Rejection> {
-        match self.settings.decide(method, uri) {
+        self.decide(method, uri, &Extensions::new())
+    }
+
+    /// Checks a whole request as the layer would (the nginx scheme may read the client address
+    /// from its extensions), without calling any service.
+    pub fn check_request<B>(&self, request: &Request<B>) -> Result<Access, Rejection> {
+        self.decide(request.method(), request.uri(), request.extensions())
+    }
+
+    fn decide(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        extensions: &Extensions,
+    ) -> Result<Access, Rejection> {
+        match self.settings.decide(method, uri, extensions) {
             Ok(verdict) if verdict.is_signed() => Ok(Access::Signed),
             Ok(_) => Ok(Access::Public),
             Err(kind) => Err(Rejection::new(kind, self.settings.stealth)),
@@ -248,7 +283,7 @@ impl<S, R: Clone> Layer<S> for SecureLinkLayer<R> {
 impl<R> fmt::Debug for SecureLinkLayer<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SecureLinkLayer")
-            .field("keyring", &self.settings.keyring)
+            .field("scheme", &self.settings.scheme)
             .field("private_prefixes", &self.private_prefixes)
             .field("public_exceptions", &self.public_exceptions)
             .field("default_lifetime", &self.settings.default_lifetime)
@@ -279,6 +314,8 @@ pub enum ConfigError {
     LeewayTooLarge,
     /// The parameter prefix is empty, too long, or holds characters outside `a-z 0-9 _ - .`.
     InvalidParamPrefix,
+    /// The nginx template uses `{remote_addr}` but the scheme cannot read the client address.
+    MissingRemoteAddr,
 }
 
 impl fmt::Display for ConfigError {
@@ -289,6 +326,9 @@ impl fmt::Display for ConfigError {
                 "lifetimes must be above zero and the default lifetime at most the maximum",
             ),
             Self::LeewayTooLarge => write!(f, "the leeway may be at most {MAX_LEEWAY:?}"),
+            Self::MissingRemoteAddr => f.write_str(
+                "the nginx template uses {remote_addr}; give the scheme a way to read it",
+            ),
             Self::InvalidParamPrefix => f.write_str(
                 "the parameter prefix must be 1 to 16 characters from a-z, 0-9, '_', '-' and '.'",
             ),

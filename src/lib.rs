@@ -69,6 +69,9 @@ mod clock;
 mod future;
 mod key;
 mod layer;
+#[cfg(feature = "nginx")]
+#[cfg_attr(docsrs, doc(cfg(feature = "nginx")))]
+pub mod nginx;
 pub mod path;
 mod rejection;
 mod service;

@@ -66,10 +66,14 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let (signed, target) = match self.settings.decide(request.method(), request.uri()) {
-            Ok(verdict) => (verdict.is_signed(), verdict.into_target()),
-            Err(kind) => return ResponseFuture::rejected(self.reject(kind)),
-        };
+        let (signed, target) =
+            match self
+                .settings
+                .decide(request.method(), request.uri(), request.extensions())
+            {
+                Ok(verdict) => (verdict.is_signed(), verdict.into_target()),
+                Err(kind) => return ResponseFuture::rejected(self.reject(kind)),
+            };
         if let Some(target) = target {
             match with_path_and_query(request.uri(), target) {
                 Some(uri) => *request.uri_mut() = uri,
@@ -96,7 +100,7 @@ impl<S: fmt::Debug, R> fmt::Debug for SecureLink<S, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SecureLink")
             .field("inner", &self.inner)
-            .field("key_id", &self.settings.keyring.signing_key().id())
+            .field("scheme", &self.settings.scheme)
             .finish_non_exhaustive()
     }
 }

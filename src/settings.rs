@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use http::{Method, Uri};
+use http::{Extensions, Method, Uri};
 
 use crate::clock::Clock;
 use crate::key::Keyring;
@@ -14,9 +14,19 @@ use crate::token::{signature_matches, ParamNames, SignedQuery, DEFAULT_METHOD};
 
 /// Everything built once by [`SecureLinkLayer`](crate::SecureLinkLayer) and shared behind an
 /// `Arc` by every service and signer made from it.
+/// How links are signed and checked.
+#[derive(Clone, Debug)]
+pub(crate) enum Scheme {
+    /// HMAC-SHA256, version 1 (the [`token`](crate::token) rules).
+    Native(Keyring),
+    /// nginx `secure_link` compatible MD5.
+    #[cfg(feature = "nginx")]
+    Nginx(crate::nginx::NginxScheme),
+}
+
 #[derive(Clone)]
 pub(crate) struct Settings {
-    pub(crate) keyring: Keyring,
+    pub(crate) scheme: Scheme,
     pub(crate) names: ParamNames,
     pub(crate) prefixes: Prefixes,
     pub(crate) default_lifetime: u64,
@@ -69,33 +79,68 @@ impl Settings {
         &'a self,
         method: &Method,
         uri: &'a Uri,
+        extensions: &Extensions,
     ) -> Result<Verdict<'a>, RejectionKind> {
+        #[cfg(not(feature = "nginx"))]
+        let _ = extensions;
         let query = uri.query().unwrap_or("");
         match self.prefixes.route(uri.path()) {
             Route::Reject(PathRejection::Ambiguous) => Err(RejectionKind::AmbiguousPath),
             Route::Reject(PathRejection::Malformed) => Err(RejectionKind::MalformedPath),
             Route::Public(Cow::Borrowed(_)) => Ok(Verdict::Public),
             Route::Public(Cow::Owned(path)) => Ok(Verdict::PublicRewritten { path, query }),
-            Route::Private(path) => {
-                let signed = SignedQuery::parse(query, &self.names)?;
-                self.verify(&signed, &decode_canonical(&path), method)?;
-                Ok(Verdict::Signed {
-                    path,
-                    query: signed.app_query.to_query(),
-                })
-            }
+            Route::Private(path) => match &self.scheme {
+                Scheme::Native(keyring) => {
+                    let signed = SignedQuery::parse(query, &self.names)?;
+                    self.verify(keyring, &signed, &decode_canonical(&path), method)?;
+                    Ok(Verdict::Signed {
+                        path,
+                        query: signed.app_query.to_query(),
+                    })
+                }
+                #[cfg(feature = "nginx")]
+                Scheme::Nginx(nginx) if nginx.is_legacy_secret() => {
+                    let raw = uri.path_and_query().map_or("/", |target| target.as_str());
+                    let target = nginx.verify_legacy(raw)?;
+                    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+                    // The link without its hash segment must still be a private path.
+                    match self.prefixes.route(path) {
+                        Route::Private(path) => Ok(Verdict::Signed {
+                            path: Cow::Owned(path.into_owned()),
+                            query: Cow::Owned(query.to_owned()),
+                        }),
+                        _ => Err(RejectionKind::MalformedPath),
+                    }
+                }
+                #[cfg(feature = "nginx")]
+                Scheme::Nginx(nginx) => {
+                    let remote_addr = nginx.remote_addr(extensions);
+                    let now = self.clock.now_unix();
+                    nginx.verify(
+                        &decode_canonical(&path),
+                        uri.path(),
+                        query,
+                        now,
+                        remote_addr,
+                    )?;
+                    Ok(Verdict::Signed {
+                        path,
+                        query: nginx.app_query(query),
+                    })
+                }
+            },
         }
     }
 
     /// Checks a link in the order that leaks least: key, signature, time, method.
     fn verify(
         &self,
+        keyring: &Keyring,
         signed: &SignedQuery<'_>,
         decoded_path: &str,
         method: &Method,
     ) -> Result<(), RejectionKind> {
-        let key = self
-            .keyring
+        let key = keyring
             .get(signed.key_id)
             .ok_or(RejectionKind::UnknownKey)?;
         let expected = signed.claims(decoded_path).signature(key);

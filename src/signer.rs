@@ -34,16 +34,17 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Method, Uri};
 
+use crate::key::Keyring;
 use crate::path::{canonical_for_minting, decode_canonical};
-use crate::settings::Settings;
+use crate::settings::{Scheme, Settings};
 use crate::token::{
     append_signing_params, is_method_scope, signing_params_len, AppQuery, Claims, Decimal,
-    DEFAULT_METHOD,
 };
 
 /// Mints signed links. Cheap to clone.
@@ -70,12 +71,17 @@ impl UrlSigner {
             method: Method::GET,
             expiry: Expiry::Default,
             not_before: None,
+            client_ip: None,
         }
     }
 
-    /// The id of the key new links are signed with.
-    pub fn key_id(&self) -> &str {
-        self.settings.keyring.signing_key().id()
+    /// The id of the key new links are signed with (`None` for the nginx scheme).
+    pub fn key_id(&self) -> Option<&str> {
+        match &self.settings.scheme {
+            Scheme::Native(keyring) => Some(keyring.signing_key().id()),
+            #[cfg(feature = "nginx")]
+            Scheme::Nginx(_) => None,
+        }
     }
 }
 
@@ -89,10 +95,13 @@ impl fmt::Debug for UrlSigner {
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Expiry {
+enum Expiry<'a> {
     Default,
     In(Duration),
     At(u64),
+    #[cfg_attr(not(feature = "nginx"), allow(dead_code))]
+    Raw(&'a str),
+    Never,
 }
 
 /// One link being minted; finish it with [`to_target`](Self::to_target) or
@@ -103,11 +112,12 @@ pub struct LinkBuilder<'a> {
     signer: &'a UrlSigner,
     target: &'a str,
     method: Method,
-    expiry: Expiry,
+    expiry: Expiry<'a>,
     not_before: Option<u64>,
+    client_ip: Option<IpAddr>,
 }
 
-impl LinkBuilder<'_> {
+impl<'a> LinkBuilder<'a> {
     /// The method the link is for (GET by default; a GET link also allows HEAD).
     pub fn method(mut self, method: Method) -> Self {
         self.method = method;
@@ -129,6 +139,26 @@ impl LinkBuilder<'_> {
     /// The link is refused before this Unix time.
     pub fn not_before(mut self, unix_seconds: u64) -> Self {
         self.not_before = Some(unix_seconds);
+        self
+    }
+
+    /// nginx scheme only: the expiry exactly as the link carries it, leading zeros included
+    /// (nginx hashes the text as written).
+    pub fn expires_at_text(mut self, digits: &'a str) -> Self {
+        self.expiry = Expiry::Raw(digits);
+        self
+    }
+
+    /// nginx scheme without expiry only: says so explicitly (the default there too).
+    pub fn never_expires(mut self) -> Self {
+        self.expiry = Expiry::Never;
+        self
+    }
+
+    /// nginx scheme only: the client address the link is bound to, for templates that use
+    /// `{remote_addr}`.
+    pub fn client_ip(mut self, ip: IpAddr) -> Self {
+        self.client_ip = Some(ip);
         self
     }
 
@@ -160,73 +190,170 @@ impl LinkBuilder<'_> {
             Some(at) => (&self.target[..at], &self.target[at + 1..]),
             None => (self.target, ""),
         };
-        let path = canonical_for_minting(raw_path)
-            .map_err(|_| SignError::new(SignErrorKind::InvalidTarget))?;
+        let path =
+            canonical_for_minting(raw_path).map_err(|_| fail(SignErrorKind::InvalidTarget))?;
         let query = escape_query(raw_query);
-        if query.split('&').any(|pair| {
-            settings
-                .names
-                .is_reserved(pair.split('=').next().unwrap_or(""))
-        }) {
-            return Err(SignError::new(SignErrorKind::ReservedParameter));
+        let reserved = |name: &str| match &settings.scheme {
+            Scheme::Native(_) => settings.names.is_reserved(name),
+            #[cfg(feature = "nginx")]
+            Scheme::Nginx(nginx) => nginx.is_reserved(name),
+        };
+        if !query.is_empty()
+            && query
+                .split('&')
+                .any(|pair| reserved(pair.split('=').next().unwrap_or("")))
+        {
+            return Err(fail(SignErrorKind::ReservedParameter));
         }
+        let target = Target {
+            origin,
+            path: &path,
+            decoded_path: &decode_canonical(&path),
+            query: &query,
+        };
+        match &settings.scheme {
+            Scheme::Native(keyring) => self.build_native(settings, keyring, &target),
+            #[cfg(feature = "nginx")]
+            Scheme::Nginx(nginx) => self.build_nginx(settings, nginx, &target),
+        }
+    }
+
+    fn build_native(
+        &self,
+        settings: &Settings,
+        keyring: &Keyring,
+        target: &Target<'_>,
+    ) -> Result<String, SignError> {
         let method = self.method.as_str();
         if !is_method_scope(method) {
-            return Err(SignError::new(SignErrorKind::InvalidMethod));
+            return Err(fail(SignErrorKind::InvalidMethod));
         }
         let now = settings.clock.now_unix();
         let expires = match self.expiry {
             Expiry::Default => now.saturating_add(settings.default_lifetime),
             Expiry::In(lifetime) => now.saturating_add(lifetime.as_secs()),
             Expiry::At(at) => at,
+            Expiry::Raw(_) | Expiry::Never => {
+                return Err(fail(SignErrorKind::NotSupportedByScheme))
+            }
         };
         if expires > now.saturating_add(settings.max_lifetime) {
-            return Err(SignError::new(SignErrorKind::LifetimeTooLong));
+            return Err(fail(SignErrorKind::LifetimeTooLong));
         }
         if self
             .not_before
             .is_some_and(|not_before| not_before > expires)
         {
-            return Err(SignError::new(SignErrorKind::InvalidTimes));
+            return Err(fail(SignErrorKind::InvalidTimes));
         }
-        let decoded_path = decode_canonical(&path);
         let (mut expires_text, mut not_before_text) = (Decimal::default(), Decimal::default());
+        let key = keyring.signing_key();
         let claims = Claims {
-            key_id: settings.keyring.signing_key().id(),
-            method: if method == DEFAULT_METHOD {
-                DEFAULT_METHOD
-            } else {
-                method
-            },
-            path: &decoded_path,
-            query: AppQuery::Plain(&query),
+            key_id: key.id(),
+            method,
+            path: target.decoded_path,
+            query: AppQuery::Plain(target.query),
             not_before: self.not_before.map(|at| not_before_text.text(at)),
             expires: expires_text.text(expires),
             nonce: None,
         };
-        let mut link = String::with_capacity(
-            origin.len()
-                + path.len()
-                + 1
-                + query.len()
-                + 1
-                + signing_params_len(&settings.names, &claims),
-        );
-        link.push_str(origin);
-        link.push_str(&path);
-        link.push('?');
-        if !query.is_empty() {
-            link.push_str(&query);
-            link.push('&');
-        }
-        append_signing_params(
-            &mut link,
-            &settings.names,
-            &claims,
-            settings.keyring.signing_key(),
-        );
+        let mut link = target.start(signing_params_len(&settings.names, &claims));
+        append_signing_params(&mut link, &settings.names, &claims, key);
         Ok(link)
     }
+
+    #[cfg(feature = "nginx")]
+    fn build_nginx(
+        &self,
+        settings: &Settings,
+        nginx: &crate::nginx::NginxScheme,
+        target: &Target<'_>,
+    ) -> Result<String, SignError> {
+        if self.method != Method::GET || self.not_before.is_some() {
+            // nginx binds neither a method nor a start time into its links.
+            return Err(fail(SignErrorKind::NotSupportedByScheme));
+        }
+        if nginx.is_legacy_secret() {
+            let mut canonical = target.path.to_owned();
+            if !target.query.is_empty() {
+                canonical.push('?');
+                canonical.push_str(target.query);
+            }
+            let link = nginx
+                .legacy_link(&canonical)
+                .ok_or(fail(SignErrorKind::InvalidTarget))?;
+            return Ok(format!("{}{link}", target.origin));
+        }
+        let now = settings.clock.now_unix();
+        let mut digits = Decimal::default();
+        let expires: Option<&str> = match (nginx.is_expiring(), self.expiry) {
+            (true, Expiry::Default) => {
+                Some(digits.text(now.saturating_add(settings.default_lifetime)))
+            }
+            (true, Expiry::In(lifetime)) => {
+                Some(digits.text(now.saturating_add(lifetime.as_secs())))
+            }
+            (true, Expiry::At(at)) => Some(digits.text(at)),
+            (true, Expiry::Raw(text)) => Some(text),
+            (false, Expiry::Default | Expiry::Never) => None,
+            _ => return Err(fail(SignErrorKind::NotSupportedByScheme)),
+        };
+        let expires_ok = expires.map_or(true, |text| {
+            !text.is_empty()
+                && text.bytes().all(|b| b.is_ascii_digit())
+                && text
+                    .parse::<u64>()
+                    .is_ok_and(|value| value > 0 && value <= i64::MAX as u64)
+        });
+        if !expires_ok {
+            return Err(fail(SignErrorKind::InvalidTimes));
+        }
+        if nginx.uses_remote_addr() && self.client_ip.is_none() {
+            return Err(fail(SignErrorKind::MissingClientIp));
+        }
+        let token = nginx.token(expires.unwrap_or(""), target.decoded_path, self.client_ip);
+        let expires_len = expires.map_or(0, |text| nginx.expires_param().len() + text.len() + 2);
+        let mut link = target.start(nginx.token_param().len() + 1 + token.len() + expires_len);
+        link.push_str(nginx.token_param());
+        link.push('=');
+        link.push_str(&token);
+        if let Some(expires) = expires {
+            link.push('&');
+            link.push_str(nginx.expires_param());
+            link.push('=');
+            link.push_str(expires);
+        }
+        Ok(link)
+    }
+}
+
+/// The parts of a link every scheme shares.
+struct Target<'a> {
+    origin: &'a str,
+    path: &'a str,
+    decoded_path: &'a str,
+    query: &'a str,
+}
+
+impl Target<'_> {
+    /// The link up to where the signing parameters go, with room for `signing_len` more bytes.
+    fn start(&self, signing_len: usize) -> String {
+        let mut link = String::with_capacity(
+            self.origin.len() + self.path.len() + 1 + self.query.len() + 1 + signing_len,
+        );
+        link.push_str(self.origin);
+        link.push_str(self.path);
+        link.push('?');
+        if !self.query.is_empty() {
+            link.push_str(self.query);
+            link.push('&');
+        }
+        link
+    }
+}
+
+fn fail(kind: SignErrorKind) -> SignError {
+    SignError::new(kind)
 }
 
 /// Escapes what a query cannot hold, keeping existing `%XX` escapes and the application's own
@@ -277,6 +404,11 @@ pub enum SignErrorKind {
     InvalidTimes,
     /// The method is not a plain upper-case token.
     InvalidMethod,
+    /// The link's scheme cannot express what was asked (a method or not-before time in an nginx
+    /// link, a raw or missing expiry in a native one).
+    NotSupportedByScheme,
+    /// The nginx template uses `{remote_addr}` and no client address was given.
+    MissingClientIp,
     /// The base is not an `http` or `https` origin with nothing after the host.
     InvalidBaseUrl,
 }
@@ -305,6 +437,11 @@ impl fmt::Display for SignError {
             SignErrorKind::LifetimeTooLong => "the link would outlive the maximum lifetime",
             SignErrorKind::InvalidTimes => "the not-before time is after the expiry",
             SignErrorKind::InvalidMethod => "the method must be 1 to 16 upper-case letters",
+            SignErrorKind::NotSupportedByScheme => {
+                "the link format cannot express that (nginx links bind no method or start \
+                 time; native links need a numeric expiry)"
+            }
+            SignErrorKind::MissingClientIp => "the nginx template needs the client's address",
             SignErrorKind::InvalidBaseUrl => {
                 "the base URL must be an http(s) origin such as https://example.com"
             }
