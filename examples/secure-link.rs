@@ -1,9 +1,11 @@
-//! `secure-link`: mint and check signed links, serve a folder behind the layer.
+//! `secure-link`: mint and check signed links, serve a folder behind the layer, and write the
+//! nginx configuration that checks the same links.
 //!
 //! ```text
 //! SECURE_LINK_KEY=... cargo run --example secure-link -- sign /private/report.pdf
 //! SECURE_LINK_KEY=... cargo run --example secure-link -- verify '/private/report.pdf?sl_kid=...'
 //! cargo run --example secure-link -- serve
+//! SECURE_LINK_KEY=... cargo run --all-features --example secure-link -- nginx-config --alias /srv/private/
 //! ```
 //!
 //! Exit codes: 0 success, 1 a link that is not valid (`verify`) or a server failure, 2 a usage
@@ -15,7 +17,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use axum::Router;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use http::{Method, Uri};
 use tower_http::services::ServeDir;
 use tower_secure_link::{Key, Keyring, RejectionKind, SecureLinkLayer, UrlSigner, MIN_SECRET_LEN};
@@ -38,18 +40,18 @@ enum Command {
         /// Lifetime from now, in seconds (default: the layer's default lifetime).
         #[arg(long, value_name = "SECONDS", conflicts_with = "expires")]
         ttl: Option<u64>,
-        /// Absolute expiry in Unix seconds; a time in the past mints an expired link.
+        /// Absolute expiry in Unix seconds; a time in the past mints an expired link. With
+        /// `--format nginx` the digits are kept as written, leading zeros included.
         #[arg(long, value_name = "UNIX")]
-        expires: Option<u64>,
+        expires: Option<String>,
         /// The HTTP method the link is for (a GET link also allows HEAD).
         #[arg(long, default_value = "GET")]
         method: String,
         /// The link can be used once.
         #[arg(long)]
         one_time: bool,
-        /// The link format.
-        #[arg(long, value_enum, default_value_t = Format::Hmac)]
-        format: Format,
+        #[command(flatten)]
+        scheme: SchemeArgs,
         /// The target to sign.
         target: String,
     },
@@ -58,12 +60,11 @@ enum Command {
         /// The method the request would use.
         #[arg(long, default_value = "GET")]
         method: String,
-        /// The link format.
-        #[arg(long, value_enum, default_value_t = Format::Hmac)]
-        format: Format,
         /// Treat only paths under this prefix as private (repeatable; default: every path).
         #[arg(long, value_name = "PREFIX")]
         private: Vec<String>,
+        #[command(flatten)]
+        scheme: SchemeArgs,
         /// The signed target to check.
         target: String,
     },
@@ -81,22 +82,49 @@ enum Command {
         /// A public exception inside a private prefix (repeatable).
         #[arg(long, value_name = "PREFIX")]
         public: Vec<String>,
-        /// Which links it accepts.
-        #[arg(long, value_enum, default_value_t = Format::Hmac)]
-        format: Format,
         /// Keep one-time link state in Redis at this URL.
         #[arg(long, value_name = "URL")]
         redis: Option<String>,
+        #[command(flatten)]
+        scheme: SchemeArgs,
     },
-    /// Print an nginx location block that verifies nginx-format links.
+    /// Print an nginx location block that verifies `--format nginx` links.
     NginxConfig {
         /// The location prefix.
         #[arg(long, default_value = "/private/")]
         location: String,
         /// The folder nginx serves the location from.
         #[arg(long)]
-        alias: Option<PathBuf>,
+        alias: String,
+        #[command(flatten)]
+        nginx: NginxArgs,
     },
+}
+
+#[derive(Args)]
+struct SchemeArgs {
+    /// The link format.
+    #[arg(long, value_enum, default_value_t = Format::Hmac)]
+    format: Format,
+    #[command(flatten)]
+    nginx: NginxArgs,
+}
+
+/// Settings of the nginx format; they must match the nginx configuration.
+#[derive(Args)]
+struct NginxArgs {
+    /// nginx format: the token parameter name.
+    #[arg(long, default_value = "token")]
+    token_param: String,
+    /// nginx format: the expiry parameter name.
+    #[arg(long, default_value = "expires")]
+    expires_param: String,
+    /// nginx format: the MD5 expression, with {expires}, {uri}, {secret} and literal text.
+    #[arg(long, default_value = "{expires}{uri} {secret}")]
+    template: String,
+    /// nginx format: links without expiry (`secure_link $arg_token;`).
+    #[arg(long)]
+    no_expiry: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -120,6 +148,13 @@ fn usage(message: impl Into<String>) -> Failure {
     }
 }
 
+fn runtime_failure(message: impl Into<String>) -> Failure {
+    Failure {
+        code: 1,
+        message: message.into(),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -128,24 +163,28 @@ fn main() -> ExitCode {
             expires,
             method,
             one_time,
-            format,
+            scheme,
             target,
-        } => sign(ttl, expires, &method, one_time, format, &target),
+        } => sign(ttl, expires, &method, one_time, &scheme, &target),
         Command::Verify {
             method,
-            format,
             private,
+            scheme,
             target,
-        } => verify(&method, format, &private, &target),
+        } => verify(&method, &private, &scheme, &target),
         Command::Serve {
             root,
             addr,
             private,
             public,
-            format,
             redis,
-        } => serve(root, addr, private, public, format, redis),
-        Command::NginxConfig { .. } => Err(not_supported("nginx-config")),
+            scheme,
+        } => serve(root, addr, private, public, redis, &scheme),
+        Command::NginxConfig {
+            location,
+            alias,
+            nginx,
+        } => nginx_config(&location, &alias, &nginx),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -162,22 +201,19 @@ fn not_supported(what: &str) -> Failure {
     usage(format!("{what} is not supported yet"))
 }
 
-fn check_format(format: Format) -> Result<(), Failure> {
-    match format {
-        Format::Hmac => Ok(()),
-        Format::Nginx => Err(not_supported("--format nginx")),
+/// The signing secret as given, when `SECURE_LINK_KEY` is set.
+fn secret_from_env() -> Result<Option<String>, Failure> {
+    match std::env::var_os("SECURE_LINK_KEY") {
+        None => Ok(None),
+        Some(secret) => secret
+            .into_string()
+            .map(Some)
+            .map_err(|_| usage("SECURE_LINK_KEY is not valid UTF-8")),
     }
 }
 
-/// The keyring from `SECURE_LINK_KEY`, `SECURE_LINK_KEY_ID` and `SECURE_LINK_OLD_KEYS`, or
-/// `None` when no key is set.
-fn keyring_from_env() -> Result<Option<Keyring>, Failure> {
-    let Some(secret) = std::env::var_os("SECURE_LINK_KEY") else {
-        return Ok(None);
-    };
-    let secret = secret
-        .into_string()
-        .map_err(|_| usage("SECURE_LINK_KEY is not valid UTF-8"))?;
+/// The keyring from `SECURE_LINK_KEY`, `SECURE_LINK_KEY_ID` and `SECURE_LINK_OLD_KEYS`.
+fn keyring(secret: &str) -> Result<Keyring, Failure> {
     let id = std::env::var("SECURE_LINK_KEY_ID").unwrap_or_else(|_| "1".to_owned());
     let key =
         Key::new(id, secret.as_bytes()).map_err(|e| usage(format!("SECURE_LINK_KEY: {e}")))?;
@@ -193,15 +229,51 @@ fn keyring_from_env() -> Result<Option<Keyring>, Failure> {
             .with_verify_only(key)
             .map_err(|e| usage(format!("SECURE_LINK_OLD_KEYS, key {id:?}: {e}")))?;
     }
-    Ok(Some(keyring))
+    Ok(keyring)
 }
 
-fn required_keyring() -> Result<Keyring, Failure> {
-    keyring_from_env()?.ok_or_else(|| {
+fn required_secret() -> Result<String, Failure> {
+    secret_from_env()?.ok_or_else(|| {
         usage(format!(
-            "set SECURE_LINK_KEY to the signing secret ({MIN_SECRET_LEN} bytes or more)"
+            "set SECURE_LINK_KEY to the signing secret ({MIN_SECRET_LEN} bytes or more for the \
+             native format)"
         ))
     })
+}
+
+/// A layer for the chosen format, every path private.
+fn layer_for(scheme: &SchemeArgs, secret: &str) -> Result<SecureLinkLayer, Failure> {
+    match scheme.format {
+        Format::Hmac => Ok(SecureLinkLayer::new(keyring(secret)?)),
+        Format::Nginx => nginx_layer(&scheme.nginx, secret),
+    }
+}
+
+#[cfg(feature = "nginx")]
+fn nginx_scheme(
+    args: &NginxArgs,
+    secret: &str,
+) -> Result<tower_secure_link::nginx::NginxScheme, Failure> {
+    let mut scheme = tower_secure_link::nginx::NginxScheme::new(secret)
+        .with_template(&args.template)
+        .and_then(|scheme| scheme.with_param_names(&args.token_param, &args.expires_param))
+        .map_err(|e| usage(e.to_string()))?;
+    if args.no_expiry {
+        scheme = scheme.without_expiry();
+    }
+    Ok(scheme)
+}
+
+#[cfg(feature = "nginx")]
+fn nginx_layer(args: &NginxArgs, secret: &str) -> Result<SecureLinkLayer, Failure> {
+    SecureLinkLayer::nginx(nginx_scheme(args, secret)?).map_err(|e| usage(e.to_string()))
+}
+
+#[cfg(not(feature = "nginx"))]
+fn nginx_layer(_: &NginxArgs, _: &str) -> Result<SecureLinkLayer, Failure> {
+    Err(usage(
+        "this build has no nginx support: build with --all-features (or --features nginx)",
+    ))
 }
 
 fn parse_method(method: &str) -> Result<Method, Failure> {
@@ -210,23 +282,29 @@ fn parse_method(method: &str) -> Result<Method, Failure> {
 
 fn sign(
     ttl: Option<u64>,
-    expires: Option<u64>,
+    expires: Option<String>,
     method: &str,
     one_time: bool,
-    format: Format,
+    scheme: &SchemeArgs,
     target: &str,
 ) -> Result<(), Failure> {
-    check_format(format)?;
     if one_time {
         return Err(not_supported("--one-time"));
     }
-    let signer = SecureLinkLayer::new(required_keyring()?).signer();
+    let signer = layer_for(scheme, &required_secret()?)?.signer();
     let mut link = signer.link(target).method(parse_method(method)?);
     if let Some(ttl) = ttl {
         link = link.expires_in(Duration::from_secs(ttl));
     }
-    if let Some(expires) = expires {
-        link = link.expires_at(expires);
+    if let Some(expires) = &expires {
+        link = match scheme.format {
+            Format::Nginx => link.expires_at_text(expires),
+            Format::Hmac => link.expires_at(
+                expires
+                    .parse()
+                    .map_err(|_| usage(format!("--expires {expires:?}: Unix seconds expected")))?,
+            ),
+        };
     }
     let signed = link
         .to_target()
@@ -235,9 +313,13 @@ fn sign(
     Ok(())
 }
 
-fn verify(method: &str, format: Format, private: &[String], target: &str) -> Result<(), Failure> {
-    check_format(format)?;
-    let mut layer = SecureLinkLayer::new(required_keyring()?);
+fn verify(
+    method: &str,
+    private: &[String],
+    scheme: &SchemeArgs,
+    target: &str,
+) -> Result<(), Failure> {
+    let mut layer = layer_for(scheme, &required_secret()?)?;
     for prefix in private {
         layer = layer
             .with_private_prefix(prefix.as_str())
@@ -247,10 +329,7 @@ fn verify(method: &str, format: Format, private: &[String], target: &str) -> Res
     // The reason alone on stderr, so scripts can match it.
     let not_valid = |reason: &str| {
         eprintln!("{reason}");
-        Failure {
-            code: 1,
-            message: String::new(),
-        }
+        runtime_failure("")
     };
     let uri: Uri = target.parse().map_err(|_| not_valid("invalid"))?;
     match layer.check(&method, &uri) {
@@ -274,10 +353,9 @@ fn serve(
     addr: SocketAddr,
     private: Vec<String>,
     public: Vec<String>,
-    format: Format,
     redis: Option<String>,
+    scheme: &SchemeArgs,
 ) -> Result<(), Failure> {
-    check_format(format)?;
     if redis.is_some() {
         return Err(not_supported("--redis"));
     }
@@ -286,14 +364,14 @@ fn serve(
     if !root.is_dir() {
         return Err(usage(format!("--root {}: not a folder", root.display())));
     }
-    let keyring = match keyring_from_env()? {
-        Some(keyring) => keyring,
+    let secret = match secret_from_env()? {
+        Some(secret) => secret,
         None => {
             eprintln!(
                 "secure-link: SECURE_LINK_KEY is not set; using a random key for this run \
                  (links stop working when the server stops)"
             );
-            Keyring::new(random_key()?)
+            random_secret()?
         }
     };
     let private = if private.is_empty() {
@@ -301,7 +379,7 @@ fn serve(
     } else {
         private
     };
-    let mut layer = SecureLinkLayer::new(keyring);
+    let mut layer = layer_for(scheme, &secret)?;
     for prefix in &private {
         layer = layer
             .with_private_prefix(prefix.as_str())
@@ -317,21 +395,15 @@ fn serve(
         .fallback_service(ServeDir::new(&root))
         .layer(layer);
 
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| Failure {
-        code: 1,
-        message: format!("cannot start the runtime: {e}"),
-    })?;
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| runtime_failure(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(|e| Failure {
-                code: 1,
-                message: format!("cannot listen on {addr}: {e}"),
-            })?;
-        let local = listener.local_addr().map_err(|e| Failure {
-            code: 1,
-            message: e.to_string(),
-        })?;
+            .map_err(|e| runtime_failure(format!("cannot listen on {addr}: {e}")))?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| runtime_failure(e.to_string()))?;
         println!("listening on http://{local}");
         println!("http://{local}{}", sample_link(&signer, &root, &private[0]));
         eprintln!(
@@ -342,11 +414,23 @@ fn serve(
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await
-            .map_err(|e| Failure {
-                code: 1,
-                message: format!("server error: {e}"),
-            })
+            .map_err(|e| runtime_failure(format!("server error: {e}")))
     })
+}
+
+#[cfg(feature = "nginx")]
+fn nginx_config(location: &str, alias: &str, args: &NginxArgs) -> Result<(), Failure> {
+    let scheme = nginx_scheme(args, &required_secret()?)?;
+    let block = scheme
+        .location_block(location, alias)
+        .map_err(|e| usage(e.to_string()))?;
+    print!("{block}");
+    Ok(())
+}
+
+#[cfg(not(feature = "nginx"))]
+fn nginx_config(_: &str, _: &str, args: &NginxArgs) -> Result<(), Failure> {
+    nginx_layer(args, "").map(|_| ())
 }
 
 /// A signed link to the first file under the first private prefix, so a person has something
@@ -371,13 +455,12 @@ fn sample_link(signer: &UrlSigner, root: &std::path::Path, prefix: &str) -> Stri
         .unwrap_or_else(|_| signer.sign(prefix).unwrap_or_default())
 }
 
-fn random_key() -> Result<Key, Failure> {
+/// 32 random bytes as 64 hex characters: valid for both formats and for nginx's syntax.
+fn random_secret() -> Result<String, Failure> {
     let mut secret = [0u8; 32];
-    getrandom::getrandom(&mut secret).map_err(|e| Failure {
-        code: 1,
-        message: format!("no randomness for a key: {e}"),
-    })?;
-    Key::new("run", secret).map_err(|e| usage(e.to_string()))
+    getrandom::getrandom(&mut secret)
+        .map_err(|e| runtime_failure(format!("no randomness for a key: {e}")))?;
+    Ok(secret.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 async fn shutdown_signal() {

@@ -1,0 +1,221 @@
+//! The nginx scheme against a real nginx: the block `secure-link nginx-config` prints passes
+//! `nginx -t` for awkward secrets, nginx accepts the links the crate mints, and the crate's
+//! `serve` answers links minted the way nginx's documentation shows (with openssl) exactly as
+//! nginx does.
+#![cfg(feature = "nginx")]
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::{example_binary, get, nginx_binary, open_up, Nginx, Serve};
+
+/// A secret that needs escaping in nginx's syntax.
+const AWKWARD_SECRET: &str = r#"s3 "cr" \ 3t;{}#'é"#;
+
+fn cli(args: &[&str], secret: &str) -> (i32, String, String) {
+    let output = Command::new(example_binary())
+        .args(args)
+        .env("SECURE_LINK_KEY", secret)
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+fn location_block(secret: &str, alias: &Path) -> String {
+    let alias = format!("{}/", alias.display());
+    let (code, block, stderr) = cli(&["nginx-config", "--alias", &alias], secret);
+    assert_eq!(code, 0, "{stderr}");
+    block
+}
+
+fn sign(secret: &str, target: &str, extra: &[&str]) -> String {
+    let mut args = vec!["sign", "--format", "nginx"];
+    args.extend_from_slice(extra);
+    args.push(target);
+    let (code, link, stderr) = cli(&args, secret);
+    assert_eq!(code, 0, "{stderr}");
+    link.trim().to_owned()
+}
+
+fn files() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    for (name, body) in [
+        ("private/file.txt", "plain file"),
+        ("private/my file.pdf", "file with a space"),
+        ("private/é.txt", "UTF-8 name"),
+        ("private/a/b/c/deep.txt", "nested file"),
+        ("index.html", "public"),
+    ] {
+        let path = root.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, body).unwrap();
+    }
+    open_up(root.path());
+    root
+}
+
+#[test]
+fn generated_config_passes_nginx_t_for_awkward_secrets() {
+    let Some(nginx) = nginx_binary() else { return };
+    let root = files();
+    let secrets = [
+        "plain",
+        AWKWARD_SECRET,
+        "x",
+        "white space",
+        "semi;colon",
+        "{braces}",
+        "back\\\\slash\\",
+    ];
+    for secret in secrets {
+        let block = location_block(secret, &root.path().join("private"));
+        let (ok, output) = Nginx::test_config(&nginx, &block);
+        assert!(ok, "{secret:?}: nginx -t failed:\n{output}\n{block}");
+    }
+    for unsafe_secret in ["a$b", "line\nbreak"] {
+        let (code, stdout, stderr) = cli(&["nginx-config", "--alias", "/srv/"], unsafe_secret);
+        assert_eq!(code, 2, "{unsafe_secret:?}");
+        assert!(stdout.is_empty());
+        assert!(stderr.contains("cannot be written safely"), "{stderr}");
+    }
+}
+
+#[test]
+fn nginx_accepts_the_links_the_crate_mints() {
+    let Some(nginx) = nginx_binary() else { return };
+    let root = files();
+    let server = Nginx::start(
+        &nginx,
+        &location_block(AWKWARD_SECRET, &root.path().join("private")),
+    );
+    let far = ["--expires", "2147483647"];
+    #[rustfmt::skip]
+    let valid = [
+        ("/private/file.txt", &far[..], "plain file"),
+        ("/private/my file.pdf", &far[..], "file with a space"),
+        ("/private/é.txt", &far[..], "UTF-8 name"),
+        ("/private/a/b/c/deep.txt", &far[..], "nested file"),
+        ("/private/file.txt", &["--expires", "0002147483647"][..], "plain file"),
+        ("/private/file.txt", &["--ttl", "600"][..], "plain file"),
+    ];
+    for (target, extra, body) in valid {
+        let link = sign(AWKWARD_SECRET, target, extra);
+        let response = get(&server.addr, &link);
+        assert_eq!(response.status, 200, "{link}\n{}", server.error_log());
+        assert_eq!(response.body_text(), body, "{link}");
+    }
+
+    let link = sign(AWKWARD_SECRET, "/private/file.txt", &far);
+    let token_at = link.find("token=").unwrap() + "token=".len();
+    let mut changed_token = link.clone();
+    let replacement = if &link[token_at + 3..token_at + 4] == "a" {
+        "b"
+    } else {
+        "a"
+    };
+    changed_token.replace_range(token_at + 3..token_at + 4, replacement);
+    let other_secret = sign("another secret", "/private/file.txt", &far);
+    let expired = sign(
+        AWKWARD_SECRET,
+        "/private/file.txt",
+        &["--expires", "1000000000"],
+    );
+    #[rustfmt::skip]
+    let refused = [
+        ("other file", link.replace("file.txt", "my%20file.pdf"), 403),
+        ("expiry changed", link.replace("2147483647", "2147483646"), 403),
+        ("token changed", changed_token, 403),
+        ("other secret", other_secret, 403),
+        ("no token", "/private/file.txt".to_owned(), 403),
+        ("expired", expired, 410),
+    ];
+    for (name, target, status) in refused {
+        let response = get(&server.addr, &target);
+        assert_eq!(response.status, status, "{name}: {target}");
+        assert_ne!(response.body_text(), "plain file", "{name}");
+    }
+}
+
+/// A token minted with openssl, as nginx's documentation shows.
+fn openssl_token(expires: &str, uri: &str, secret: &str) -> String {
+    let script =
+        r#"printf '%s' "$1$2 $3" | openssl md5 -binary | openssl base64 | tr +/ -_ | tr -d ="#;
+    let output = Command::new("sh")
+        .args(["-c", script, "sh", expires, uri, secret])
+        .output()
+        .expect("sh and openssl");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn the_crate_answers_openssl_links_as_nginx_does() {
+    let Some(nginx) = nginx_binary() else { return };
+    let secret = "s3cr3t";
+    let root = files();
+    let nginx_server = Nginx::start(
+        &nginx,
+        &location_block(secret, &root.path().join("private")),
+    );
+    let root_arg = root.path().display().to_string();
+    let serve = Serve::start(
+        &[
+            "--root",
+            &root_arg,
+            "--private",
+            "/private/",
+            "--format",
+            "nginx",
+        ],
+        &[("SECURE_LINK_KEY", secret)],
+    );
+    let far = "2147483647";
+    let t = |expires: &str, uri: &str| openssl_token(expires, uri, secret);
+    let file = t(far, "/private/file.txt");
+    let mut equivalent_last = file.clone();
+    let last = file.as_bytes()[21];
+    // The last character carries two bits; the next one up shares them unless it crosses a
+    // four-value boundary.
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let index = alphabet.iter().position(|c| *c == last).unwrap();
+    let sibling = alphabet[(index & !15) | ((index + 1) & 15)] as char;
+    equivalent_last.replace_range(21.., &sibling.to_string());
+    #[rustfmt::skip]
+    let cases: Vec<(&str, String, u16)> = vec![
+        ("plain", format!("/private/file.txt?token={file}&expires={far}"), 200),
+        ("space", format!("/private/my%20file.pdf?token={}&expires={far}", t(far, "/private/my file.pdf")), 200),
+        ("UTF-8", format!("/private/%C3%A9.txt?token={}&expires={far}", t(far, "/private/é.txt")), 200),
+        ("nested", format!("/private/a/b/c/deep.txt?token={}&expires={far}", t(far, "/private/a/b/c/deep.txt")), 200),
+        ("leading zeros", format!("/private/file.txt?token={}&expires=0{far}", t(&format!("0{far}"), "/private/file.txt")), 200),
+        ("padding", format!("/private/file.txt?token={file}==&expires={far}"), 200),
+        ("equivalent last character", format!("/private/file.txt?token={equivalent_last}&expires={far}"), 200),
+        ("upper-case names", format!("/private/file.txt?TOKEN={file}&EXPIRES={far}"), 200),
+        ("dot segments", format!("/private/x/../file.txt?token={file}&expires={far}"), 200),
+        ("expired", format!("/private/file.txt?token={}&expires=1000000000", t("1000000000", "/private/file.txt")), 410),
+        ("bad hash, expired", format!("/private/file.txt?token={file}&expires=1000000000"), 403),
+        ("missing expires", format!("/private/file.txt?token={file}"), 403),
+        ("zero expires", format!("/private/file.txt?token={}&expires=0", t("0", "/private/file.txt")), 403),
+        ("hashed over the encoded path", format!("/private/my%20file.pdf?token={}&expires={far}", t(far, "/private/my%20file.pdf")), 403),
+        ("other file", format!("/private/a/b/c/deep.txt?token={file}&expires={far}"), 403),
+        ("no token", "/private/file.txt".to_owned(), 403),
+    ];
+    for (name, target, status) in cases {
+        let from_nginx = get(&nginx_server.addr, &target);
+        let from_crate = get(&serve.addr, &target);
+        assert_eq!(from_nginx.status, status, "nginx, {name}: {target}");
+        assert_eq!(from_crate.status, status, "crate, {name}: {target}");
+        if status == 200 {
+            assert_eq!(from_crate.body, from_nginx.body, "{name}");
+        }
+    }
+}

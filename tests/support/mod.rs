@@ -1,0 +1,309 @@
+//! Helpers shared by the integration tests that drive real processes: the `secure-link` example
+//! binary, nginx, and a raw HTTP/1.1 client.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The example binary that `cargo test` builds next to the test binaries.
+pub fn example_binary() -> PathBuf {
+    let mut dir = std::env::current_exe().unwrap();
+    dir.pop();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir
+        .join("examples")
+        .join(format!("secure-link{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test`, which builds examples",
+        path.display()
+    );
+    path
+}
+
+/// A response read off the wire.
+pub struct RawResponse {
+    pub status: u16,
+    pub head: String,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+    }
+
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Sends `METHOD target HTTP/1.1` with the target byte for byte; reads the whole response.
+pub fn raw_request(addr: &str, method: &str, target: &[u8]) -> RawResponse {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut request = format!("{method} ").into_bytes();
+    request.extend_from_slice(target);
+    request.extend_from_slice(
+        format!(" HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
+    stream.write_all(&request).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(response.len(), |at| at + 4);
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut body = response[split..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    RawResponse { status, head, body }
+}
+
+pub fn get(addr: &str, target: &str) -> RawResponse {
+    raw_request(addr, "GET", target.as_bytes())
+}
+
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(line_end) = body.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&body[..line_end]).unwrap().trim(), 16)
+                .unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&body[line_end + 2..line_end + 2 + size]);
+        body = &body[line_end + 2 + size + 2..];
+    }
+    out
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(addr: &str, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while TcpStream::connect(addr).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the server exited early with {status}");
+        }
+        assert!(Instant::now() < deadline, "nothing listened on {addr}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Stops a child with SIGTERM (so nginx takes its workers along), then waits.
+fn terminate(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The nginx binary, or `None` (then the test is skipped, except under CI, where nginx must be
+/// there because `.ci/run` installs it).
+pub fn nginx_binary() -> Option<PathBuf> {
+    let found = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|path| path.exists());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "nginx is missing under CI: .ci/run should have installed it"
+        );
+        eprintln!("skipped: nginx is not installed (apt-get install nginx-light)");
+    }
+    found
+}
+
+/// An nginx process on a free loopback port with the given `server { }` body.
+pub struct Nginx {
+    child: Child,
+    pub addr: String,
+    pub prefix: tempfile::TempDir,
+}
+
+impl Nginx {
+    /// `nginx -t` on a config with this server body; returns whether it passed and the output.
+    pub fn test_config(binary: &Path, server_body: &str) -> (bool, String) {
+        let (prefix, _) = Self::write_config(server_body, free_port());
+        let output = Command::new(binary)
+            .arg("-t")
+            .args(Self::args(prefix.path()))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.success(), text)
+    }
+
+    pub fn start(binary: &Path, server_body: &str) -> Self {
+        let port = free_port();
+        let (prefix, addr) = Self::write_config(server_body, port);
+        let mut child = Command::new(binary)
+            .args(Self::args(prefix.path()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for_port(&addr, &mut child);
+        Self {
+            child,
+            addr,
+            prefix,
+        }
+    }
+
+    fn args(prefix: &Path) -> Vec<String> {
+        let p = prefix.display().to_string();
+        vec![
+            "-p".into(),
+            format!("{p}/"),
+            "-e".into(),
+            format!("{p}/logs/error.log"),
+            "-c".into(),
+            format!("{p}/conf/nginx.conf"),
+        ]
+    }
+
+    fn write_config(server_body: &str, port: u16) -> (tempfile::TempDir, String) {
+        let prefix = tempfile::tempdir().unwrap();
+        let p = prefix.path();
+        for dir in ["conf", "logs", "tmp"] {
+            std::fs::create_dir_all(p.join(dir)).unwrap();
+        }
+        let addr = format!("127.0.0.1:{port}");
+        let config = format!(
+            "daemon off;\nworker_processes 1;\npid {p}/nginx.pid;\nerror_log {p}/logs/error.log;\n\
+             events {{ worker_connections 64; }}\n\
+             http {{\n    access_log off;\n    default_type application/octet-stream;\n    \
+             client_body_temp_path {p}/tmp/body;\n    proxy_temp_path {p}/tmp/proxy;\n    \
+             fastcgi_temp_path {p}/tmp/fastcgi;\n    uwsgi_temp_path {p}/tmp/uwsgi;\n    \
+             scgi_temp_path {p}/tmp/scgi;\n    \
+             server {{\n        listen {addr};\n{server_body}\n    }}\n}}\n",
+            p = p.display()
+        );
+        std::fs::write(p.join("conf/nginx.conf"), config).unwrap();
+        (prefix, addr)
+    }
+
+    pub fn error_log(&self) -> String {
+        std::fs::read_to_string(self.prefix.path().join("logs/error.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        terminate(&mut self.child);
+    }
+}
+
+/// `secure-link serve` as a separate process.
+pub struct Serve {
+    child: Child,
+    pub addr: String,
+    pub sample_link: String,
+}
+
+impl Serve {
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(example_binary());
+        command
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .env_remove("SECURE_LINK_KEY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let addr = first
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+            .to_owned();
+        let sample_link = lines.next().unwrap().unwrap();
+        Self {
+            child,
+            addr,
+            sample_link,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM and returns whether the server exited successfully within 10 seconds.
+    pub fn stop(&mut self) -> bool {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        terminate(&mut self.child);
+    }
+}
+
+/// Makes a folder and everything in it readable by nginx's workers (which drop to `nobody`
+/// when nginx starts as root).
+pub fn open_up(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if path.is_dir() { 0o755 } else { 0o644 };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+        if path.is_dir() {
+            for entry in std::fs::read_dir(path).unwrap() {
+                open_up(&entry.unwrap().path());
+            }
+        }
+    }
+}
