@@ -150,9 +150,14 @@ impl Prefixes {
         let mut touches_private = strict_class != Class::Public;
         let mut readings_agree = true;
         if strict.needs_liberal_reading {
-            for liberal in strict.liberal_readings() {
-                touches_private |= self.classify(&liberal) != Class::Public;
-                readings_agree &= liberal == strict.canonical;
+            for (liberal, must_match) in strict.liberal_readings() {
+                let class = self.classify(&liberal);
+                touches_private |= class != Class::Public;
+                readings_agree &= if must_match {
+                    liberal == strict.canonical
+                } else {
+                    class == strict_class
+                };
             }
         }
         if touches_private {
@@ -330,15 +335,16 @@ impl Reading {
         }
     }
 
-    /// The canonical paths of the other readings (see rule 4 of the module docs).
-    fn liberal_readings(&self) -> Vec<String> {
-        let split_and_trim = |segments: &[Vec<u8>]| {
+    /// The canonical paths of the other readings (see rule 4 of the module docs), each with
+    /// whether it must equal the strict reading (`true`) or only classify the same (`false`).
+    fn liberal_readings(&self) -> Vec<(String, bool)> {
+        let split_and_trim = |segments: &[Vec<u8>], strip_parameters: bool| {
             let mut out: Vec<Vec<u8>> = Vec::new();
             for segment in segments {
                 for piece in segment.split(|b| *b == b'/' || *b == b'\\') {
                     let piece = match piece.iter().position(|b| *b == b';') {
-                        Some(end) => &piece[..end],
-                        None => piece,
+                        Some(end) if strip_parameters => &piece[..end],
+                        _ => piece,
                     };
                     let keep = if matches!(piece, b"." | b"..") {
                         piece.len()
@@ -355,15 +361,24 @@ impl Reading {
             }
             out
         };
-        let once = split_and_trim(&self.segments);
-        let mut readings = vec![encode_path(&once, self.trailing_slash)];
+        let once = split_and_trim(&self.segments, false);
+        let mut readings = vec![(encode_path(&once, self.trailing_slash), true)];
         // A second round of decoding, for servers (or proxies in front) that decode twice.
         let twice: Vec<Vec<u8>> = once
             .iter()
             .map(|segment| decode_segment_bytes(segment).0)
             .collect();
         if twice != once {
-            readings.push(encode_path(&split_and_trim(&twice), self.trailing_slash));
+            readings.push((
+                encode_path(&split_and_trim(&twice, false), self.trailing_slash),
+                true,
+            ));
+        }
+        // `;` is an ordinary character in a file name (nginx and ServeDir read it so), but some
+        // servers cut path parameters at it: that reading only has to land in the same class.
+        if self.segments.iter().any(|segment| segment.contains(&b';')) {
+            let cut = split_and_trim(&self.segments, true);
+            readings.push((encode_path(&cut, self.trailing_slash), false));
         }
         readings
     }
@@ -448,7 +463,7 @@ pub(crate) fn canonical_for_minting(path: &str) -> Result<Cow<'_, str>, PathReje
         && reading
             .liberal_readings()
             .iter()
-            .any(|liberal| *liberal != reading.canonical)
+            .any(|(liberal, must_match)| *must_match && *liberal != reading.canonical)
     {
         return Err(PathRejection::Ambiguous);
     }
@@ -539,7 +554,9 @@ mod tests {
             Case { name: "trailing dot", raw: "/private./secret.txt", expect: Ambiguous },
             Case { name: "trailing space", raw: "/private%20/secret.txt", expect: Ambiguous },
             Case { name: "path parameter", raw: "/private;x/secret.txt", expect: Ambiguous },
-            Case { name: "path parameter in name", raw: "/private/secret.txt;.css", expect: Ambiguous },
+            Case { name: "semicolon in a private name", raw: "/private/secret.txt;.css", expect: Private("/private/secret.txt%3B.css") },
+            Case { name: "path parameter out of the exception", raw: "/private/public;/../secret.txt", expect: Private("/private/secret.txt") },
+            Case { name: "path parameter into the exception", raw: "/private/public;x/logo.png", expect: Ambiguous },
             Case { name: "escaped space stays", raw: "/static/a%20b.txt", expect: Public("/static/a%20b.txt") },
             Case { name: "public encoded slash kept", raw: "/static/a%2fb", expect: Public("/static/a%2Fb") },
             Case { name: "public invalid UTF-8", raw: "/static/%ff", expect: Public("/static/%FF") },

@@ -1,34 +1,16 @@
 //! The `secure-link` example binary, run as a separate process, against the contract in the
 //! README (sign, verify, serve): output lines, exit codes and statuses over real TCP.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod support;
+
+use std::process::{Command, Output};
+
+use support::{example_binary, get, Serve};
 
 const KEY: &str = "cli test secret of thirty-two bytes or so";
 
-/// The example binary that `cargo test` builds next to the test binaries.
-fn binary() -> PathBuf {
-    let mut dir = std::env::current_exe().unwrap();
-    dir.pop();
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    let path = dir
-        .join("examples")
-        .join(format!("secure-link{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing: run the tests with `cargo test`, which builds examples",
-        path.display()
-    );
-    path
-}
-
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(binary());
+    let mut command = Command::new(example_binary());
     command
         .args(args)
         .env_remove("SECURE_LINK_KEY")
@@ -146,59 +128,6 @@ fn usage_errors_exit_with_2_and_a_message() {
     }
 }
 
-struct Server {
-    child: Child,
-    base: String,
-    sample_link: String,
-}
-
-impl Server {
-    fn start(root: &std::path::Path) -> Self {
-        let mut child = Command::new(binary())
-            .args(["serve", "--addr", "127.0.0.1:0", "--root"])
-            .arg(root)
-            .args(["--private", "/private/", "--public", "/private/open/"])
-            .env("SECURE_LINK_KEY", KEY)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = lines.next().unwrap().unwrap();
-        let base = first
-            .strip_prefix("listening on ")
-            .expect(&first)
-            .to_owned();
-        let sample_link = lines.next().unwrap().unwrap();
-        Self {
-            child,
-            base,
-            sample_link,
-        }
-    }
-
-    fn get(&self, target: &str) -> (u16, String) {
-        let addr = self.base.strip_prefix("http://").unwrap();
-        let mut stream = TcpStream::connect(addr).unwrap();
-        write!(
-            stream,
-            "GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let status = response.split(' ').nth(1).unwrap().parse().unwrap();
-        (status, response)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn serve_guards_the_private_prefix_and_stops_on_sigterm() {
     let root = tempfile::tempdir().unwrap();
@@ -206,16 +135,24 @@ fn serve_guards_the_private_prefix_and_stops_on_sigterm() {
     std::fs::write(root.path().join("index.html"), "hello").unwrap();
     std::fs::write(root.path().join("private/doc.txt"), "private document").unwrap();
     std::fs::write(root.path().join("private/open/note.txt"), "open note").unwrap();
-    let mut server = Server::start(root.path());
+    let root_arg = root.path().display().to_string();
+    let mut server = Serve::start(
+        &[
+            "--root",
+            &root_arg,
+            "--private",
+            "/private/",
+            "--public",
+            "/private/open/",
+        ],
+        &[("SECURE_LINK_KEY", KEY)],
+    );
+    let base = format!("http://{}", server.addr);
 
     assert!(server
         .sample_link
-        .starts_with(&format!("{}/private/doc.txt?", server.base)));
-    let sample_target = server
-        .sample_link
-        .strip_prefix(&server.base)
-        .unwrap()
-        .to_owned();
+        .starts_with(&format!("{base}/private/doc.txt?")));
+    let sample_target = server.sample_link.strip_prefix(&base).unwrap().to_owned();
     let expired = sign(&["--expires", "1000000000", "/private/doc.txt"]);
     #[rustfmt::skip]
     let cases = [
@@ -228,28 +165,14 @@ fn serve_guards_the_private_prefix_and_stops_on_sigterm() {
         ("escape from the exception", "/private/open/%2e%2e/doc.txt", 403, None),
     ];
     for (name, target, status, body) in cases {
-        let (got, response) = server.get(target);
-        assert_eq!(got, status, "{name}");
-        if let Some(body) = body {
-            assert!(response.ends_with(body), "{name}: {response}");
-        } else {
-            assert!(!response.contains("private document"), "{name}");
+        let response = get(&server.addr, target);
+        assert_eq!(response.status, status, "{name}");
+        match body {
+            Some(body) => assert_eq!(response.body_text(), body, "{name}"),
+            None => assert!(!response.body_text().contains("private document"), "{name}"),
         }
     }
 
     #[cfg(unix)]
-    {
-        let pid = server.child.id().to_string();
-        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(killed.success());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = server.child.try_wait().unwrap() {
-                assert!(status.success(), "serve exited with {status}");
-                break;
-            }
-            assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
+    assert!(server.stop(), "serve did not stop cleanly on SIGTERM");
 }
