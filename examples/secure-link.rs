@@ -96,6 +96,13 @@ enum Command {
         /// The folder nginx serves the location from.
         #[arg(long)]
         alias: String,
+        /// X-Accel-Redirect instead: the internal location nginx serves ALIAS under, while
+        /// LOCATION is proxied to the backend at --upstream, which checks the links.
+        #[arg(long, value_name = "PREFIX", requires = "upstream")]
+        accel_internal: Option<String>,
+        /// The backend (host:port) for --accel-internal.
+        #[arg(long, value_name = "HOST:PORT", requires = "accel_internal")]
+        upstream: Option<String>,
         #[command(flatten)]
         nginx: NginxArgs,
     },
@@ -183,8 +190,15 @@ fn main() -> ExitCode {
         Command::NginxConfig {
             location,
             alias,
+            accel_internal,
+            upstream,
             nginx,
-        } => nginx_config(&location, &alias, &nginx),
+        } => match (accel_internal, upstream) {
+            (Some(internal), Some(upstream)) => {
+                accel_config(&location, &internal, &alias, &upstream)
+            }
+            _ => nginx_config(&location, &alias, &nginx),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -426,6 +440,26 @@ fn nginx_config(location: &str, alias: &str, args: &NginxArgs) -> Result<(), Fai
         .map_err(|e| usage(e.to_string()))?;
     print!("{block}");
     Ok(())
+}
+
+#[cfg(feature = "nginx")]
+fn accel_config(
+    location: &str,
+    internal: &str,
+    alias: &str,
+    upstream: &str,
+) -> Result<(), Failure> {
+    let config = tower_secure_link::nginx::accel_config(location, internal, alias, upstream)
+        .map_err(|e| usage(e.to_string()))?;
+    print!("{config}");
+    Ok(())
+}
+
+#[cfg(not(feature = "nginx"))]
+fn accel_config(_: &str, _: &str, _: &str, _: &str) -> Result<(), Failure> {
+    Err(usage(
+        "this build has no nginx support: build with --all-features (or --features nginx)",
+    ))
 }
 
 #[cfg(not(feature = "nginx"))]

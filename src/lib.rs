@@ -65,6 +65,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod accel;
 mod clock;
 mod future;
 mod key;

@@ -398,6 +398,38 @@ impl NginxScheme {
     }
 }
 
+/// The nginx side of `X-Accel-Redirect` (see [`accel`](crate::accel)): a location that passes
+/// `location` to the backend at `upstream` (`host:port`), which checks links, and an `internal`
+/// location that serves `alias` under `internal`, which clients cannot reach directly.
+pub fn accel_config(
+    location: &str,
+    internal: &str,
+    alias: &str,
+    upstream: &str,
+) -> Result<String, NginxConfigError> {
+    let upstream_ok = !upstream.is_empty()
+        && upstream
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b':' | b'-' | b'[' | b']'));
+    if !upstream_ok {
+        return Err(NginxConfigError::UnsafePath);
+    }
+    let location = escape(location).ok_or(NginxConfigError::UnsafePath)?;
+    let internal = escape(internal).ok_or(NginxConfigError::UnsafePath)?;
+    let alias = escape(alias).ok_or(NginxConfigError::UnsafePath)?;
+    Ok(format!(
+        "location \"{internal}\" {{\n    \
+         internal;\n    \
+         alias \"{alias}\";\n\
+         }}\n\
+         location \"{location}\" {{\n    \
+         proxy_pass http://{upstream};\n    \
+         proxy_set_header Host $host;\n    \
+         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
+         }}\n"
+    ))
+}
+
 /// Writes text for a double-quoted nginx string, or `None` when it cannot be written safely:
 /// `$` starts a variable and has no escape, and control characters have no place in a config.
 pub(crate) fn escape(text: &str) -> Option<String> {
@@ -473,7 +505,8 @@ pub enum NginxConfigError {
     /// The secret holds `$`, a control character or invalid UTF-8, which nginx's syntax cannot
     /// carry safely.
     UnsafeSecret,
-    /// The location or alias holds `$` or a control character.
+    /// The location, alias or upstream holds `$`, a control character, or (upstream) anything
+    /// but a host and port.
     UnsafePath,
     /// The legacy `secure_link_secret` mode has no generated configuration.
     LegacyMode,
@@ -491,7 +524,10 @@ impl fmt::Display for NginxConfigError {
                 "the secret cannot be written safely in nginx's configuration syntax \
                  (it holds '$', a control character or invalid UTF-8)"
             }
-            Self::UnsafePath => "the location or alias holds '$' or a control character",
+            Self::UnsafePath => {
+                "the location or alias holds '$' or a control character, or the upstream is \
+                 not host:port"
+            }
             Self::LegacyMode => "the legacy secure_link_secret mode has no generated config",
         })
     }

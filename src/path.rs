@@ -437,6 +437,11 @@ fn encode_path(segments: &[Vec<u8>], trailing_slash: bool) -> String {
     out
 }
 
+/// One decoded path segment in canonical encoding.
+pub(crate) fn encode_segment(segment: &str) -> Cow<'_, str> {
+    utf8_percent_encode(segment, SEGMENT_ENCODE).into()
+}
+
 /// The decoded form of a canonical private path: what a link signs.
 pub(crate) fn decode_canonical(canonical: &str) -> Cow<'_, str> {
     if !canonical.bytes().any(|b| b == b'%') {

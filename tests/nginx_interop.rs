@@ -219,3 +219,113 @@ fn the_crate_answers_openssl_links_as_nginx_does() {
         }
     }
 }
+
+/// A backend on its own thread: the layer in front of `XAccelRedirect`, which never opens a
+/// file (it is given no folder at all). Returns its address and a signer.
+fn start_accel_backend() -> (String, tower_secure_link::UrlSigner) {
+    use axum::body::Body;
+    use tower_secure_link::accel::XAccelRedirect;
+    use tower_secure_link::{Key, SecureLinkLayer};
+
+    let layer = SecureLinkLayer::new(Key::new("1", [5u8; 32]).unwrap())
+        .with_private_prefix("/private/")
+        .unwrap();
+    let signer = layer.signer();
+    let files = XAccelRedirect::<Body>::new("/private/", "/protected/").unwrap();
+    let app = axum::Router::new()
+        .route_service("/private/{*file}", files)
+        .layer(layer);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            sender
+                .send(listener.local_addr().unwrap().to_string())
+                .unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    (receiver.recv().unwrap(), signer)
+}
+
+#[test]
+fn x_accel_redirect_lets_nginx_serve_what_the_backend_checked() {
+    let Some(nginx) = nginx_binary() else { return };
+    let root = files();
+    let (backend, signer) = start_accel_backend();
+    let alias = format!("{}/", root.path().join("private").display());
+    let (code, config, stderr) = cli(
+        &[
+            "nginx-config",
+            "--location",
+            "/private/",
+            "--accel-internal",
+            "/protected/",
+            "--alias",
+            &alias,
+            "--upstream",
+            &backend,
+        ],
+        "unused",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let server = Nginx::start(&nginx, &config);
+
+    for (target, body, content_type) in [
+        (
+            "/private/file.txt",
+            "plain file",
+            "text/plain; charset=utf-8",
+        ),
+        (
+            "/private/my file.pdf",
+            "file with a space",
+            "application/pdf",
+        ),
+        ("/private/é.txt", "UTF-8 name", "text/plain; charset=utf-8"),
+        (
+            "/private/a/b/c/deep.txt",
+            "nested file",
+            "text/plain; charset=utf-8",
+        ),
+    ] {
+        let link = signer.sign(target).unwrap();
+        let response = get(&server.addr, &link);
+        assert_eq!(response.status, 200, "{link}\n{}", server.error_log());
+        assert_eq!(response.body_text(), body, "{link}");
+        assert_eq!(
+            response.header("content-type"),
+            Some(content_type),
+            "{link}"
+        );
+        assert!(response
+            .header("content-disposition")
+            .unwrap()
+            .starts_with("inline; filename="));
+        assert!(
+            response.header("x-accel-redirect").is_none(),
+            "the header must not reach clients"
+        );
+    }
+    let expired = signer
+        .link("/private/file.txt")
+        .expires_at(1_000_000_000)
+        .to_target()
+        .unwrap();
+    #[rustfmt::skip]
+    let refused = [
+        ("no link", "/private/file.txt".to_owned(), 403),
+        ("expired", expired, 410),
+        ("the internal location, directly", "/protected/file.txt".to_owned(), 404),
+        ("the internal location, encoded", "/%70rotected/file.txt".to_owned(), 404),
+    ];
+    for (name, target, status) in refused {
+        let response = get(&server.addr, &target);
+        assert_eq!(response.status, status, "{name}");
+        assert_ne!(response.body_text(), "plain file", "{name}");
+    }
+}

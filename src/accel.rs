@@ -1,0 +1,367 @@
+//! `X-Accel-Redirect`: check the link in the app, let nginx send the bytes.
+//!
+//! Serving files from an async Rust process costs far more than nginx serving them. With
+//! `X-Accel-Redirect` the backend answers a verified request with an empty response that names
+//! a file under an nginx `internal` location; nginx then serves that file itself. Clients cannot
+//! reach an `internal` location directly (nginx answers 404), so the link check stays in the app.
+//!
+//! # Rules
+//!
+//! - The redirect target is written percent-encoded, as nginx expects, and must start with `/`
+//!   (or `@` for a named location). Empty targets, NUL and control characters, and `.` or `..`
+//!   segments are refused: nginx would answer 404 or, worse, resolve them.
+//! - nginx keeps only six upstream headers (`Content-Type`, `Content-Disposition`,
+//!   `Cache-Control`, `Expires`, `Set-Cookie`, `Accept-Ranges`), so the response sets
+//!   `Content-Type` and `Content-Disposition` itself. Non-ASCII file names get an RFC 6266
+//!   `filename*` in UTF-8 beside an ASCII `filename`.
+//!
+//! ```
+//! use tower_secure_link::accel::AccelRedirect;
+//!
+//! let response: http::Response<()> = AccelRedirect::new("/protected/Übersicht 2026.pdf")
+//!     .unwrap()
+//!     .attachment("Übersicht 2026.pdf")
+//!     .into_response();
+//! assert_eq!(response.headers()["x-accel-redirect"], "/protected/%C3%9Cbersicht%202026.pdf");
+//! assert_eq!(response.headers()["content-type"], "application/pdf");
+//! assert_eq!(
+//!     response.headers()["content-disposition"],
+//!     "attachment; filename=\"_bersicht 2026.pdf\"; filename*=UTF-8''%C3%9Cbersicht%202026.pdf"
+//! );
+//! assert!(AccelRedirect::new("/protected/../etc/passwd").is_err());
+//! ```
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::{ready, Ready};
+use std::marker::PhantomData;
+use std::task::{Context, Poll};
+
+use http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use tower_service::Service;
+
+use crate::path::encode_segment;
+
+/// The header nginx acts on.
+pub const X_ACCEL_REDIRECT: HeaderName = HeaderName::from_static("x-accel-redirect");
+
+/// Bytes kept literal in an RFC 5987 `filename*` value (`attr-char`).
+const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+/// An `X-Accel-Redirect` response being built.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct AccelRedirect {
+    target: HeaderValue,
+    content_type: HeaderValue,
+    disposition: Option<HeaderValue>,
+}
+
+impl AccelRedirect {
+    /// A redirect to `internal_path`, written plainly (`/protected/a b.pdf`); the response
+    /// escapes it. The content type is guessed from the extension.
+    pub fn new(internal_path: &str) -> Result<Self, AccelError> {
+        let target = if let Some(name) = internal_path.strip_prefix('@') {
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return Err(AccelError::new("a named location is '@' and a plain name"));
+            }
+            internal_path.to_owned()
+        } else {
+            let rest = internal_path
+                .strip_prefix('/')
+                .ok_or(AccelError::new("the target must start with '/' or '@'"))?;
+            let mut encoded = String::with_capacity(internal_path.len() + 8);
+            for segment in rest.split('/') {
+                if matches!(segment, "." | "..") {
+                    return Err(AccelError::new("the target holds a '.' or '..' segment"));
+                }
+                if segment.chars().any(char::is_control) {
+                    return Err(AccelError::new("the target holds a control character"));
+                }
+                encoded.push('/');
+                encoded.push_str(&encode_segment(segment));
+            }
+            encoded
+        };
+        Ok(Self {
+            target: HeaderValue::try_from(target)
+                .map_err(|_| AccelError::new("the target cannot be a header value"))?,
+            content_type: HeaderValue::from_static(content_type_for(internal_path)),
+            disposition: None,
+        })
+    }
+
+    /// Sets the content type instead of guessing it from the extension.
+    pub fn content_type(mut self, content_type: HeaderValue) -> Self {
+        self.content_type = content_type;
+        self
+    }
+
+    /// The browser shows the file, under this name when saved.
+    pub fn inline(mut self, filename: &str) -> Self {
+        self.disposition = Some(disposition("inline", filename));
+        self
+    }
+
+    /// The browser downloads the file under this name.
+    pub fn attachment(mut self, filename: &str) -> Self {
+        self.disposition = Some(disposition("attachment", filename));
+        self
+    }
+
+    /// The response: 200, an empty body, and the headers nginx needs.
+    pub fn into_response<B: Default>(self) -> Response<B> {
+        let mut response = Response::new(B::default());
+        let headers = response.headers_mut();
+        headers.insert(X_ACCEL_REDIRECT, self.target);
+        headers.insert(CONTENT_TYPE, self.content_type);
+        if let Some(disposition) = self.disposition {
+            headers.insert(CONTENT_DISPOSITION, disposition);
+        }
+        response
+    }
+}
+
+/// `inline` or `attachment` with an ASCII `filename` and, for other names, a UTF-8 `filename*`.
+fn disposition(kind: &str, filename: &str) -> HeaderValue {
+    let fallback: String = filename
+        .chars()
+        .map(|c| match c {
+            ' ' | '!' | '#'..='[' | ']'..='~' => c,
+            _ => '_',
+        })
+        .collect();
+    let mut value = format!("{kind}; filename=\"{fallback}\"");
+    if fallback != filename {
+        value.push_str("; filename*=UTF-8''");
+        value.extend(utf8_percent_encode(filename, ATTR_CHAR));
+    }
+    // Only printable ASCII was written.
+    HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+/// A content type for the file's extension; `application/octet-stream` when unknown.
+pub fn content_type_for(path: &str) -> &'static str {
+    let extension = path
+        .rsplit('/')
+        .next()
+        .and_then(|name| name.rsplit_once('.'))
+        .map(|(_, ext)| ext);
+    match extension.map(str::to_ascii_lowercase).as_deref() {
+        Some("pdf") => "application/pdf",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        Some("svg") => "image/svg+xml",
+        Some("txt") => "text/plain; charset=utf-8",
+        Some("html" | "htm") => "text/html; charset=utf-8",
+        Some("css") => "text/css",
+        Some("js") => "text/javascript",
+        Some("json") => "application/json",
+        Some("csv") => "text/csv",
+        Some("zip") => "application/zip",
+        Some("mp3") => "audio/mpeg",
+        Some("mp4") => "video/mp4",
+        Some("webm") => "video/webm",
+        Some("m3u8") => "application/vnd.apple.mpegurl",
+        Some("ts") => "video/mp2t",
+        _ => "application/octet-stream",
+    }
+}
+
+/// A tower service that answers every request under `from` with an `X-Accel-Redirect` to the
+/// same file under nginx's internal location `to`, and never touches the file itself. Put it
+/// behind [`SecureLinkLayer`](crate::SecureLinkLayer), which has already checked the link and
+/// normalised the path.
+///
+/// `B` is the response body type, for example `axum::body::Body`.
+///
+/// ```
+/// use axum::{body::Body, Router};
+/// use tower_secure_link::{accel::XAccelRedirect, Key, SecureLinkLayer};
+///
+/// let files = XAccelRedirect::<Body>::new("/private/", "/protected/").unwrap();
+/// let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap())
+///     .with_private_prefix("/private/")
+///     .unwrap();
+/// // `route_service` keeps the whole path (`nest_service` would strip the prefix).
+/// let app: Router = Router::new().route_service("/private/{*file}", files).layer(layer);
+/// # let _ = app;
+/// ```
+pub struct XAccelRedirect<B> {
+    from: String,
+    to: String,
+    body: PhantomData<fn() -> B>,
+}
+
+impl<B> Clone for XAccelRedirect<B> {
+    fn clone(&self) -> Self {
+        Self {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            body: PhantomData,
+        }
+    }
+}
+
+impl<B> fmt::Debug for XAccelRedirect<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("XAccelRedirect")
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .finish()
+    }
+}
+
+impl<B: Default> XAccelRedirect<B> {
+    /// Maps `from/...` to `to/...`; both must start and end with `/`.
+    pub fn new(from: &str, to: &str) -> Result<Self, AccelError> {
+        let valid = |prefix: &str| prefix.starts_with('/') && prefix.ends_with('/');
+        if !valid(from) || !valid(to) {
+            return Err(AccelError::new("prefixes must start and end with '/'"));
+        }
+        Ok(Self {
+            from: from.to_owned(),
+            to: to.to_owned(),
+            body: PhantomData,
+        })
+    }
+
+    fn respond(&self, path: &str) -> Response<B> {
+        let redirect = path.strip_prefix(self.from.as_str()).and_then(|rest| {
+            let decoded = percent_decode_str(rest).decode_utf8().ok()?;
+            let name = decoded.rsplit('/').next().unwrap_or_default().to_owned();
+            let target = format!("{}{decoded}", self.to);
+            Some(AccelRedirect::new(&target).ok()?.inline(&name))
+        });
+        match redirect {
+            Some(redirect) if !path.ends_with('/') => redirect.into_response(),
+            _ => {
+                let mut response = Response::new(B::default());
+                *response.status_mut() = StatusCode::NOT_FOUND;
+                response
+            }
+        }
+    }
+}
+
+impl<ReqBody, ResBody: Default> Service<Request<ReqBody>> for XAccelRedirect<ResBody> {
+    type Response = Response<ResBody>;
+    type Error = Infallible;
+    type Future = Ready<Result<Response<ResBody>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        ready(Ok(self.respond(request.uri().path())))
+    }
+}
+
+/// Why an `X-Accel-Redirect` could not be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccelError {
+    reason: &'static str,
+}
+
+impl AccelError {
+    fn new(reason: &'static str) -> Self {
+        Self { reason }
+    }
+}
+
+impl fmt::Display for AccelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.reason)
+    }
+}
+
+impl std::error::Error for AccelError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_escaped_or_refused() {
+        #[rustfmt::skip]
+        let cases = [
+            ("plain", "/protected/a.pdf", Some("/protected/a.pdf")),
+            ("space", "/protected/a b.pdf", Some("/protected/a%20b.pdf")),
+            ("UTF-8", "/protected/é.txt", Some("/protected/%C3%A9.txt")),
+            ("question mark stays in the name", "/protected/a?b", Some("/protected/a%3Fb")),
+            ("percent sign", "/protected/100%.txt", Some("/protected/100%25.txt")),
+            ("named location", "@files", Some("@files")),
+            ("empty", "", None),
+            ("relative", "protected/a", None),
+            ("query first", "?x", None),
+            ("dot-dot", "/protected/../etc/passwd", None),
+            ("trailing dot-dot", "/protected/..", None),
+            ("dot", "/protected/./a", None),
+            ("NUL", "/protected/a\0b", None),
+            ("newline", "/protected/a\nb", None),
+            ("bad named location", "@a b", None),
+        ];
+        for (name, input, want) in cases {
+            let got = AccelRedirect::new(input)
+                .ok()
+                .map(|r| r.target.to_str().unwrap().to_owned());
+            assert_eq!(got.as_deref(), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn dispositions_follow_rfc_6266() {
+        #[rustfmt::skip]
+        let cases = [
+            ("report.pdf", "inline; filename=\"report.pdf\""),
+            ("a \"quoted\" name.txt", "inline; filename=\"a _quoted_ name.txt\"; filename*=UTF-8''a%20%22quoted%22%20name.txt"),
+            ("naïve.txt", "inline; filename=\"na_ve.txt\"; filename*=UTF-8''na%C3%AFve.txt"),
+            ("back\\slash", "inline; filename=\"back_slash\"; filename*=UTF-8''back%5Cslash"),
+        ];
+        for (filename, want) in cases {
+            assert_eq!(disposition("inline", filename), want, "{filename}");
+        }
+    }
+
+    #[test]
+    fn the_service_maps_prefixes_and_refuses_the_rest() {
+        let service = XAccelRedirect::<()>::new("/private/", "/protected/").unwrap();
+        let response = service.respond("/private/dir/my%20file.pdf");
+        assert_eq!(
+            response.headers()[X_ACCEL_REDIRECT],
+            "/protected/dir/my%20file.pdf"
+        );
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/pdf");
+        assert_eq!(
+            response.headers()[CONTENT_DISPOSITION],
+            "inline; filename=\"my file.pdf\""
+        );
+        for path in ["/public/x", "/private/", "/private/%ff"] {
+            let response = service.respond(path);
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+            assert!(response.headers().get(X_ACCEL_REDIRECT).is_none(), "{path}");
+        }
+        assert!(XAccelRedirect::<()>::new("private", "/protected/").is_err());
+    }
+}
