@@ -35,7 +35,7 @@ fn layer() -> SecureLinkLayer {
 /// The canonical message for `PATH`, written from the README's specification.
 fn canonical_message() -> Vec<u8> {
     let expires = EXPIRES.to_string();
-    let fields: [&[u8]; 8] = [
+    let fields: [&[u8]; 9] = [
         b"1",
         b"GET",
         b"path",
@@ -43,6 +43,7 @@ fn canonical_message() -> Vec<u8> {
         b"",
         b"",
         expires.as_bytes(),
+        b"",
         b"",
     ];
     let mut message = b"tsl-v1".to_vec();
@@ -125,11 +126,15 @@ fn poll_once<F: Future>(future: F, waker: &Waker) -> F::Output {
 }
 
 fn public(c: &mut Criterion) {
-    let inner = service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    let inner = service_fn(|_: Request<String>| async { Ok::<_, Infallible>(Response::new(())) });
     let mut bare = inner;
     let mut guarded = layer().without_signer_extension().layer(inner);
     let mut with_signer = layer().layer(inner);
-    let request = || Request::get("/static/app.js?v=3").body(()).unwrap();
+    let request = || {
+        Request::get("/static/app.js?v=3")
+            .body(String::new())
+            .unwrap()
+    };
     let waker = noop_waker();
 
     let mut group = c.benchmark_group("public_pass_through");

@@ -211,10 +211,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn not_supported(what: &str) -> Failure {
-    usage(format!("{what} is not supported yet"))
-}
-
 /// The signing secret as given, when `SECURE_LINK_KEY` is set.
 fn secret_from_env() -> Result<Option<String>, Failure> {
     match std::env::var_os("SECURE_LINK_KEY") {
@@ -302,11 +298,11 @@ fn sign(
     scheme: &SchemeArgs,
     target: &str,
 ) -> Result<(), Failure> {
-    if one_time {
-        return Err(not_supported("--one-time"));
-    }
     let signer = layer_for(scheme, &required_secret()?)?.signer();
     let mut link = signer.link(target).method(parse_method(method)?);
+    if one_time {
+        link = link.one_time();
+    }
     if let Some(ttl) = ttl {
         link = link.expires_in(Duration::from_secs(ttl));
     }
@@ -370,9 +366,6 @@ fn serve(
     redis: Option<String>,
     scheme: &SchemeArgs,
 ) -> Result<(), Failure> {
-    if redis.is_some() {
-        return Err(not_supported("--redis"));
-    }
     let root = root
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/demo")));
     if !root.is_dir() {
@@ -404,14 +397,16 @@ fn serve(
             .with_public_exception(prefix.as_str())
             .map_err(|e| usage(format!("--public: {e}")))?;
     }
-    let signer = layer.signer();
-    let app = Router::new()
-        .fallback_service(ServeDir::new(&root))
-        .layer(layer);
-
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| runtime_failure(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async move {
+        if let Some(url) = &redis {
+            layer = layer.with_nonce_store(redis_store(url).await?);
+        }
+        let signer = layer.signer();
+        let app = Router::new()
+            .fallback_service(ServeDir::new(&root))
+            .layer(layer);
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| runtime_failure(format!("cannot listen on {addr}: {e}")))?;
@@ -440,6 +435,20 @@ fn nginx_config(location: &str, alias: &str, args: &NginxArgs) -> Result<(), Fai
         .map_err(|e| usage(e.to_string()))?;
     print!("{block}");
     Ok(())
+}
+
+#[cfg(feature = "redis")]
+async fn redis_store(url: &str) -> Result<tower_secure_link::one_time::RedisNonceStore, Failure> {
+    tower_secure_link::one_time::RedisNonceStore::connect(url)
+        .await
+        .map_err(|e| runtime_failure(format!("--redis: {e}")))
+}
+
+#[cfg(not(feature = "redis"))]
+async fn redis_store(_: &str) -> Result<tower_secure_link::one_time::MemoryNonceStore, Failure> {
+    Err(usage(
+        "this build has no Redis support: build with --all-features (or --features redis)",
+    ))
 }
 
 #[cfg(feature = "nginx")]

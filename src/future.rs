@@ -5,67 +5,149 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use http::header::{CACHE_CONTROL, REFERRER_POLICY};
-use http::{HeaderValue, Response};
+use http::{HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use crate::one_time::{ConsumeFuture, Use};
 
 pin_project! {
-    /// Either the inner service's future or a rejection that is ready at once.
-    pub struct ResponseFuture<F, B> {
+    /// The inner service's future, a rejection that is ready at once, or a one-time link's use
+    /// being recorded before the inner service is called.
+    pub struct ResponseFuture<S, ReqBody, ResBody>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    {
         #[pin]
-        kind: Kind<F, B>,
+        kind: Kind<S, ReqBody, ResBody>,
     }
 }
 
 pin_project! {
     #[project = KindProj]
-    enum Kind<F, B> {
+    enum Kind<S, ReqBody, ResBody>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    {
         Inner {
             #[pin]
-            future: F,
+            future: S::Future,
             signed: bool,
         },
         Rejected {
-            response: Option<Response<B>>,
+            response: Option<Response<ResBody>>,
+        },
+        Consuming {
+            consume: ConsumeFuture,
+            // The inner service, already ready, and the request for it.
+            call: Option<(S, Request<ReqBody>)>,
+            // Built up front so the future needs no responder: 410 and 503.
+            used: Option<Response<ResBody>>,
+            unavailable: Option<Response<ResBody>>,
+            // A repeated use first made at or after this time is admitted (a resumed download).
+            admit_repeat_from: Option<u64>,
         },
     }
 }
 
-impl<F, B> ResponseFuture<F, B> {
-    pub(crate) fn inner(future: F, signed: bool) -> Self {
+/// What a one-time request waits for, and what it answers when the link was used or the store
+/// failed.
+pub(crate) struct OneTimeCall<S, ReqBody, ResBody> {
+    pub(crate) consume: ConsumeFuture,
+    pub(crate) service: S,
+    pub(crate) request: Request<ReqBody>,
+    pub(crate) used: Response<ResBody>,
+    pub(crate) unavailable: Response<ResBody>,
+    pub(crate) admit_repeat_from: Option<u64>,
+}
+
+impl<S, ReqBody, ResBody> ResponseFuture<S, ReqBody, ResBody>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    pub(crate) fn inner(future: S::Future, signed: bool) -> Self {
         Self {
             kind: Kind::Inner { future, signed },
         }
     }
 
-    pub(crate) fn rejected(response: Response<B>) -> Self {
+    pub(crate) fn rejected(response: Response<ResBody>) -> Self {
         Self {
             kind: Kind::Rejected {
                 response: Some(response),
             },
         }
     }
+
+    pub(crate) fn one_time(call: OneTimeCall<S, ReqBody, ResBody>) -> Self {
+        Self {
+            kind: Kind::Consuming {
+                consume: call.consume,
+                call: Some((call.service, call.request)),
+                used: Some(call.used),
+                unavailable: Some(call.unavailable),
+                admit_repeat_from: call.admit_repeat_from,
+            },
+        }
+    }
 }
 
-impl<F, B, E> Future for ResponseFuture<F, B>
+impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody, ResBody>
 where
-    F: Future<Output = Result<Response<B>, E>>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
 {
-    type Output = Result<Response<B>, E>;
+    type Output = Result<Response<ResBody>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Inner { future, signed } => {
-                let mut response = ready!(future.poll(cx))?;
-                if *signed {
-                    mark_private(&mut response);
+        let mut kind = self.project().kind;
+        loop {
+            match kind.as_mut().project() {
+                KindProj::Inner { future, signed } => {
+                    let mut response = ready!(future.poll(cx))?;
+                    if *signed {
+                        mark_private(&mut response);
+                    }
+                    return Poll::Ready(Ok(response));
                 }
-                Poll::Ready(Ok(response))
+                KindProj::Rejected { response } => {
+                    return match response.take() {
+                        Some(response) => Poll::Ready(Ok(response)),
+                        // Polled again after completion: a contract breach by the caller, but
+                        // no panic.
+                        None => Poll::Pending,
+                    };
+                }
+                KindProj::Consuming {
+                    consume,
+                    call,
+                    used,
+                    unavailable,
+                    admit_repeat_from,
+                } => {
+                    let outcome = ready!(Pin::new(consume).poll(cx));
+                    let admitted = match outcome {
+                        Ok(Use::First) => true,
+                        Ok(Use::Repeated { first_used_at }) => {
+                            admit_repeat_from.is_some_and(|from| first_used_at >= from)
+                        }
+                        Err(_) => false,
+                    };
+                    let refusal = match outcome {
+                        Err(_) => unavailable.take(),
+                        Ok(_) => used.take(),
+                    };
+                    match call.take() {
+                        Some((mut service, request)) if admitted => {
+                            let future = service.call(request);
+                            kind.set(Kind::Inner {
+                                future,
+                                signed: true,
+                            });
+                        }
+                        _ => kind.set(Kind::Rejected { response: refusal }),
+                    }
+                }
             }
-            KindProj::Rejected { response } => match response.take() {
-                Some(response) => Poll::Ready(Ok(response)),
-                // Polled again after completion: a contract breach by the caller, but no panic.
-                None => Poll::Pending,
-            },
         }
     }
 }

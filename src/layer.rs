@@ -9,6 +9,7 @@ use tower_layer::Layer;
 
 use crate::clock::{Clock, SystemClock};
 use crate::key::Keyring;
+use crate::one_time::{MemoryNonceStore, NonceStore};
 use crate::path::{PrefixError, Prefixes};
 use crate::rejection::{DefaultRejectionResponse, Rejection};
 use crate::service::SecureLink;
@@ -83,6 +84,8 @@ impl SecureLinkLayer {
             clock: Arc::new(SystemClock),
             stealth: false,
             signer_in_extensions: true,
+            nonce_store: Arc::new(MemoryNonceStore::new()),
+            resume_window: None,
         };
         Self {
             settings: Arc::new(settings),
@@ -192,6 +195,21 @@ impl<R> SecureLinkLayer<R> {
     /// still accepted. Services already built keep the keyring they were built with.
     pub fn with_keyring(mut self, keyring: impl Into<Keyring>) -> Self {
         self.settings_mut().scheme = Scheme::Native(keyring.into());
+        self
+    }
+
+    /// Where one-time links record their use (an in-memory store for this process by default;
+    /// a Redis store for a fleet of servers).
+    pub fn with_nonce_store(mut self, store: impl NonceStore) -> Self {
+        self.settings_mut().nonce_store = Arc::new(store);
+        self
+    }
+
+    /// Lets a download through a one-time link resume: for `window` after the first use, GET
+    /// requests whose `Range` starts past byte 0 are still admitted. Off by default: see
+    /// [`one_time`](crate::one_time) for the trade.
+    pub fn with_one_time_resume_window(mut self, window: Duration) -> Self {
+        self.settings_mut().resume_window = Some(window.as_secs());
         self
     }
 

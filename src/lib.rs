@@ -73,6 +73,7 @@ mod layer;
 #[cfg(feature = "nginx")]
 #[cfg_attr(docsrs, doc(cfg(feature = "nginx")))]
 pub mod nginx;
+pub mod one_time;
 pub mod path;
 mod rejection;
 mod service;

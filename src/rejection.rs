@@ -11,6 +11,7 @@
 //! | valid signature but expired, not yet valid, or one-time link already used | 410 |
 //! | ambiguous or malformed path under a private prefix | 400 |
 //! | one-time store unreachable | 503 |
+//! | upload over the slot's size limit / of unknown length | 413 / 411 |
 //! | stealth mode | 404 for all of the above |
 
 use std::fmt;
@@ -48,6 +49,10 @@ pub enum RejectionKind {
     AlreadyUsed,
     /// The one-time store could not be reached, so the link's use could not be recorded.
     StoreUnavailable,
+    /// The upload is larger than the slot's limit.
+    PayloadTooLarge,
+    /// The upload slot has a size limit and the body's length is not known in advance.
+    LengthRequired,
     /// The path reads differently to different servers, and one reading is private.
     AmbiguousPath,
     /// The path under a private prefix holds a bad escape, a NUL, invalid UTF-8 or climbs above
@@ -67,6 +72,8 @@ impl RejectionKind {
             | Self::MethodNotAllowed => StatusCode::FORBIDDEN,
             Self::Expired | Self::NotYetValid | Self::AlreadyUsed => StatusCode::GONE,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::LengthRequired => StatusCode::LENGTH_REQUIRED,
             Self::AmbiguousPath | Self::MalformedPath => StatusCode::BAD_REQUEST,
         }
     }
@@ -84,6 +91,8 @@ impl RejectionKind {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::AlreadyUsed => "already_used",
             Self::StoreUnavailable => "store_unavailable",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::LengthRequired => "length_required",
             Self::AmbiguousPath => "ambiguous_path",
             Self::MalformedPath => "malformed_path",
         }
@@ -123,6 +132,8 @@ impl fmt::Display for Rejection {
             RejectionKind::MethodNotAllowed => "the link does not allow this method",
             RejectionKind::AlreadyUsed => "the one-time link was used already",
             RejectionKind::StoreUnavailable => "the one-time link store is unavailable",
+            RejectionKind::PayloadTooLarge => "the upload exceeds the slot's size limit",
+            RejectionKind::LengthRequired => "the upload slot needs a body of known length",
             RejectionKind::AmbiguousPath => "the path is ambiguous under a private prefix",
             RejectionKind::MalformedPath => "the path under a private prefix is malformed",
         })

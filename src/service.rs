@@ -4,14 +4,15 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::header::CACHE_CONTROL;
+use http::header::{CACHE_CONTROL, RANGE};
 use http::uri::PathAndQuery;
-use http::{HeaderValue, Request, Response, Uri};
+use http::{HeaderValue, Method, Request, Response, Uri};
+use http_body::Body;
 use tower_service::Service;
 
-use crate::future::ResponseFuture;
+use crate::future::{OneTimeCall, ResponseFuture};
 use crate::rejection::{Rejection, RejectionKind, RejectionResponse};
-use crate::settings::Settings;
+use crate::settings::{Conditions, Settings, Verdict};
 use crate::signer::UrlSigner;
 use crate::DefaultRejectionResponse;
 
@@ -54,39 +55,101 @@ impl<S, R> SecureLink<S, R> {
 
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for SecureLink<S, R>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
     R: RejectionResponse<ResBody>,
+    ReqBody: Body,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
+    type Future = ResponseFuture<S, ReqBody, ResBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let (signed, target) =
-            match self
-                .settings
-                .decide(request.method(), request.uri(), request.extensions())
-            {
-                Ok(verdict) => (verdict.is_signed(), verdict.into_target()),
-                Err(kind) => return ResponseFuture::rejected(self.reject(kind)),
-            };
-        if let Some(target) = target {
+        let settings = self.settings.clone();
+        let verdict = match settings.decide(request.method(), request.uri(), request.extensions()) {
+            Ok(verdict) => verdict,
+            Err(kind) => return ResponseFuture::rejected(self.reject(kind)),
+        };
+        let signed = verdict.is_signed();
+        let (one_time, max_body) = match &verdict {
+            Verdict::Signed {
+                conditions: Conditions { consume, max_body },
+                ..
+            } => (
+                consume
+                    .as_ref()
+                    .map(|c| (c.nonce.to_owned(), c.now, c.keep_until)),
+                *max_body,
+            ),
+            _ => (None, None),
+        };
+        if let Some(target) = verdict.into_target() {
             match with_path_and_query(request.uri(), target) {
                 Some(uri) => *request.uri_mut() = uri,
                 None => return ResponseFuture::rejected(self.reject(RejectionKind::MalformedPath)),
             }
         }
-        if self.settings.signer_in_extensions {
+        if let Some(limit) = max_body {
+            // Without a known length the limit could only be found out by reading: refuse
+            // before the body is read at all. A known length is enforced by the HTTP server.
+            match request.body().size_hint().upper() {
+                Some(len) if len > limit => {
+                    return ResponseFuture::rejected(self.reject(RejectionKind::PayloadTooLarge))
+                }
+                Some(_) => {}
+                None => {
+                    return ResponseFuture::rejected(self.reject(RejectionKind::LengthRequired))
+                }
+            }
+        }
+        if settings.signer_in_extensions {
             request
                 .extensions_mut()
-                .insert(UrlSigner::new(self.settings.clone()));
+                .insert(UrlSigner::new(settings.clone()));
         }
-        ResponseFuture::inner(self.inner.call(request), signed)
+        let Some((nonce, now, keep_until)) = one_time else {
+            return ResponseFuture::inner(self.inner.call(request), signed);
+        };
+        let admit_repeat_from = settings
+            .resume_window
+            .filter(|_| is_resumed_download(&request))
+            .map(|window| now.saturating_sub(window));
+        // The service that was polled ready goes into the future; this one keeps a fresh clone.
+        let fresh = self.inner.clone();
+        let ready_service = std::mem::replace(&mut self.inner, fresh);
+        ResponseFuture::one_time(OneTimeCall {
+            consume: settings.nonce_store.consume(&nonce, now, keep_until),
+            service: ready_service,
+            request,
+            used: self.reject(RejectionKind::AlreadyUsed),
+            unavailable: self.reject(RejectionKind::StoreUnavailable),
+            admit_repeat_from,
+        })
     }
+}
+
+/// A GET whose `Range` starts past the first byte: the rest of an interrupted download, never
+/// a fresh full copy.
+fn is_resumed_download<B>(request: &Request<B>) -> bool {
+    if request.method() != Method::GET {
+        return false;
+    }
+    let Some(range) = request.headers().get(RANGE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let Some(ranges) = range.trim().strip_prefix("bytes=") else {
+        return false;
+    };
+    // Every range must start past 0; a suffix range (`-500`) is a fresh read of the end.
+    ranges.split(',').all(|part| {
+        part.trim()
+            .split_once('-')
+            .and_then(|(start, _)| start.trim().parse::<u64>().ok())
+            .is_some_and(|start| start > 0)
+    })
 }
 
 /// The request's URI with another path and query, keeping scheme and authority.

@@ -8,12 +8,11 @@ use http::{Extensions, Method, Uri};
 
 use crate::clock::Clock;
 use crate::key::Keyring;
+use crate::one_time::NonceStore;
 use crate::path::{decode_canonical, PathRejection, Prefixes, Route};
 use crate::rejection::RejectionKind;
 use crate::token::{signature_matches, ParamNames, SignedQuery, DEFAULT_METHOD};
 
-/// Everything built once by [`SecureLinkLayer`](crate::SecureLinkLayer) and shared behind an
-/// `Arc` by every service and signer made from it.
 /// How links are signed and checked.
 #[derive(Clone, Debug)]
 pub(crate) enum Scheme {
@@ -24,6 +23,8 @@ pub(crate) enum Scheme {
     Nginx(crate::nginx::NginxScheme),
 }
 
+/// Everything built once by [`SecureLinkLayer`](crate::SecureLinkLayer) and shared behind an
+/// `Arc` by every service and signer made from it.
 #[derive(Clone)]
 pub(crate) struct Settings {
     pub(crate) scheme: Scheme,
@@ -35,6 +36,9 @@ pub(crate) struct Settings {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) stealth: bool,
     pub(crate) signer_in_extensions: bool,
+    pub(crate) nonce_store: Arc<dyn NonceStore>,
+    /// How long after a one-time link's first use a resumed download may still use it.
+    pub(crate) resume_window: Option<u64>,
 }
 
 /// What the layer lets through.
@@ -48,7 +52,25 @@ pub(crate) enum Verdict<'a> {
     Signed {
         path: Cow<'a, str>,
         query: Cow<'a, str>,
+        conditions: Conditions<'a>,
     },
+}
+
+/// What a valid link still asks of the request before the inner service sees it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Conditions<'a> {
+    /// A one-time link used with its own method: record the nonce first.
+    pub(crate) consume: Option<OneTimeUse<'a>>,
+    /// An upload slot's body limit, in bytes.
+    pub(crate) max_body: Option<u64>,
+}
+
+/// A nonce to record, and until when the store must remember it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct OneTimeUse<'a> {
+    pub(crate) nonce: &'a str,
+    pub(crate) now: u64,
+    pub(crate) keep_until: u64,
 }
 
 impl Verdict<'_> {
@@ -61,7 +83,7 @@ impl Verdict<'_> {
         let (path, query) = match self {
             Verdict::Public => return None,
             Verdict::PublicRewritten { path, query } => (path, Cow::Borrowed(query)),
-            Verdict::Signed { path, query } => (path.into_owned(), query),
+            Verdict::Signed { path, query, .. } => (path.into_owned(), query),
         };
         let mut target = path;
         if !query.is_empty() {
@@ -92,10 +114,12 @@ impl Settings {
             Route::Private(path) => match &self.scheme {
                 Scheme::Native(keyring) => {
                     let signed = SignedQuery::parse(query, &self.names)?;
-                    self.verify(keyring, &signed, &decode_canonical(&path), method)?;
+                    let conditions =
+                        self.verify(keyring, &signed, &decode_canonical(&path), method)?;
                     Ok(Verdict::Signed {
                         path,
                         query: signed.app_query.to_query(),
+                        conditions,
                     })
                 }
                 #[cfg(feature = "nginx")]
@@ -108,6 +132,7 @@ impl Settings {
                         Route::Private(path) => Ok(Verdict::Signed {
                             path: Cow::Owned(path.into_owned()),
                             query: Cow::Owned(query.to_owned()),
+                            conditions: Conditions::default(),
                         }),
                         _ => Err(RejectionKind::MalformedPath),
                     }
@@ -126,20 +151,22 @@ impl Settings {
                     Ok(Verdict::Signed {
                         path,
                         query: nginx.app_query(query),
+                        conditions: Conditions::default(),
                     })
                 }
             },
         }
     }
 
-    /// Checks a link in the order that leaks least: key, signature, time, method.
-    fn verify(
+    /// Checks a link in the order that leaks least: key, signature, time, method. One-time use
+    /// and the body limit are left to the caller.
+    fn verify<'a>(
         &self,
         keyring: &Keyring,
-        signed: &SignedQuery<'_>,
+        signed: &SignedQuery<'a>,
         decoded_path: &str,
         method: &Method,
-    ) -> Result<(), RejectionKind> {
+    ) -> Result<Conditions<'a>, RejectionKind> {
         let key = keyring
             .get(signed.key_id)
             .ok_or(RejectionKind::UnknownKey)?;
@@ -164,16 +191,19 @@ impl Settings {
         if expires > latest_expiry {
             return Err(RejectionKind::LifetimeTooLong);
         }
-        let method_allowed = method.as_str() == signed.method
-            || (signed.method == DEFAULT_METHOD && *method == Method::HEAD);
-        if !method_allowed {
+        let own_method = method.as_str() == signed.method;
+        let head_on_get = signed.method == DEFAULT_METHOD && *method == Method::HEAD;
+        if !(own_method || head_on_get) {
             return Err(RejectionKind::MethodNotAllowed);
         }
-        if signed.nonce.is_some() {
-            // One-time links need a store to record their use; without one the layer cannot
-            // decide, so it does not serve.
-            return Err(RejectionKind::StoreUnavailable);
-        }
-        Ok(())
+        Ok(Conditions {
+            // HEAD on a GET link looks without using it up.
+            consume: signed.nonce.filter(|_| own_method).map(|nonce| OneTimeUse {
+                nonce,
+                now,
+                keep_until: expires.saturating_add(self.leeway).saturating_add(1),
+            }),
+            max_body: signed.max_body.map(|(limit, _)| limit),
+        })
     }
 }

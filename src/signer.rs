@@ -38,6 +38,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use http::{Method, Uri};
 
 use crate::key::Keyring;
@@ -45,6 +47,7 @@ use crate::path::{canonical_for_minting, decode_canonical};
 use crate::settings::{Scheme, Settings};
 use crate::token::{
     append_signing_params, is_method_scope, signing_params_len, AppQuery, Claims, Decimal,
+    NONCE_LEN,
 };
 
 /// Mints signed links. Cheap to clone.
@@ -72,6 +75,8 @@ impl UrlSigner {
             expiry: Expiry::Default,
             not_before: None,
             client_ip: None,
+            one_time: false,
+            max_body: None,
         }
     }
 
@@ -115,6 +120,8 @@ pub struct LinkBuilder<'a> {
     expiry: Expiry<'a>,
     not_before: Option<u64>,
     client_ip: Option<IpAddr>,
+    one_time: bool,
+    max_body: Option<u64>,
 }
 
 impl<'a> LinkBuilder<'a> {
@@ -139,6 +146,20 @@ impl<'a> LinkBuilder<'a> {
     /// The link is refused before this Unix time.
     pub fn not_before(mut self, unix_seconds: u64) -> Self {
         self.not_before = Some(unix_seconds);
+        self
+    }
+
+    /// The link works once: the first request with its method uses it up (see
+    /// [`one_time`](crate::one_time)). Each call to `to_target` mints a new nonce.
+    pub fn one_time(mut self) -> Self {
+        self.one_time = true;
+        self
+    }
+
+    /// An upload slot's size limit: a request body over `bytes` gets 413, and one of unknown
+    /// length gets 411, before the inner service reads anything.
+    pub fn max_body_size(mut self, bytes: u64) -> Self {
+        self.max_body = Some(bytes);
         self
     }
 
@@ -247,6 +268,13 @@ impl<'a> LinkBuilder<'a> {
             return Err(fail(SignErrorKind::InvalidTimes));
         }
         let (mut expires_text, mut not_before_text) = (Decimal::default(), Decimal::default());
+        let mut max_body_text = Decimal::default();
+        let mut nonce = [0u8; NONCE_LEN];
+        let nonce = if self.one_time {
+            Some(fresh_nonce(&mut nonce)?)
+        } else {
+            None
+        };
         let key = keyring.signing_key();
         let claims = Claims {
             key_id: key.id(),
@@ -255,7 +283,8 @@ impl<'a> LinkBuilder<'a> {
             query: AppQuery::Plain(target.query),
             not_before: self.not_before.map(|at| not_before_text.text(at)),
             expires: expires_text.text(expires),
-            nonce: None,
+            nonce,
+            max_body: self.max_body.map(|limit| max_body_text.text(limit)),
         };
         let mut link = target.start(signing_params_len(&settings.names, &claims));
         append_signing_params(&mut link, &settings.names, &claims, key);
@@ -269,8 +298,12 @@ impl<'a> LinkBuilder<'a> {
         nginx: &crate::nginx::NginxScheme,
         target: &Target<'_>,
     ) -> Result<String, SignError> {
-        if self.method != Method::GET || self.not_before.is_some() {
-            // nginx binds neither a method nor a start time into its links.
+        if self.method != Method::GET
+            || self.not_before.is_some()
+            || self.one_time
+            || self.max_body.is_some()
+        {
+            // nginx binds no method, start time, nonce or size limit into its links.
             return Err(fail(SignErrorKind::NotSupportedByScheme));
         }
         if nginx.is_legacy_secret() {
@@ -352,6 +385,16 @@ impl Target<'_> {
     }
 }
 
+/// 16 random bytes as base64url, written into `buffer`.
+fn fresh_nonce(buffer: &mut [u8; NONCE_LEN]) -> Result<&str, SignError> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).map_err(|_| fail(SignErrorKind::NoRandomness))?;
+    let written = URL_SAFE_NO_PAD
+        .encode_slice(bytes, buffer)
+        .map_err(|_| fail(SignErrorKind::NoRandomness))?;
+    std::str::from_utf8(&buffer[..written]).map_err(|_| fail(SignErrorKind::NoRandomness))
+}
+
 fn fail(kind: SignErrorKind) -> SignError {
     SignError::new(kind)
 }
@@ -409,6 +452,8 @@ pub enum SignErrorKind {
     NotSupportedByScheme,
     /// The nginx template uses `{remote_addr}` and no client address was given.
     MissingClientIp,
+    /// The operating system gave no randomness for a one-time link's nonce.
+    NoRandomness,
     /// The base is not an `http` or `https` origin with nothing after the host.
     InvalidBaseUrl,
 }
@@ -442,6 +487,7 @@ impl fmt::Display for SignError {
                  time; native links need a numeric expiry)"
             }
             SignErrorKind::MissingClientIp => "the nginx template needs the client's address",
+            SignErrorKind::NoRandomness => "no randomness was available for a one-time nonce",
             SignErrorKind::InvalidBaseUrl => {
                 "the base URL must be an http(s) origin such as https://example.com"
             }

@@ -5,17 +5,18 @@
 //! - A link is the canonical path, the application's own query (kept byte for byte), then the
 //!   signing parameters, all named with one reserved prefix (`sl_` by default):
 //!   `sl_kid` (key id), `sl_method` (only when not GET), `sl_nbf` (not before, optional),
-//!   `sl_exp` (expiry), `sl_nonce` (one-time links), and `sl_sig` last.
+//!   `sl_exp` (expiry), `sl_nonce` (one-time links), `sl_max` (upload size limit, optional), and
+//!   `sl_sig` last.
 //! - Numbers are Unix seconds in plain decimal: digits only, no sign, no leading zero, at most
 //!   `i64::MAX`.
 //! - `sl_sig` is the 32-byte HMAC-SHA256 tag in base64url without padding (43 characters). The
 //!   layer compares it, in constant time, with the canonical encoding of the expected tag, so
 //!   any other encoding of the same bytes is refused.
-//! - The tag covers the *canonical message*: the 6 bytes `tsl-v1`, then eight fields, each a
+//! - The tag covers the *canonical message*: the 6 bytes `tsl-v1`, then nine fields, each a
 //!   4-byte big-endian length and its bytes: key id, method, scope (`path`), the decoded
 //!   canonical path, the application's query (the raw query without the signing parameters,
 //!   joined with `&` in the order given), not-before (empty when absent), expiry, nonce (empty
-//!   when absent).
+//!   when absent), upload size limit in bytes (empty when absent).
 //! - A signing parameter given twice or without `=`, an unknown parameter with the reserved
 //!   prefix (in any case or escaping), or a value in a non-canonical form makes the link
 //!   malformed.
@@ -54,6 +55,7 @@ pub(crate) struct ParamNames {
     pub(crate) not_before: Box<str>,
     pub(crate) expires: Box<str>,
     pub(crate) nonce: Box<str>,
+    pub(crate) max_body: Box<str>,
     pub(crate) signature: Box<str>,
 }
 
@@ -67,6 +69,7 @@ impl ParamNames {
             not_before: name("nbf"),
             expires: name("exp"),
             nonce: name("nonce"),
+            max_body: name("max"),
             signature: name("sig"),
         }
     }
@@ -95,6 +98,7 @@ pub(crate) struct Claims<'a> {
     pub(crate) not_before: Option<&'a str>,
     pub(crate) expires: &'a str,
     pub(crate) nonce: Option<&'a str>,
+    pub(crate) max_body: Option<&'a str>,
 }
 
 /// The application's part of a query string.
@@ -160,7 +164,7 @@ fn pair_name(pair: &str) -> &str {
 impl Claims<'_> {
     fn message_len(&self) -> usize {
         VERSION_TAG.len()
-            + 4 * 8
+            + 4 * 9
             + self.key_id.len()
             + self.method.len()
             + b"path".len()
@@ -169,6 +173,7 @@ impl Claims<'_> {
             + self.not_before.map_or(0, str::len)
             + self.expires.len()
             + self.nonce.map_or(0, str::len)
+            + self.max_body.map_or(0, str::len)
     }
 
     /// Feeds the canonical message to `sink`, piece by piece.
@@ -187,6 +192,7 @@ impl Claims<'_> {
         field(&mut sink, self.not_before.unwrap_or("").as_bytes());
         field(&mut sink, self.expires.as_bytes());
         field(&mut sink, self.nonce.unwrap_or("").as_bytes());
+        field(&mut sink, self.max_body.unwrap_or("").as_bytes());
     }
 
     /// The canonical message as bytes, for tests and known-answer vectors.
@@ -259,6 +265,7 @@ pub(crate) struct SignedQuery<'a> {
     pub(crate) not_before: Option<(u64, &'a str)>,
     pub(crate) expires: (u64, &'a str),
     pub(crate) nonce: Option<&'a str>,
+    pub(crate) max_body: Option<(u64, &'a str)>,
     pub(crate) signature: &'a str,
     pub(crate) app_query: AppQuery<'a>,
 }
@@ -271,6 +278,7 @@ impl<'a> SignedQuery<'a> {
         let mut not_before = None;
         let mut expires = None;
         let mut nonce = None;
+        let mut max_body = None;
         let mut signature = None;
         // Where the first signing parameter starts, and whether application parameters follow
         // it: links as minted keep the application's query in one piece before the signing
@@ -295,6 +303,7 @@ impl<'a> SignedQuery<'a> {
                 Some("nbf") => &mut not_before,
                 Some("exp") => &mut expires,
                 Some("nonce") => &mut nonce,
+                Some("max") => &mut max_body,
                 Some("sig") => &mut signature,
                 _ if names.is_reserved(name) => return Err(RejectionKind::MalformedToken),
                 _ => {
@@ -351,6 +360,7 @@ impl<'a> SignedQuery<'a> {
             not_before: not_before.map(with_value).transpose()?,
             expires: with_value(expires)?,
             nonce,
+            max_body: max_body.map(with_value).transpose()?,
             signature,
             app_query: if interleaved {
                 AppQuery::WithSigning(query, names)
@@ -369,6 +379,7 @@ impl<'a> SignedQuery<'a> {
             not_before: self.not_before.map(|(_, text)| text),
             expires: self.expires.1,
             nonce: self.nonce,
+            max_body: self.max_body.map(|(_, text)| text),
         }
     }
 }
@@ -437,6 +448,9 @@ pub(crate) fn append_signing_params(
     if let Some(nonce) = claims.nonce {
         param(&names.nonce, nonce);
     }
+    if let Some(max_body) = claims.max_body {
+        param(&names.max_body, max_body);
+    }
     param(&names.signature, "");
     URL_SAFE_NO_PAD.encode_string(claims.tag(key), out);
 }
@@ -453,6 +467,9 @@ pub(crate) fn signing_params_len(names: &ParamNames, claims: &Claims<'_>) -> usi
     len += 1 + names.expires.len() + 1 + claims.expires.len();
     if let Some(nonce) = claims.nonce {
         len += 1 + names.nonce.len() + 1 + nonce.len();
+    }
+    if let Some(max_body) = claims.max_body {
+        len += 1 + names.max_body.len() + 1 + max_body.len();
     }
     len + 1 + names.signature.len() + 1 + SIGNATURE_LEN
 }
@@ -477,6 +494,7 @@ mod tests {
                 Key::new(v["key_id"].as_str().unwrap(), v["secret"].as_str().unwrap()).unwrap();
             let not_before = v["not_before"].as_u64().map(|t| t.to_string());
             let expires = v["expires"].as_u64().unwrap().to_string();
+            let max_body = v["max_body"].as_u64().map(|t| t.to_string());
             let claims = Claims {
                 key_id: v["key_id"].as_str().unwrap(),
                 method: v["method"].as_str().unwrap(),
@@ -485,6 +503,7 @@ mod tests {
                 not_before: not_before.as_deref(),
                 expires: &expires,
                 nonce: v["nonce"].as_str(),
+                max_body: max_body.as_deref(),
             };
             let hex: String = claims
                 .message()
@@ -534,6 +553,8 @@ mod tests {
             ok("method", &s("&sl_method=PUT")),
             ok("not before", &s("&sl_nbf=1767225000")),
             ok("nonce", &s("&sl_nonce=q83vEjRWeJq83vEjRWeJqw")),
+            ok("upload limit", &s("&sl_max=1048576")),
+            bad("upload limit with a leading zero", &s("&sl_max=01")),
             case("none", "a=1", Err(RejectionKind::MissingToken)),
             case("empty query", "", Err(RejectionKind::MissingToken)),
             bad("duplicate expiry", &s("&sl_exp=1767225600")),
@@ -613,6 +634,7 @@ mod tests {
             not_before: None,
             expires: "10",
             nonce: None,
+            max_body: None,
         };
         let variants = [
             Claims {
@@ -632,6 +654,10 @@ mod tests {
             },
             Claims {
                 nonce: Some("q83vEjRWeJq83vEjRWeJqw"),
+                ..base
+            },
+            Claims {
+                max_body: Some("1"),
                 ..base
             },
         ];

@@ -29,6 +29,7 @@ def message(v):
         b"" if v["not_before"] is None else str(v["not_before"]).encode(),
         str(v["expires"]).encode(),
         (v["nonce"] or "").encode(),
+        b"" if v.get("max_body") is None else str(v["max_body"]).encode(),
     ]
     return b"tsl-v1" + b"".join(field(p) for p in parts)
 
@@ -43,6 +44,8 @@ def link(v, signature):
     params.append(f"{PREFIX}exp={v['expires']}")
     if v["nonce"]:
         params.append(f"{PREFIX}nonce={v['nonce']}")
+    if v.get("max_body") is not None:
+        params.append(f"{PREFIX}max={v['max_body']}")
     params.append(f"{PREFIX}sig={signature}")
     query = ([v["query"]] if v["query"] else []) + params
     return path + "?" + "&".join(query)
@@ -62,6 +65,9 @@ VECTORS = [
     dict(name="one-time nonce", secret="0123456789abcdef0123456789abcdef", key_id="1",
          method="GET", path="/private/once.pdf", query="", not_before=None,
          expires=1767225600, nonce="q83vEjRWeJq83vEjRWeJqw", now=1767222000),
+    dict(name="upload slot", secret="0123456789abcdef0123456789abcdef", key_id="1",
+         method="PUT", path="/private/uploads/slot-7.bin", query="", not_before=None,
+         expires=1767225600, nonce="AAECAwQFBgcICQoLDA0ODw", max_body=1048576, now=1767222000),
 ]
 
 out = []
@@ -69,6 +75,7 @@ for v in VECTORS:
     msg = message(v)
     tag = hmac.new(v["secret"].encode(), msg, hashlib.sha256).digest()
     signature = base64.urlsafe_b64encode(tag).rstrip(b"=").decode()
+    v.setdefault("max_body", None)
     out.append(dict(v, message_hex=msg.hex(), signature=signature, link=link(v, signature)))
 print(json.dumps({"scheme": "tower-secure-link native v1", "param_prefix": PREFIX,
                   "vectors": out}, indent=1, ensure_ascii=False))

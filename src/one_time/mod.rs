@@ -1,0 +1,127 @@
+//! One-time links: where the layer records that a link was used.
+//!
+//! A one-time link carries a random 128-bit nonce, bound into its signature. The layer checks
+//! the signature, the times and the method first, and only then asks a [`NonceStore`] to record
+//! the nonce's first use, in one atomic step: exactly one request wins, every later one gets
+//! 410 Gone.
+//!
+//! # Rules
+//!
+//! - The method the link was minted for consumes it. A HEAD request on a GET link is answered
+//!   without consuming (mail scanners and link previews probe with HEAD), and so is any request
+//!   the layer refuses for another reason.
+//! - The store keeps a nonce until the link could no longer verify (expiry plus leeway), so
+//!   memory is bounded by the links alive at once.
+//! - If the store cannot answer (Redis down, memory store full), the request gets 503 and the
+//!   resource is not served. Ordinary links do not touch the store and keep working.
+//! - Resumed downloads: by default a one-time link admits exactly one request, so a broken
+//!   download cannot resume. [`SecureLinkLayer::with_one_time_resume_window`] admits, for a
+//!   short window after the first use, GET requests whose `Range` starts past byte 0 (a resume,
+//!   never a fresh full copy). That window is a deliberate trade: whoever holds the link may
+//!   fetch the rest of the file during it.
+//!
+//! [`SecureLinkLayer::with_one_time_resume_window`]: crate::SecureLinkLayer::with_one_time_resume_window
+
+mod memory;
+#[cfg(feature = "redis")]
+mod redis;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+pub use memory::MemoryNonceStore;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis::RedisNonceStore;
+
+/// Records the use of one-time link nonces, atomically.
+pub trait NonceStore: Send + Sync + 'static {
+    /// Records that `nonce` is used now, unless it was used before. The store must remember it
+    /// at least until `keep_until` (Unix seconds). `now` is the layer's clock.
+    fn consume(&self, nonce: &str, now: u64, keep_until: u64) -> ConsumeFuture;
+}
+
+/// What a store answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// This was the first use.
+    First,
+    /// The nonce was used before, first at this Unix time.
+    Repeated {
+        /// When the nonce was first used.
+        first_used_at: u64,
+    },
+}
+
+/// The store could not answer; the layer fails closed with 503.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError {
+    reason: String,
+}
+
+impl StoreError {
+    /// A store failure with a reason for logs (never include secrets or nonces).
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the one-time link store failed: {}", self.reason)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// The answer of [`NonceStore::consume`]: ready at once (an in-process store, no allocation) or
+/// later (a network store).
+pub struct ConsumeFuture {
+    inner: Inner,
+}
+
+enum Inner {
+    Ready(Option<Result<Use, StoreError>>),
+    Pending(Pin<Box<dyn Future<Output = Result<Use, StoreError>> + Send>>),
+}
+
+impl ConsumeFuture {
+    /// An answer that is known now.
+    pub fn ready(result: Result<Use, StoreError>) -> Self {
+        Self {
+            inner: Inner::Ready(Some(result)),
+        }
+    }
+
+    /// An answer that comes later.
+    pub fn pending(future: impl Future<Output = Result<Use, StoreError>> + Send + 'static) -> Self {
+        Self {
+            inner: Inner::Pending(Box::pin(future)),
+        }
+    }
+}
+
+impl Future for ConsumeFuture {
+    type Output = Result<Use, StoreError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.inner {
+            Inner::Ready(result) => Poll::Ready(
+                result
+                    .take()
+                    .unwrap_or_else(|| Err(StoreError::new("polled after completion"))),
+            ),
+            Inner::Pending(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl fmt::Debug for ConsumeFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsumeFuture").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,393 @@
+//! One-time links and upload slots: exactly once under concurrency (in one process with the
+//! memory store, across two server processes with a real Redis), failing closed when Redis is
+//! down, and upload slots that cannot be reused, redirected or overfilled.
+
+mod support;
+
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::routing::any;
+use axum::Router;
+use http::{header, Method, Request, StatusCode};
+use tower::ServiceExt;
+use tower_secure_link::{Key, ManualClock, Rejection, RejectionKind, SecureLinkLayer, UrlSigner};
+
+const NOW: u64 = 1_767_222_000;
+const KEY: &str = "one-time test secret, 32 bytes long";
+
+fn layer() -> SecureLinkLayer {
+    SecureLinkLayer::new(Key::new("1", KEY).unwrap())
+        .with_private_prefix("/private/")
+        .unwrap()
+}
+
+/// Sends the same request from `count` threads at once; returns how many got each status.
+fn fire(addrs: &[String], method: &str, target: &str, count: usize) -> Vec<u16> {
+    let barrier = Arc::new(Barrier::new(count));
+    let threads: Vec<_> = (0..count)
+        .map(|i| {
+            let addr = addrs[i % addrs.len()].clone();
+            let (method, target, barrier) = (method.to_owned(), target.to_owned(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                support::raw_request(&addr, &method, target.as_bytes()).status
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+fn count(statuses: &[u16], status: u16) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
+}
+
+/// An axum app behind `layer` on a loopback port, on its own thread.
+fn serve_in_background(layer: SecureLinkLayer) -> String {
+    let app = Router::new()
+        .fallback(any(|| async { "the private bytes" }))
+        .layer(layer);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            sender
+                .send(listener.local_addr().unwrap().to_string())
+                .unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    receiver.recv().unwrap()
+}
+
+#[test]
+fn exactly_one_of_200_concurrent_requests_wins_with_the_memory_store() {
+    let layer = layer();
+    let link = layer
+        .signer()
+        .link("/private/once.txt")
+        .one_time()
+        .to_target()
+        .unwrap();
+    let addr = serve_in_background(layer);
+    let statuses = fire(&[addr], "GET", &link, 200);
+    assert_eq!(count(&statuses, 200), 1, "{statuses:?}");
+    assert_eq!(count(&statuses, 410), 199, "{statuses:?}");
+}
+
+async fn send(app: &Router, request: Request<Body>) -> (StatusCode, Option<RejectionKind>) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let kind = response
+        .extensions()
+        .get::<Rejection>()
+        .map(Rejection::kind);
+    (response.status(), kind)
+}
+
+fn get(target: &str) -> Request<Body> {
+    Request::get(target).body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn probes_do_not_use_up_a_link() {
+    let layer = layer();
+    let signer = layer.signer();
+    let app = Router::new().fallback(any(|| async { "x" })).layer(layer);
+    let link = signer
+        .link("/private/a.pdf")
+        .one_time()
+        .to_target()
+        .unwrap();
+    let head = Request::head(&link).body(Body::empty()).unwrap();
+    assert_eq!(
+        send(&app, head).await.0,
+        StatusCode::OK,
+        "HEAD looks without using"
+    );
+    let options = Request::builder()
+        .method(Method::OPTIONS)
+        .uri(&link)
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        send(&app, options).await.0,
+        StatusCode::FORBIDDEN,
+        "OPTIONS is not the link's method"
+    );
+    let tampered = link.replace("a.pdf", "b.pdf");
+    assert_eq!(
+        send(&app, get(&tampered)).await.0,
+        StatusCode::FORBIDDEN,
+        "a forgery uses nothing"
+    );
+    assert_eq!(
+        send(&app, get(&link)).await.0,
+        StatusCode::OK,
+        "the first GET"
+    );
+    assert_eq!(
+        send(&app, get(&link)).await,
+        (StatusCode::GONE, Some(RejectionKind::AlreadyUsed))
+    );
+    // Two links to the same file are independent.
+    let other = signer
+        .link("/private/a.pdf")
+        .one_time()
+        .to_target()
+        .unwrap();
+    assert_ne!(other, link);
+    assert_eq!(send(&app, get(&other)).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn resumed_downloads_are_refused_unless_configured() {
+    let clock = ManualClock::new(NOW);
+    let strict = layer().with_clock(clock.clone());
+    let lenient = layer()
+        .with_clock(clock.clone())
+        .with_one_time_resume_window(Duration::from_secs(60));
+    let range = |target: &str, range: &str| {
+        Request::get(target)
+            .header(header::RANGE, range)
+            .body(Body::empty())
+            .unwrap()
+    };
+    for (layer, resumes) in [(strict, false), (lenient, true)] {
+        clock.set(NOW);
+        let signer = layer.signer();
+        let app = Router::new().fallback(any(|| async { "x" })).layer(layer);
+        let link = signer
+            .link("/private/big.iso")
+            .one_time()
+            .to_target()
+            .unwrap();
+        assert_eq!(send(&app, get(&link)).await.0, StatusCode::OK);
+        let resumed = send(&app, range(&link, "bytes=1000-")).await.0;
+        assert_eq!(
+            resumed == StatusCode::OK,
+            resumes,
+            "a resume, within the window"
+        );
+        assert_eq!(
+            send(&app, range(&link, "bytes=0-")).await.0,
+            StatusCode::GONE,
+            "a full copy"
+        );
+        assert_eq!(
+            send(&app, range(&link, "bytes=-500")).await.0,
+            StatusCode::GONE,
+            "a suffix"
+        );
+        assert_eq!(
+            send(&app, get(&link)).await.0,
+            StatusCode::GONE,
+            "a plain GET"
+        );
+        clock.advance(61);
+        assert_eq!(
+            send(&app, range(&link, "bytes=1000-")).await.0,
+            StatusCode::GONE,
+            "after the window"
+        );
+    }
+}
+
+fn upload_app(layer: SecureLinkLayer) -> Router {
+    Router::new()
+        .fallback(any(|body: Bytes| async move {
+            format!("stored {} bytes", body.len())
+        }))
+        .layer(layer)
+}
+
+fn upload(method: Method, target: &str, body: Body) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(target)
+        .body(body)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn upload_slots_are_single_use_bound_and_bounded() {
+    let layer = layer();
+    let signer: UrlSigner = layer.signer();
+    let app = upload_app(layer);
+    let slot = |signer: &UrlSigner| {
+        signer
+            .link("/private/uploads/report.bin")
+            .method(Method::PUT)
+            .one_time()
+            .max_body_size(1024)
+            .expires_in(Duration::from_secs(600))
+            .to_target()
+            .unwrap()
+    };
+    let link = slot(&signer);
+    let small = || Body::from(vec![7u8; 100]);
+    #[rustfmt::skip]
+    let refused_before_use = [
+        ("another method", upload(Method::POST, &link, small()), StatusCode::FORBIDDEN),
+        ("another path", upload(Method::PUT, &link.replace("report.bin", "other.bin"), small()), StatusCode::FORBIDDEN),
+        ("over the limit", upload(Method::PUT, &link, Body::from(vec![0u8; 2000])), StatusCode::PAYLOAD_TOO_LARGE),
+    ];
+    for (name, request, status) in refused_before_use {
+        assert_eq!(send(&app, request).await.0, status, "{name}");
+    }
+    let response = app
+        .clone()
+        .oneshot(upload(Method::PUT, &link, small()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = axum::body::to_bytes(response.into_body(), 1024)
+        .await
+        .unwrap();
+    assert_eq!(&body[..], b"stored 100 bytes");
+    assert_eq!(
+        send(&app, upload(Method::PUT, &link, small())).await.0,
+        StatusCode::GONE,
+        "reused"
+    );
+
+    // A body of unknown length cannot be checked before it is read: refused up front.
+    let streamed = Body::new(UnknownLength(vec![
+        Bytes::from_static(&[1; 10]),
+        Bytes::from_static(&[2; 10]),
+    ]));
+    let fresh = slot(&signer);
+    let (status, kind) = send(&app, upload(Method::PUT, &fresh, streamed)).await;
+    assert_eq!(
+        (status, kind),
+        (
+            StatusCode::LENGTH_REQUIRED,
+            Some(RejectionKind::LengthRequired)
+        )
+    );
+    // The refusal did not use the slot up.
+    assert_eq!(
+        send(&app, upload(Method::PUT, &fresh, small())).await.0,
+        StatusCode::OK
+    );
+}
+
+/// A body whose length is not known in advance (its size hint is left unbounded).
+struct UnknownLength(Vec<Bytes>);
+
+impl http_body::Body for UnknownLength {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let next = (!self.0.is_empty()).then(|| self.0.remove(0));
+        std::task::Poll::Ready(next.map(|chunk| Ok(http_body::Frame::data(chunk))))
+    }
+}
+
+fn cli_sign(args: &[&str]) -> String {
+    let output = std::process::Command::new(support::example_binary())
+        .arg("sign")
+        .args(args)
+        .env("SECURE_LINK_KEY", KEY)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+fn served_folder() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("private")).unwrap();
+    std::fs::write(root.path().join("private/once.txt"), "the private bytes").unwrap();
+    root
+}
+
+#[cfg(feature = "redis")]
+#[test]
+fn exactly_one_wins_across_two_server_processes_sharing_redis() {
+    let Some(binary) = support::redis_binary() else {
+        return;
+    };
+    let redis = support::RedisServer::start(&binary);
+    let root = served_folder();
+    let root_arg = root.path().display().to_string();
+    let args = ["--root", &root_arg, "--redis", &redis.url()];
+    let first = support::Serve::start(&args, &[("SECURE_LINK_KEY", KEY)]);
+    let second = support::Serve::start(&args, &[("SECURE_LINK_KEY", KEY)]);
+    for _ in 0..3 {
+        let link = cli_sign(&["--one-time", "/private/once.txt"]);
+        let statuses = fire(
+            &[first.addr.clone(), second.addr.clone()],
+            "GET",
+            &link,
+            200,
+        );
+        assert_eq!(count(&statuses, 200), 1, "{statuses:?}");
+        assert_eq!(count(&statuses, 410), 199, "{statuses:?}");
+    }
+}
+
+#[cfg(feature = "redis")]
+#[test]
+fn a_redis_outage_fails_closed_and_the_layer_recovers_without_a_restart() {
+    let Some(binary) = support::redis_binary() else {
+        return;
+    };
+    let mut redis = support::RedisServer::start(&binary);
+    let root = served_folder();
+    let root_arg = root.path().display().to_string();
+    let server = support::Serve::start(
+        &["--root", &root_arg, "--redis", &redis.url()],
+        &[("SECURE_LINK_KEY", KEY)],
+    );
+    let before = cli_sign(&["--one-time", "/private/once.txt"]);
+    assert_eq!(support::get(&server.addr, &before).status, 200);
+
+    redis.stop();
+    let once = cli_sign(&["--one-time", "/private/once.txt"]);
+    let ordinary = cli_sign(&["/private/once.txt"]);
+    let down = support::get(&server.addr, &once);
+    assert_eq!(down.status, 503, "one-time links fail closed");
+    assert_ne!(down.body_text(), "the private bytes");
+    assert_eq!(
+        support::get(&server.addr, &ordinary).status,
+        200,
+        "ordinary links keep working"
+    );
+    assert_eq!(
+        support::get(&server.addr, &before).status,
+        503,
+        "not even a used link is served"
+    );
+
+    redis.restart();
+    // A refusal with 503 recorded nothing, so the same link works once Redis is back.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = support::get(&server.addr, &once).status;
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503, "while reconnecting");
+        assert!(Instant::now() < deadline, "the layer did not recover");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        support::get(&server.addr, &once).status,
+        410,
+        "and only once"
+    );
+}
