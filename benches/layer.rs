@@ -18,6 +18,7 @@ use hmac::{Hmac, Mac};
 use http::{Method, Request, Response, Uri};
 use sha2::Sha256;
 use tower::{service_fn, Layer, Service};
+use tower_secure_link::one_time::MemoryNonceStore;
 use tower_secure_link::{Key, ManualClock, SecureLinkLayer};
 
 const SECRET: [u8; 32] = [9u8; 32];
@@ -162,5 +163,55 @@ fn public(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, verify, mint, public);
+/// The added cost of a one-time check with the memory store: the same GET through the layer,
+/// with an ordinary link and with a fresh one-time link each time (minted before timing).
+fn one_time(c: &mut Criterion) {
+    let waker = noop_waker();
+    let inner = service_fn(|_: Request<String>| async { Ok::<_, Infallible>(Response::new(())) });
+    let mut group = c.benchmark_group("one_time");
+    group.bench_function("ordinary_link", |b| {
+        let layer = layer().without_signer_extension();
+        let link = layer
+            .signer()
+            .link(PATH)
+            .expires_at(EXPIRES)
+            .to_target()
+            .unwrap();
+        let mut service = layer.layer(inner);
+        b.iter_batched(
+            || Request::get(&link).body(String::new()).unwrap(),
+            |r| black_box(poll_once(service.call(r), &waker)),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("one_time_link_memory_store", |b| {
+        b.iter_custom(|iters| {
+            let layer = layer()
+                .without_signer_extension()
+                .with_nonce_store(MemoryNonceStore::with_capacity(iters as usize + 1));
+            let signer = layer.signer();
+            let requests: Vec<_> = (0..iters)
+                .map(|_| {
+                    let link = signer
+                        .link(PATH)
+                        .expires_at(EXPIRES)
+                        .one_time()
+                        .to_target()
+                        .unwrap();
+                    Request::get(link).body(String::new()).unwrap()
+                })
+                .collect();
+            let mut service = layer.layer(inner);
+            let start = std::time::Instant::now();
+            for request in requests {
+                let response = poll_once(service.call(request), &waker).unwrap();
+                assert_eq!(response.status(), 200);
+            }
+            start.elapsed()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, verify, mint, public, one_time);
 criterion_main!(benches);

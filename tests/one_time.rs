@@ -4,8 +4,7 @@
 
 mod support;
 
-use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::routing::any;
@@ -21,26 +20,6 @@ fn layer() -> SecureLinkLayer {
     SecureLinkLayer::new(Key::new("1", KEY).unwrap())
         .with_private_prefix("/private/")
         .unwrap()
-}
-
-/// Sends the same request from `count` threads at once; returns how many got each status.
-fn fire(addrs: &[String], method: &str, target: &str, count: usize) -> Vec<u16> {
-    let barrier = Arc::new(Barrier::new(count));
-    let threads: Vec<_> = (0..count)
-        .map(|i| {
-            let addr = addrs[i % addrs.len()].clone();
-            let (method, target, barrier) = (method.to_owned(), target.to_owned(), barrier.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                support::raw_request(&addr, &method, target.as_bytes()).status
-            })
-        })
-        .collect();
-    threads.into_iter().map(|t| t.join().unwrap()).collect()
-}
-
-fn count(statuses: &[u16], status: u16) -> usize {
-    statuses.iter().filter(|s| **s == status).count()
 }
 
 /// An axum app behind `layer` on a loopback port, on its own thread.
@@ -76,9 +55,9 @@ fn exactly_one_of_200_concurrent_requests_wins_with_the_memory_store() {
         .to_target()
         .unwrap();
     let addr = serve_in_background(layer);
-    let statuses = fire(&[addr], "GET", &link, 200);
-    assert_eq!(count(&statuses, 200), 1, "{statuses:?}");
-    assert_eq!(count(&statuses, 410), 199, "{statuses:?}");
+    let statuses = support::fire(&[addr], "GET", &link, 200);
+    assert_eq!(support::count(&statuses, 200), 1, "{statuses:?}");
+    assert_eq!(support::count(&statuses, 410), 199, "{statuses:?}");
 }
 
 async fn send(app: &Router, request: Request<Body>) -> (StatusCode, Option<RejectionKind>) {
@@ -291,103 +270,4 @@ impl http_body::Body for UnknownLength {
         let next = (!self.0.is_empty()).then(|| self.0.remove(0));
         std::task::Poll::Ready(next.map(|chunk| Ok(http_body::Frame::data(chunk))))
     }
-}
-
-fn cli_sign(args: &[&str]) -> String {
-    let output = std::process::Command::new(support::example_binary())
-        .arg("sign")
-        .args(args)
-        .env("SECURE_LINK_KEY", KEY)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
-
-fn served_folder() -> tempfile::TempDir {
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join("private")).unwrap();
-    std::fs::write(root.path().join("private/once.txt"), "the private bytes").unwrap();
-    root
-}
-
-#[cfg(feature = "redis")]
-#[test]
-fn exactly_one_wins_across_two_server_processes_sharing_redis() {
-    let Some(binary) = support::redis_binary() else {
-        return;
-    };
-    let redis = support::RedisServer::start(&binary);
-    let root = served_folder();
-    let root_arg = root.path().display().to_string();
-    let args = ["--root", &root_arg, "--redis", &redis.url()];
-    let first = support::Serve::start(&args, &[("SECURE_LINK_KEY", KEY)]);
-    let second = support::Serve::start(&args, &[("SECURE_LINK_KEY", KEY)]);
-    for _ in 0..3 {
-        let link = cli_sign(&["--one-time", "/private/once.txt"]);
-        let statuses = fire(
-            &[first.addr.clone(), second.addr.clone()],
-            "GET",
-            &link,
-            200,
-        );
-        assert_eq!(count(&statuses, 200), 1, "{statuses:?}");
-        assert_eq!(count(&statuses, 410), 199, "{statuses:?}");
-    }
-}
-
-#[cfg(feature = "redis")]
-#[test]
-fn a_redis_outage_fails_closed_and_the_layer_recovers_without_a_restart() {
-    let Some(binary) = support::redis_binary() else {
-        return;
-    };
-    let mut redis = support::RedisServer::start(&binary);
-    let root = served_folder();
-    let root_arg = root.path().display().to_string();
-    let server = support::Serve::start(
-        &["--root", &root_arg, "--redis", &redis.url()],
-        &[("SECURE_LINK_KEY", KEY)],
-    );
-    let before = cli_sign(&["--one-time", "/private/once.txt"]);
-    assert_eq!(support::get(&server.addr, &before).status, 200);
-
-    redis.stop();
-    let once = cli_sign(&["--one-time", "/private/once.txt"]);
-    let ordinary = cli_sign(&["/private/once.txt"]);
-    let down = support::get(&server.addr, &once);
-    assert_eq!(down.status, 503, "one-time links fail closed");
-    assert_ne!(down.body_text(), "the private bytes");
-    assert_eq!(
-        support::get(&server.addr, &ordinary).status,
-        200,
-        "ordinary links keep working"
-    );
-    assert_eq!(
-        support::get(&server.addr, &before).status,
-        503,
-        "not even a used link is served"
-    );
-
-    redis.restart();
-    // A refusal with 503 recorded nothing, so the same link works once Redis is back.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let status = support::get(&server.addr, &once).status;
-        if status == 200 {
-            break;
-        }
-        assert_eq!(status, 503, "while reconnecting");
-        assert!(Instant::now() < deadline, "the layer did not recover");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert_eq!(
-        support::get(&server.addr, &once).status,
-        410,
-        "and only once"
-    );
 }

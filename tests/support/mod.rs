@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 /// The example binary that `cargo test` builds next to the test binaries.
@@ -391,4 +392,24 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Sends the same request from `count` threads at once; returns how many got each status.
+pub fn fire(addrs: &[String], method: &str, target: &str, count: usize) -> Vec<u16> {
+    let barrier = Arc::new(Barrier::new(count));
+    let threads: Vec<_> = (0..count)
+        .map(|i| {
+            let addr = addrs[i % addrs.len()].clone();
+            let (method, target, barrier) = (method.to_owned(), target.to_owned(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                raw_request(&addr, &method, target.as_bytes()).status
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+pub fn count(statuses: &[u16], status: u16) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
 }
