@@ -21,7 +21,9 @@
 //! ```
 
 use std::fmt;
+use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -129,6 +131,56 @@ impl Keyring {
     /// All keys, the signing key first.
     pub fn keys(&self) -> impl Iterator<Item = &Key> {
         self.keys.iter()
+    }
+}
+
+/// A keyring that can be replaced while the layer runs: every service and signer made from the
+/// layer sees the new keyring on its next request, without a restart.
+///
+/// ```
+/// use tower_secure_link::{Key, Keyring, SecureLinkLayer};
+///
+/// let old = Key::new("2025", [1u8; 32]).unwrap();
+/// let layer = SecureLinkLayer::new(old.clone());
+/// let signer = layer.signer();
+/// let handle = layer.keyring_handle().unwrap();
+///
+/// // Start signing with a new key, still accepting links signed with the old one.
+/// let new = Key::new("2026", [2u8; 32]).unwrap();
+/// handle.replace(Keyring::new(new).with_verify_only(old).unwrap());
+/// assert_eq!(signer.key_id().as_deref(), Some("2026"));
+/// ```
+#[derive(Clone)]
+pub struct KeyringHandle {
+    current: Arc<ArcSwap<Keyring>>,
+}
+
+impl KeyringHandle {
+    pub(crate) fn new(keyring: Keyring) -> Self {
+        Self {
+            current: Arc::new(ArcSwap::from_pointee(keyring)),
+        }
+    }
+
+    /// Puts `keyring` in place for every later request and every later link.
+    pub fn replace(&self, keyring: impl Into<Keyring>) {
+        self.current.store(Arc::new(keyring.into()));
+    }
+
+    /// The keyring in use now.
+    pub fn current(&self) -> Arc<Keyring> {
+        self.current.load_full()
+    }
+
+    /// A cheap read of the keyring in use now, for one request.
+    pub(crate) fn load(&self) -> arc_swap::Guard<Arc<Keyring>> {
+        self.current.load()
+    }
+}
+
+impl fmt::Debug for KeyringHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self.current.load(), f)
     }
 }
 

@@ -8,7 +8,7 @@ use http::{Extensions, Method, Request, Uri};
 use tower_layer::Layer;
 
 use crate::clock::{Clock, SystemClock};
-use crate::key::Keyring;
+use crate::key::{Keyring, KeyringHandle};
 use crate::one_time::{MemoryNonceStore, NonceStore};
 use crate::path::{PrefixError, Prefixes};
 use crate::rejection::{DefaultRejectionResponse, Rejection};
@@ -70,7 +70,7 @@ impl SecureLinkLayer {
     /// A layer that signs with `keyring`'s signing key (a single [`Key`](crate::Key) will do) and
     /// treats every path as private.
     pub fn new(keyring: impl Into<Keyring>) -> Self {
-        Self::with_scheme(Scheme::Native(keyring.into()))
+        Self::with_scheme(Scheme::Native(KeyringHandle::new(keyring.into())))
     }
 
     fn with_scheme(scheme: Scheme) -> Self {
@@ -191,11 +191,22 @@ impl<R> SecureLinkLayer<R> {
         Ok(self)
     }
 
-    /// Replaces the keyring, for example to start signing with a new key while the old one is
-    /// still accepted. Services already built keep the keyring they were built with.
+    /// A layer with another keyring (and the native scheme). Services and signers already made
+    /// from this layer keep the keyring they had; to rotate keys while they run, use
+    /// [`keyring_handle`](Self::keyring_handle).
     pub fn with_keyring(mut self, keyring: impl Into<Keyring>) -> Self {
-        self.settings_mut().scheme = Scheme::Native(keyring.into());
+        self.settings_mut().scheme = Scheme::Native(KeyringHandle::new(keyring.into()));
         self
+    }
+
+    /// The handle that replaces this layer's keyring at run time, for every service and signer
+    /// made from it (`None` under the nginx scheme, whose secret is nginx's).
+    pub fn keyring_handle(&self) -> Option<KeyringHandle> {
+        match &self.settings.scheme {
+            Scheme::Native(handle) => Some(handle.clone()),
+            #[cfg(feature = "nginx")]
+            Scheme::Nginx(_) => None,
+        }
     }
 
     /// Where one-time links record their use (an in-memory store for this process by default;

@@ -81,6 +81,45 @@ mod settings;
 mod signer;
 pub mod token;
 
+/// Entry points for the cargo-fuzz targets in `fuzz/`; not part of the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::borrow::Cow;
+
+    /// What the path boundary made of a raw path.
+    #[derive(Debug, PartialEq, Eq)]
+    pub enum Routed {
+        /// Passed on, with this canonical path.
+        Public(String),
+        /// Needs a link for this canonical path.
+        Private(String),
+        /// Refused with 400.
+        Refused,
+    }
+
+    /// Routes `raw` with private `/private/` and `/media/private`, public `/private/public/`
+    /// (the native fuzz target's layer agrees on `/private/`).
+    pub fn route(raw: &str) -> Routed {
+        let own = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let prefixes = crate::path::Prefixes::new(
+            &own(&["/private/", "/media/private"]),
+            &own(&["/private/public/"]),
+        )
+        .expect("valid prefixes");
+        match prefixes.route(raw) {
+            crate::path::Route::Public(path) => Routed::Public(Cow::into_owned(path)),
+            crate::path::Route::Private(path) => Routed::Private(Cow::into_owned(path)),
+            crate::path::Route::Reject(_) => Routed::Refused,
+        }
+    }
+
+    /// The decoded form of a canonical path, as a link signs it.
+    pub fn decoded(canonical: &str) -> String {
+        crate::path::decode_canonical(canonical).into_owned()
+    }
+}
+
 /// The README's Rust examples, compiled as doc tests so they stay true.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
@@ -88,7 +127,7 @@ pub struct ReadmeDoctests;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use future::ResponseFuture;
-pub use key::{Key, KeyError, Keyring, MAX_KEY_ID_LEN, MIN_SECRET_LEN};
+pub use key::{Key, KeyError, Keyring, KeyringHandle, MAX_KEY_ID_LEN, MIN_SECRET_LEN};
 pub use layer::{
     Access, ConfigError, SecureLinkLayer, DEFAULT_LEEWAY, DEFAULT_LIFETIME, DEFAULT_MAX_LIFETIME,
     DEFAULT_PARAM_PREFIX, MAX_LEEWAY,

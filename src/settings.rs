@@ -7,7 +7,7 @@ use std::sync::Arc;
 use http::{Extensions, Method, Uri};
 
 use crate::clock::Clock;
-use crate::key::Keyring;
+use crate::key::{Keyring, KeyringHandle};
 use crate::one_time::NonceStore;
 use crate::path::{decode_canonical, PathRejection, Prefixes, Route};
 use crate::rejection::RejectionKind;
@@ -17,7 +17,7 @@ use crate::token::{signature_matches, ParamNames, SignedQuery, DEFAULT_METHOD};
 #[derive(Clone, Debug)]
 pub(crate) enum Scheme {
     /// HMAC-SHA256, version 1 (the [`token`](crate::token) rules).
-    Native(Keyring),
+    Native(KeyringHandle),
     /// nginx `secure_link` compatible MD5.
     #[cfg(feature = "nginx")]
     Nginx(crate::nginx::NginxScheme),
@@ -114,8 +114,9 @@ impl Settings {
             Route::Private(path) => match &self.scheme {
                 Scheme::Native(keyring) => {
                     let signed = SignedQuery::parse(query, &self.names)?;
+                    let keyring = keyring.load();
                     let conditions =
-                        self.verify(keyring, &signed, &decode_canonical(&path), method)?;
+                        self.verify(&keyring, &signed, &decode_canonical(&path), method)?;
                     Ok(Verdict::Signed {
                         path,
                         query: signed.app_query.to_query(),

@@ -81,9 +81,9 @@ impl UrlSigner {
     }
 
     /// The id of the key new links are signed with (`None` for the nginx scheme).
-    pub fn key_id(&self) -> Option<&str> {
+    pub fn key_id(&self) -> Option<String> {
         match &self.settings.scheme {
-            Scheme::Native(keyring) => Some(keyring.signing_key().id()),
+            Scheme::Native(keyring) => Some(keyring.load().signing_key().id().to_owned()),
             #[cfg(feature = "nginx")]
             Scheme::Nginx(_) => None,
         }
@@ -233,7 +233,7 @@ impl<'a> LinkBuilder<'a> {
             query: &query,
         };
         match &settings.scheme {
-            Scheme::Native(keyring) => self.build_native(settings, keyring, &target),
+            Scheme::Native(keyring) => self.build_native(settings, &keyring.load(), &target),
             #[cfg(feature = "nginx")]
             Scheme::Nginx(nginx) => self.build_nginx(settings, nginx, &target),
         }
