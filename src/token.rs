@@ -387,16 +387,15 @@ impl<'a> SignedQuery<'a> {
 /// Parses canonical decimal seconds: digits only, no leading zero, at most `i64::MAX`.
 pub(crate) fn parse_seconds(text: &str) -> Result<u64, RejectionKind> {
     let bytes = text.as_bytes();
+    // At most 19 digits, so the sum below cannot overflow; only the i64 bound is left.
     let canonical = matches!(bytes, [b'0'] | [b'1'..=b'9', ..]) && bytes.len() <= 19;
-    let mut value: u64 = 0;
-    for &byte in bytes {
-        if !byte.is_ascii_digit() {
-            return Err(RejectionKind::MalformedToken);
-        }
-        value = value * 10 + u64::from(byte - b'0');
+    if !canonical || !bytes.iter().all(u8::is_ascii_digit) {
+        return Err(RejectionKind::MalformedToken);
     }
-    // 19 digits cannot overflow a u64, so only the i64 bound is left to check.
-    if canonical && value <= i64::MAX as u64 {
+    let value = bytes
+        .iter()
+        .fold(0u64, |value, digit| value * 10 + u64::from(digit - b'0'));
+    if value <= i64::MAX as u64 {
         Ok(value)
     } else {
         Err(RejectionKind::MalformedToken)
@@ -609,6 +608,8 @@ mod tests {
             ("empty", "", None),
             ("fraction", "1.5", None),
             ("twenty digits", "18446744073709551615", None),
+            // Found by the native_target fuzzer: once overflowed while parsing.
+            ("thirty-six digits", "176722577777777777777777777777777600", None),
         ];
         for (name, text, want) in cases {
             assert_eq!(parse_seconds(text).ok(), want, "{name}");
