@@ -255,6 +255,12 @@ impl<R> SecureLinkLayer<R> {
         }
     }
 
+    /// A [`Redactor`](crate::redact::Redactor) that writes request URIs without their secrets,
+    /// for access logs and tracing spans.
+    pub fn redactor(&self) -> crate::redact::Redactor {
+        crate::redact::Redactor::new(self.settings.clone())
+    }
+
     /// A signer with this layer's settings, for minting links outside requests.
     pub fn signer(&self) -> UrlSigner {
         UrlSigner::new(self.settings.clone())

@@ -75,6 +75,7 @@ mod layer;
 pub mod nginx;
 pub mod one_time;
 pub mod path;
+pub mod redact;
 mod rejection;
 mod service;
 mod settings;

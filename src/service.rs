@@ -71,7 +71,11 @@ where
         let settings = self.settings.clone();
         let verdict = match settings.decide(request.method(), request.uri(), request.extensions()) {
             Ok(verdict) => verdict,
-            Err(kind) => return ResponseFuture::rejected(self.reject(kind)),
+            Err(kind) => {
+                #[cfg(feature = "tracing")]
+                log_rejection(&settings, &request, kind);
+                return ResponseFuture::rejected(self.reject(kind));
+            }
         };
         let signed = verdict.is_signed();
         let (one_time, max_body) = match &verdict {
@@ -129,6 +133,27 @@ where
             admit_repeat_from,
         })
     }
+}
+
+/// Logs a refusal with its reason, the path class, the method, the path and the key id the
+/// link names; never a signature, nonce or token.
+#[cfg(feature = "tracing")]
+fn log_rejection<B>(settings: &Arc<Settings>, request: &Request<B>, kind: RejectionKind) {
+    let redactor = crate::redact::Redactor::new(settings.clone());
+    let class = match kind {
+        RejectionKind::AmbiguousPath => "ambiguous",
+        RejectionKind::MalformedPath => "malformed",
+        _ => "private",
+    };
+    tracing::debug!(
+        target: "tower_secure_link",
+        reason = kind.as_str(),
+        class,
+        method = %request.method(),
+        path = %redactor.redact_path(request.uri().path()),
+        key_id = redactor.key_id(request.uri()),
+        "secure link refused"
+    );
 }
 
 /// A GET whose `Range` starts past the first byte: the rest of an interrupted download, never
