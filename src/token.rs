@@ -667,3 +667,77 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Field text from a small alphabet that includes the bytes a naive encoding would confuse:
+    /// separators, digits, and the low bytes a length prefix is made of.
+    fn text() -> impl Strategy<Value = String> {
+        "[a1=&/\u{0}\u{1}\u{4}]{0,5}"
+    }
+
+    type Tuple = (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+        Option<String>,
+        Option<String>,
+    );
+
+    fn claims(t: &Tuple) -> Claims<'_> {
+        Claims {
+            key_id: &t.0,
+            method: &t.1,
+            path: &t.2,
+            query: AppQuery::Plain(&t.3),
+            not_before: t.4.as_deref(),
+            expires: &t.5,
+            nonce: t.6.as_deref(),
+            max_body: t.7.as_deref(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+
+        /// Distinct claims never share a canonical message. (An absent optional field and an
+        /// empty one do: parsing never yields an empty not-before, nonce or limit.)
+        #[test]
+        fn the_canonical_message_is_injective(
+            a in (text(), text(), text(), text(), proptest::option::of("[0-9]{1,3}"), text(), proptest::option::of("[a-z]{1,3}"), proptest::option::of("[0-9]{1,3}")),
+            b in (text(), text(), text(), text(), proptest::option::of("[0-9]{1,3}"), text(), proptest::option::of("[a-z]{1,3}"), proptest::option::of("[0-9]{1,3}")),
+        ) {
+            if a != b {
+                prop_assert_ne!(claims(&a).message(), claims(&b).message());
+            } else {
+                prop_assert_eq!(claims(&a).message(), claims(&b).message());
+            }
+        }
+
+        /// Small mutations of one tuple: the most likely collisions, tried directly.
+        #[test]
+        fn moving_bytes_between_fields_changes_the_message(
+            a in (text(), text(), text(), text(), proptest::option::of("[0-9]{1,3}"), text(), proptest::option::of("[a-z]{1,3}"), proptest::option::of("[0-9]{1,3}")),
+            shift in 0usize..4,
+        ) {
+            let mut b = a.clone();
+            // Move one byte from the path into the query (or the key id into the method).
+            let moved = match shift {
+                0 => b.2.pop().map(|c| b.3.insert(0, c)),
+                1 => b.0.pop().map(|c| b.1.insert(0, c)),
+                2 => b.3.pop().map(|c| b.5.insert(0, c)),
+                _ => b.1.pop().map(|c| b.2.insert(0, c)),
+            };
+            if moved.is_some() {
+                prop_assert_ne!(claims(&a).message(), claims(&b).message());
+            }
+        }
+    }
+}

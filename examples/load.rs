@@ -1,0 +1,354 @@
+//! A load and fault run against `secure-link serve`: many keep-alive clients for a fixed time,
+//! mixing valid, tampered, expired, one-time and public requests. It counts wrong answers (there
+//! must be none), reports throughput and the server's memory before and after, and compares,
+//! in the same run, one file fetched through a valid link with the same file served publicly.
+//!
+//! ```text
+//! cargo build --release --all-features --examples
+//! target/release/examples/load --seconds 60 --clients 32
+//! ```
+//!
+//! It starts the `secure-link` binary built beside it (and a redis-server for the one-time
+//! links when one is installed), on loopback only, and stops them when done.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tower_secure_link::{Key, SecureLinkLayer, UrlSigner};
+
+const KEY: &str = "load test secret, at least thirty-two bytes";
+const FILE_SIZE: usize = 16 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Valid,
+    Tampered,
+    Expired,
+    OneTime,
+    Public,
+}
+
+const KINDS: [Kind; 5] = [
+    Kind::Valid,
+    Kind::Tampered,
+    Kind::Expired,
+    Kind::OneTime,
+    Kind::Public,
+];
+
+impl Kind {
+    fn expected(self) -> u16 {
+        match self {
+            Kind::Valid | Kind::OneTime | Kind::Public => 200,
+            Kind::Tampered => 403,
+            Kind::Expired => 410,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    sent: [AtomicU64; 5],
+    wrong: [AtomicU64; 5],
+}
+
+fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let seconds = arg("--seconds", 60);
+    let clients = arg("--clients", 32) as usize;
+    let root = std::env::temp_dir().join(format!("secure-link-load-{}", std::process::id()));
+    for dir in ["private", "public"] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+        std::fs::write(root.join(dir).join("file.bin"), vec![b'x'; FILE_SIZE]).unwrap();
+    }
+    let mut redis = start_redis();
+    let mut server = start_server(&root, redis.as_ref().map(|(_, port)| *port));
+    let rss_before = rss_kib(server.0.id());
+    let addr = server.1.clone();
+    let signer = SecureLinkLayer::new(Key::new("1", KEY).unwrap()).signer();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        println!(
+            "mixed load: {clients} clients for {seconds} s against {addr} (one-time store: {})",
+            if redis.is_some() { "redis" } else { "memory" }
+        );
+        let counters = Arc::new(Counters::default());
+        let started = Instant::now();
+        mixed(&addr, &signer, clients, Duration::from_secs(seconds), counters.clone()).await;
+        let elapsed = started.elapsed().as_secs_f64();
+        let mut total = 0;
+        let mut wrong_total = 0;
+        for (i, kind) in KINDS.iter().enumerate() {
+            let sent = counters.sent[i].load(Ordering::Relaxed);
+            let wrong = counters.wrong[i].load(Ordering::Relaxed);
+            total += sent;
+            wrong_total += wrong;
+            println!("  {:<9} {sent:>8} requests, {wrong} wrong answers", format!("{kind:?}"));
+        }
+        println!("  total     {total:>8} requests, {:.0} req/s, {wrong_total} wrong answers", total as f64 / elapsed);
+        let rss_after = rss_kib(server.0.id());
+        println!("  server memory (VmRSS): {rss_before} KiB before, {rss_after} KiB after");
+
+        let link = signer.sign("/private/file.bin").unwrap();
+        let window = Duration::from_secs((seconds / 6).clamp(5, 20));
+        let signed = same_file(&addr, &link, clients, window).await;
+        let public = same_file(&addr, "/public/file.bin", clients, window).await;
+        println!(
+            "same {FILE_SIZE}-byte file for {} s each: valid link {signed:.0} req/s, public {public:.0} req/s, ratio {:.3}",
+            window.as_secs(),
+            signed / public
+        );
+        if wrong_total > 0 {
+            std::process::exit(1);
+        }
+    });
+    stop(&mut server.0);
+    if let Some((child, _)) = redis.as_mut() {
+        stop(child);
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+async fn mixed(
+    addr: &str,
+    signer: &UrlSigner,
+    clients: usize,
+    duration: Duration,
+    counters: Arc<Counters>,
+) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let valid = signer.sign("/private/file.bin").unwrap();
+    let tampered = valid.replace("file.bin", "file.bim");
+    let expired = signer
+        .link("/private/file.bin")
+        .expires_at(1_000_000_000)
+        .to_target()
+        .unwrap();
+    let tasks: Vec<_> = (0..clients)
+        .map(|client| {
+            let (addr, signer, counters, stop) = (
+                addr.to_owned(),
+                signer.clone(),
+                counters.clone(),
+                stop.clone(),
+            );
+            let (valid, tampered, expired) = (valid.clone(), tampered.clone(), expired.clone());
+            tokio::spawn(async move {
+                let mut connection = connect(&addr).await;
+                let mut turn = client;
+                while !stop.load(Ordering::Relaxed) {
+                    let index = turn % KINDS.len();
+                    turn += 1;
+                    let kind = KINDS[index];
+                    let target = match kind {
+                        Kind::Valid => valid.clone(),
+                        Kind::Tampered => tampered.clone(),
+                        Kind::Expired => expired.clone(),
+                        Kind::OneTime => signer
+                            .link("/private/file.bin")
+                            .one_time()
+                            .to_target()
+                            .unwrap(),
+                        Kind::Public => "/public/file.bin".to_owned(),
+                    };
+                    let (status, length) = fetch(&mut connection, &addr, &target).await;
+                    let right = status == kind.expected() && (status != 200 || length == FILE_SIZE);
+                    counters.sent[index].fetch_add(1, Ordering::Relaxed);
+                    if !right {
+                        counters.wrong[index].fetch_add(1, Ordering::Relaxed);
+                    }
+                    // Used one-time links must stay used.
+                    if kind == Kind::OneTime && status == 200 {
+                        let (again, _) = fetch(&mut connection, &addr, &target).await;
+                        counters.sent[index].fetch_add(1, Ordering::Relaxed);
+                        if again != 410 {
+                            counters.wrong[index].fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    for task in tasks {
+        let _ = task.await;
+    }
+}
+
+async fn same_file(addr: &str, target: &str, clients: usize, duration: Duration) -> f64 {
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (addr, target, stop, done) = (
+                addr.to_owned(),
+                target.to_owned(),
+                stop.clone(),
+                done.clone(),
+            );
+            tokio::spawn(async move {
+                let mut connection = connect(&addr).await;
+                while !stop.load(Ordering::Relaxed) {
+                    let (status, _) = fetch(&mut connection, &addr, &target).await;
+                    assert_eq!(status, 200);
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let elapsed = started.elapsed().as_secs_f64();
+    for task in tasks {
+        let _ = task.await;
+    }
+    done.load(Ordering::Relaxed) as f64 / elapsed
+}
+
+async fn connect(addr: &str) -> BufReader<TcpStream> {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    BufReader::new(stream)
+}
+
+/// One keep-alive request; returns the status and the body length.
+async fn fetch(connection: &mut BufReader<TcpStream>, addr: &str, target: &str) -> (u16, usize) {
+    let request = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    connection
+        .get_mut()
+        .write_all(request.as_bytes())
+        .await
+        .unwrap();
+    let (mut status, mut length, mut line) = (0, 0, String::new());
+    loop {
+        line.clear();
+        connection.read_line(&mut line).await.unwrap();
+        if status == 0 {
+            status = line
+                .split(' ')
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+        } else if line == "\r\n" {
+            break;
+        } else if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut body = vec![0u8; length];
+    connection.read_exact(&mut body).await.unwrap();
+    (status, length)
+}
+
+fn start_server(root: &std::path::Path, redis_port: Option<u16>) -> (Child, String) {
+    let binary = sibling("secure-link");
+    let mut command = Command::new(&binary);
+    command
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--private",
+            "/private/",
+            "--root",
+        ])
+        .arg(root)
+        .env("SECURE_LINK_KEY", KEY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some(port) = redis_port {
+        command.args(["--redis", &format!("redis://127.0.0.1:{port}/")]);
+    }
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e} (build it with --examples)", binary.display()));
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("listening on http://")
+        .expect("serve started")
+        .to_owned();
+    (child, addr)
+}
+
+fn start_redis() -> Option<(Child, u16)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some((child, port))
+}
+
+fn sibling(name: &str) -> PathBuf {
+    let mut path = std::env::current_exe().unwrap();
+    path.set_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    path
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn stop(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
