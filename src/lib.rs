@@ -135,4 +135,4 @@ pub use layer::{
 };
 pub use rejection::{DefaultRejectionResponse, Rejection, RejectionKind, RejectionResponse};
 pub use service::SecureLink;
-pub use signer::{LinkBuilder, SignError, SignErrorKind, UrlSigner};
+pub use signer::{LinkBuilder, PrefixLinkBuilder, SignError, SignErrorKind, UrlSigner};

@@ -45,6 +45,8 @@ pub enum RejectionKind {
     LifetimeTooLong,
     /// The request's method is not the one the link was minted for.
     MethodNotAllowed,
+    /// A folder link was used for a path outside its folder.
+    OutsideScope,
     /// The one-time link was used already.
     AlreadyUsed,
     /// The one-time store could not be reached, so the link's use could not be recorded.
@@ -69,7 +71,8 @@ impl RejectionKind {
             | Self::UnknownKey
             | Self::BadSignature
             | Self::LifetimeTooLong
-            | Self::MethodNotAllowed => StatusCode::FORBIDDEN,
+            | Self::MethodNotAllowed
+            | Self::OutsideScope => StatusCode::FORBIDDEN,
             Self::Expired | Self::NotYetValid | Self::AlreadyUsed => StatusCode::GONE,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -89,6 +92,7 @@ impl RejectionKind {
             Self::NotYetValid => "not_yet_valid",
             Self::LifetimeTooLong => "lifetime_too_long",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::OutsideScope => "outside_scope",
             Self::AlreadyUsed => "already_used",
             Self::StoreUnavailable => "store_unavailable",
             Self::PayloadTooLarge => "payload_too_large",
@@ -130,6 +134,7 @@ impl fmt::Display for Rejection {
             RejectionKind::NotYetValid => "the link is not valid yet",
             RejectionKind::LifetimeTooLong => "the link's lifetime exceeds the maximum",
             RejectionKind::MethodNotAllowed => "the link does not allow this method",
+            RejectionKind::OutsideScope => "the folder link does not cover this path",
             RejectionKind::AlreadyUsed => "the one-time link was used already",
             RejectionKind::StoreUnavailable => "the one-time link store is unavailable",
             RejectionKind::PayloadTooLarge => "the upload exceeds the slot's size limit",

@@ -5,13 +5,16 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use http::{Extensions, Method, Uri};
+use percent_encoding::percent_decode_str;
 
 use crate::clock::Clock;
 use crate::key::{Keyring, KeyringHandle};
 use crate::one_time::NonceStore;
 use crate::path::{decode_canonical, PathRejection, Prefixes, Route};
 use crate::rejection::RejectionKind;
-use crate::token::{signature_matches, ParamNames, SignedQuery, DEFAULT_METHOD};
+use crate::token::{
+    signature_matches, AppQuery, Claims, ParamNames, PathToken, Scope, SignedQuery, DEFAULT_METHOD,
+};
 
 /// How links are signed and checked.
 #[derive(Clone, Debug)]
@@ -112,17 +115,7 @@ impl Settings {
             Route::Public(Cow::Borrowed(_)) => Ok(Verdict::Public),
             Route::Public(Cow::Owned(path)) => Ok(Verdict::PublicRewritten { path, query }),
             Route::Private(path) => match &self.scheme {
-                Scheme::Native(keyring) => {
-                    let signed = SignedQuery::parse(query, &self.names)?;
-                    let keyring = keyring.load();
-                    let conditions =
-                        self.verify(&keyring, &signed, &decode_canonical(&path), method)?;
-                    Ok(Verdict::Signed {
-                        path,
-                        query: signed.app_query.to_query(),
-                        conditions,
-                    })
-                }
+                Scheme::Native(keyring) => self.decide_native(&keyring.load(), path, query, method),
                 #[cfg(feature = "nginx")]
                 Scheme::Nginx(nginx) if nginx.is_legacy_secret() => {
                     let raw = uri.path_and_query().map_or("/", |target| target.as_str());
@@ -159,20 +152,121 @@ impl Settings {
         }
     }
 
-    /// Checks a link in the order that leaks least: key, signature, time, method. One-time use
-    /// and the body limit are left to the caller.
-    fn verify<'a>(
+    fn decide_native<'a>(
+        &'a self,
+        keyring: &Keyring,
+        path: Cow<'a, str>,
+        query: &'a str,
+        method: &Method,
+    ) -> Result<Verdict<'a>, RejectionKind> {
+        if let Some(at) = path_token_position(&path, &self.names) {
+            return self.decide_path_token(keyring, &path, at, query, method);
+        }
+        let signed = SignedQuery::parse(query, &self.names)?;
+        let decoded = decode_canonical(&path);
+        let conditions = match signed.prefix {
+            None => {
+                let claims = signed.claims(&decoded);
+                let own_method =
+                    self.verify(keyring, &claims, signed.signature, &signed, method)?;
+                Conditions {
+                    // HEAD on a GET link looks without using it up.
+                    consume: signed.nonce.filter(|_| own_method).map(|nonce| OneTimeUse {
+                        nonce,
+                        now: self.clock.now_unix(),
+                        keep_until: signed
+                            .expires
+                            .0
+                            .saturating_add(self.leeway)
+                            .saturating_add(1),
+                    }),
+                    max_body: signed.max_body.map(|(limit, _)| limit),
+                }
+            }
+            Some(escaped) => {
+                // A folder link: the request must lie inside the folder it names.
+                let prefix = percent_decode_str(escaped)
+                    .decode_utf8()
+                    .map_err(|_| RejectionKind::MalformedToken)?;
+                if !prefix.starts_with('/') || !prefix.ends_with('/') {
+                    return Err(RejectionKind::MalformedToken);
+                }
+                if signed.nonce.is_some()
+                    || signed.max_body.is_some()
+                    || signed.method != DEFAULT_METHOD
+                {
+                    return Err(RejectionKind::MalformedToken);
+                }
+                let claims = Claims {
+                    scope: Scope::Prefix,
+                    query: AppQuery::Plain(""),
+                    ..signed.claims(&prefix)
+                };
+                self.verify(keyring, &claims, signed.signature, &signed, method)?;
+                if !decoded.starts_with(&*prefix) {
+                    return Err(RejectionKind::OutsideScope);
+                }
+                Conditions::default()
+            }
+        };
+        Ok(Verdict::Signed {
+            path,
+            query: signed.app_query.to_query(),
+            conditions,
+        })
+    }
+
+    /// A folder link carried in a path segment: `/folder/<token>/rest` admits `/folder/rest`.
+    fn decide_path_token<'a>(
+        &'a self,
+        keyring: &Keyring,
+        path: &str,
+        at: (usize, usize),
+        query: &'a str,
+        method: &Method,
+    ) -> Result<Verdict<'a>, RejectionKind> {
+        let (start, end) = at;
+        let token = PathToken::parse(&path[start..end], &self.names)?;
+        let prefix = decode_canonical(&path[..start]);
+        let claims = token.claims(&prefix);
+        let times = SignedQuery {
+            key_id: token.key_id,
+            method: DEFAULT_METHOD,
+            not_before: None,
+            expires: token.expires,
+            nonce: None,
+            max_body: None,
+            prefix: None,
+            signature: token.signature,
+            app_query: AppQuery::Plain(""),
+        };
+        self.verify(keyring, &claims, token.signature, &times, method)?;
+        // The folder without the token segment; it must still be private.
+        let inner = format!("{}{}", &path[..start], path[end..].trim_start_matches('/'));
+        match self.prefixes.route(&inner) {
+            Route::Private(inner) => Ok(Verdict::Signed {
+                path: Cow::Owned(inner.into_owned()),
+                query: Cow::Borrowed(query),
+                conditions: Conditions::default(),
+            }),
+            _ => Err(RejectionKind::MalformedPath),
+        }
+    }
+
+    /// Checks a link in the order that leaks least: key, signature, time, method. Returns whether
+    /// the request uses the link's own method (rather than HEAD on a GET link).
+    fn verify(
         &self,
         keyring: &Keyring,
-        signed: &SignedQuery<'a>,
-        decoded_path: &str,
+        claims: &Claims<'_>,
+        presented: &str,
+        signed: &SignedQuery<'_>,
         method: &Method,
-    ) -> Result<Conditions<'a>, RejectionKind> {
+    ) -> Result<bool, RejectionKind> {
         let key = keyring
-            .get(signed.key_id)
+            .get(claims.key_id)
             .ok_or(RejectionKind::UnknownKey)?;
-        let expected = signed.claims(decoded_path).signature(key);
-        if !signature_matches(&expected, signed.signature) {
+        if !signature_matches(&claims.signature(key), presented) {
             return Err(RejectionKind::BadSignature);
         }
         let now = self.clock.now_unix();
@@ -197,14 +291,15 @@ impl Settings {
         if !(own_method || head_on_get) {
             return Err(RejectionKind::MethodNotAllowed);
         }
-        Ok(Conditions {
-            // HEAD on a GET link looks without using it up.
-            consume: signed.nonce.filter(|_| own_method).map(|nonce| OneTimeUse {
-                nonce,
-                now,
-                keep_until: expires.saturating_add(self.leeway).saturating_add(1),
-            }),
-            max_body: signed.max_body.map(|(limit, _)| limit),
-        })
+        Ok(own_method)
     }
+}
+
+/// Where a prefix token segment sits in a canonical path: its start and end byte offsets.
+fn path_token_position(path: &str, names: &ParamNames) -> Option<(usize, usize)> {
+    let (start, _) = path
+        .match_indices(&*names.path_token)
+        .find(|(at, _)| *at > 0 && path.as_bytes()[at - 1] == b'/')?;
+    let end = path[start..].find('/').map_or(path.len(), |at| start + at);
+    Some((start, end))
 }

@@ -46,7 +46,7 @@ use crate::key::Keyring;
 use crate::path::{canonical_for_minting, decode_canonical};
 use crate::settings::{Scheme, Settings};
 use crate::token::{
-    append_signing_params, is_method_scope, signing_params_len, AppQuery, Claims, Decimal,
+    append_signing_params, is_method_scope, signing_params_len, AppQuery, Claims, Decimal, Scope,
     NONCE_LEN,
 };
 
@@ -77,6 +77,31 @@ impl UrlSigner {
             client_ip: None,
             one_time: false,
             max_body: None,
+        }
+    }
+
+    /// Starts a link that grants everything under `folder` (a path ending with `/`), such as a
+    /// video's playlist and all its segments. GET and HEAD only; the application query is not
+    /// bound.
+    ///
+    /// ```
+    /// use tower_secure_link::{Key, SecureLinkLayer};
+    ///
+    /// let signer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap()).signer();
+    /// // In a path segment, so relative URLs inside the playlist keep the token:
+    /// let base = signer.prefix_link("/private/videos/42/").to_path_base().unwrap();
+    /// assert!(base.starts_with("/private/videos/42/sl_t~1~"));
+    /// let playlist = format!("{base}index.m3u8");
+    /// // Or as query parameters for any path under the folder:
+    /// let query = signer.prefix_link("/private/videos/42/").to_query().unwrap();
+    /// let segment = format!("/private/videos/42/seg-1.ts?{query}");
+    /// # let _ = (playlist, segment);
+    /// ```
+    pub fn prefix_link<'a>(&'a self, folder: &'a str) -> PrefixLinkBuilder<'a> {
+        PrefixLinkBuilder {
+            signer: self,
+            folder,
+            expiry: Expiry::Default,
         }
     }
 
@@ -279,6 +304,7 @@ impl<'a> LinkBuilder<'a> {
         let claims = Claims {
             key_id: key.id(),
             method,
+            scope: Scope::Path,
             path: target.decoded_path,
             query: AppQuery::Plain(target.query),
             not_before: self.not_before.map(|at| not_before_text.text(at)),
@@ -357,6 +383,100 @@ impl<'a> LinkBuilder<'a> {
             link.push_str(expires);
         }
         Ok(link)
+    }
+}
+
+/// A folder link being minted; see [`UrlSigner::prefix_link`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct PrefixLinkBuilder<'a> {
+    signer: &'a UrlSigner,
+    folder: &'a str,
+    expiry: Expiry<'a>,
+}
+
+/// A canonical folder as a query value: it must not carry the query's own separators.
+const PREFIX_VALUE_ESCAPE: &percent_encoding::AsciiSet =
+    &percent_encoding::CONTROLS.add(b'&').add(b'=').add(b'+');
+
+impl PrefixLinkBuilder<'_> {
+    /// The link expires this long from now.
+    pub fn expires_in(mut self, lifetime: Duration) -> Self {
+        self.expiry = Expiry::In(lifetime);
+        self
+    }
+
+    /// The link expires at this Unix time.
+    pub fn expires_at(mut self, unix_seconds: u64) -> Self {
+        self.expiry = Expiry::At(unix_seconds);
+        self
+    }
+
+    /// The folder with a token segment appended (`/folder/<token>/`): append any file name,
+    /// and relative URLs inside the files keep the token.
+    pub fn to_path_base(&self) -> Result<String, SignError> {
+        let (folder, key_id, expires, signature) = self.sign()?;
+        let names = &self.signer.settings.names;
+        Ok(format!(
+            "{folder}{}{key_id}~{expires}~{signature}/",
+            names.path_token
+        ))
+    }
+
+    /// The signing parameters as a query string, for any path under the folder.
+    pub fn to_query(&self) -> Result<String, SignError> {
+        let (folder, key_id, expires, signature) = self.sign()?;
+        let names = &self.signer.settings.names;
+        // Decoding this value once gives the decoded folder, as the message signs it.
+        let escaped = percent_encoding::utf8_percent_encode(&folder, PREFIX_VALUE_ESCAPE);
+        Ok(format!(
+            "{}={key_id}&{}={expires}&{}={escaped}&{}={signature}",
+            names.key_id, names.expires, names.prefix_scope, names.signature
+        ))
+    }
+
+    /// The canonical folder, key id, expiry and signature.
+    fn sign(&self) -> Result<(String, String, u64, String), SignError> {
+        let settings = &*self.signer.settings;
+        let keyring = match &settings.scheme {
+            Scheme::Native(keyring) => keyring.load(),
+            #[cfg(feature = "nginx")]
+            Scheme::Nginx(_) => return Err(fail(SignErrorKind::NotSupportedByScheme)),
+        };
+        if !self.folder.ends_with('/') {
+            return Err(fail(SignErrorKind::InvalidTarget));
+        }
+        let folder = canonical_for_minting(self.folder)
+            .map_err(|_| fail(SignErrorKind::InvalidTarget))?
+            .into_owned();
+        let now = settings.clock.now_unix();
+        let expires = match self.expiry {
+            Expiry::Default => now.saturating_add(settings.default_lifetime),
+            Expiry::In(lifetime) => now.saturating_add(lifetime.as_secs()),
+            Expiry::At(at) => at,
+            Expiry::Raw(_) | Expiry::Never => {
+                return Err(fail(SignErrorKind::NotSupportedByScheme))
+            }
+        };
+        if expires > now.saturating_add(settings.max_lifetime) {
+            return Err(fail(SignErrorKind::LifetimeTooLong));
+        }
+        let key = keyring.signing_key();
+        let decoded = decode_canonical(&folder);
+        let mut expires_text = Decimal::default();
+        let claims = Claims {
+            key_id: key.id(),
+            method: crate::token::DEFAULT_METHOD,
+            scope: Scope::Prefix,
+            path: &decoded,
+            query: AppQuery::Plain(""),
+            not_before: None,
+            expires: expires_text.text(expires),
+            nonce: None,
+            max_body: None,
+        };
+        let signature = URL_SAFE_NO_PAD.encode(claims.tag(key));
+        Ok((folder, key.id().to_owned(), expires, signature))
     }
 }
 

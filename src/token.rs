@@ -56,7 +56,10 @@ pub(crate) struct ParamNames {
     pub(crate) expires: Box<str>,
     pub(crate) nonce: Box<str>,
     pub(crate) max_body: Box<str>,
+    pub(crate) prefix_scope: Box<str>,
     pub(crate) signature: Box<str>,
+    /// How a path segment carrying a prefix token starts.
+    pub(crate) path_token: Box<str>,
 }
 
 impl ParamNames {
@@ -70,7 +73,9 @@ impl ParamNames {
             expires: name("exp"),
             nonce: name("nonce"),
             max_body: name("max"),
+            prefix_scope: name("prefix"),
             signature: name("sig"),
+            path_token: name("t~"),
         }
     }
 
@@ -87,11 +92,28 @@ impl ParamNames {
     }
 }
 
+/// What a link grants: one path, or everything under a folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    Path,
+    Prefix,
+}
+
+impl Scope {
+    fn as_bytes(self) -> &'static [u8] {
+        match self {
+            Scope::Path => b"path",
+            Scope::Prefix => b"prefix",
+        }
+    }
+}
+
 /// Everything a link signs. Times are canonical decimal text, as the link carries them.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Claims<'a> {
     pub(crate) key_id: &'a str,
     pub(crate) method: &'a str,
+    pub(crate) scope: Scope,
     /// The decoded canonical path.
     pub(crate) path: &'a str,
     pub(crate) query: AppQuery<'a>,
@@ -167,7 +189,7 @@ impl Claims<'_> {
             + 4 * 9
             + self.key_id.len()
             + self.method.len()
-            + b"path".len()
+            + self.scope.as_bytes().len()
             + self.path.len()
             + self.query.len()
             + self.not_before.map_or(0, str::len)
@@ -185,7 +207,7 @@ impl Claims<'_> {
         sink(VERSION_TAG);
         field(&mut sink, self.key_id.as_bytes());
         field(&mut sink, self.method.as_bytes());
-        field(&mut sink, b"path");
+        field(&mut sink, self.scope.as_bytes());
         field(&mut sink, self.path.as_bytes());
         sink(&(self.query.len() as u32).to_be_bytes());
         self.query.for_each_part(|part| sink(part.as_bytes()));
@@ -266,6 +288,8 @@ pub(crate) struct SignedQuery<'a> {
     pub(crate) expires: (u64, &'a str),
     pub(crate) nonce: Option<&'a str>,
     pub(crate) max_body: Option<(u64, &'a str)>,
+    /// The folder a prefix-scoped link grants, as the query carries it (escaped).
+    pub(crate) prefix: Option<&'a str>,
     pub(crate) signature: &'a str,
     pub(crate) app_query: AppQuery<'a>,
 }
@@ -279,6 +303,7 @@ impl<'a> SignedQuery<'a> {
         let mut expires = None;
         let mut nonce = None;
         let mut max_body = None;
+        let mut prefix = None;
         let mut signature = None;
         // Where the first signing parameter starts, and whether application parameters follow
         // it: links as minted keep the application's query in one piece before the signing
@@ -304,6 +329,7 @@ impl<'a> SignedQuery<'a> {
                 Some("exp") => &mut expires,
                 Some("nonce") => &mut nonce,
                 Some("max") => &mut max_body,
+                Some("prefix") => &mut prefix,
                 Some("sig") => &mut signature,
                 _ if names.is_reserved(name) => return Err(RejectionKind::MalformedToken),
                 _ => {
@@ -361,6 +387,7 @@ impl<'a> SignedQuery<'a> {
             expires: with_value(expires)?,
             nonce,
             max_body: max_body.map(with_value).transpose()?,
+            prefix,
             signature,
             app_query: if interleaved {
                 AppQuery::WithSigning(query, names)
@@ -374,12 +401,59 @@ impl<'a> SignedQuery<'a> {
         Claims {
             key_id: self.key_id,
             method: self.method,
+            scope: Scope::Path,
             path,
             query: self.app_query,
             not_before: self.not_before.map(|(_, text)| text),
             expires: self.expires.1,
             nonce: self.nonce,
             max_body: self.max_body.map(|(_, text)| text),
+        }
+    }
+}
+
+/// The parts of a prefix token carried in a path segment: `<prefix>t~<key id>~<expiry>~<sig>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PathToken<'a> {
+    pub(crate) key_id: &'a str,
+    pub(crate) expires: (u64, &'a str),
+    pub(crate) signature: &'a str,
+}
+
+impl<'a> PathToken<'a> {
+    /// Reads a token segment (already known to start with the marker).
+    pub(crate) fn parse(segment: &'a str, names: &ParamNames) -> Result<Self, RejectionKind> {
+        let body = segment
+            .strip_prefix(&*names.path_token)
+            .ok_or(RejectionKind::MalformedToken)?;
+        let mut parts = body.split('~');
+        let (Some(key_id), Some(expires), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(RejectionKind::MalformedToken);
+        };
+        if !is_valid_key_id(key_id) || signature.len() != SIGNATURE_LEN {
+            return Err(RejectionKind::MalformedToken);
+        }
+        Ok(Self {
+            key_id,
+            expires: (parse_seconds(expires)?, expires),
+            signature,
+        })
+    }
+
+    /// The claims of a prefix token for the decoded folder `prefix`.
+    pub(crate) fn claims(&self, prefix: &'a str) -> Claims<'a> {
+        Claims {
+            key_id: self.key_id,
+            method: DEFAULT_METHOD,
+            scope: Scope::Prefix,
+            path: prefix,
+            query: AppQuery::Plain(""),
+            not_before: None,
+            expires: self.expires.1,
+            nonce: None,
+            max_body: None,
         }
     }
 }
@@ -497,6 +571,7 @@ mod tests {
             let claims = Claims {
                 key_id: v["key_id"].as_str().unwrap(),
                 method: v["method"].as_str().unwrap(),
+                scope: Scope::Path,
                 path: v["path"].as_str().unwrap(),
                 query: AppQuery::Plain(v["query"].as_str().unwrap()),
                 not_before: not_before.as_deref(),
@@ -630,6 +705,7 @@ mod tests {
         let base = Claims {
             key_id: "1",
             method: "GET",
+            scope: Scope::Path,
             path: "/a",
             query: AppQuery::Plain("b=1"),
             not_before: None,
@@ -659,6 +735,10 @@ mod tests {
             },
             Claims {
                 max_body: Some("1"),
+                ..base
+            },
+            Claims {
+                scope: Scope::Prefix,
                 ..base
             },
         ];
@@ -695,6 +775,7 @@ mod properties {
         Claims {
             key_id: &t.0,
             method: &t.1,
+            scope: Scope::Path,
             path: &t.2,
             query: AppQuery::Plain(&t.3),
             not_before: t.4.as_deref(),

@@ -1,0 +1,173 @@
+//! Folder links: one link grants a whole folder (an HLS playlist and its segments), in a path
+//! segment or in the query, and never anything outside the folder, however the path is spelled.
+
+use axum::body::Body;
+use axum::extract::Request as AxumRequest;
+use axum::routing::any;
+use axum::Router;
+use http::{Method, Request, StatusCode};
+use tower::ServiceExt;
+use tower_secure_link::{Key, ManualClock, Rejection, RejectionKind, SecureLinkLayer};
+
+const NOW: u64 = 1_767_222_000;
+
+fn layer() -> SecureLinkLayer {
+    SecureLinkLayer::new(Key::new("1", [4u8; 32]).unwrap())
+        .with_private_prefix("/private/")
+        .unwrap()
+        .with_clock(ManualClock::new(NOW))
+}
+
+fn app(layer: SecureLinkLayer) -> Router {
+    Router::new()
+        .fallback(any(|request: AxumRequest| async move {
+            request.uri().to_string()
+        }))
+        .layer(layer)
+}
+
+async fn send(
+    app: &Router,
+    method: Method,
+    target: &str,
+) -> (StatusCode, String, Option<RejectionKind>) {
+    let request = Request::builder()
+        .method(method)
+        .uri(target)
+        .body(Body::empty())
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let kind = response
+        .extensions()
+        .get::<Rejection>()
+        .map(Rejection::kind);
+    let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    (status, String::from_utf8(body.to_vec()).unwrap(), kind)
+}
+
+#[tokio::test]
+async fn a_path_token_grants_the_folder_and_nothing_else() {
+    let layer = layer();
+    let base = layer
+        .signer()
+        .prefix_link("/private/a/")
+        .to_path_base()
+        .unwrap();
+    let token = base
+        .strip_prefix("/private/a/")
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+    let app = app(layer);
+
+    for (name, target, seen) in [
+        (
+            "playlist",
+            format!("{base}index.m3u8"),
+            "/private/a/index.m3u8",
+        ),
+        (
+            "segment",
+            format!("{base}seg-001.ts"),
+            "/private/a/seg-001.ts",
+        ),
+        (
+            "nested",
+            format!("{base}720p/seg-001.ts"),
+            "/private/a/720p/seg-001.ts",
+        ),
+        (
+            "query kept",
+            format!("{base}index.m3u8?t=3"),
+            "/private/a/index.m3u8?t=3",
+        ),
+    ] {
+        let (status, body, _) = send(&app, Method::GET, &target).await;
+        assert_eq!(status, StatusCode::OK, "{name}");
+        assert_eq!(
+            body, seen,
+            "{name}: the inner service sees the folder without the token"
+        );
+    }
+    #[rustfmt::skip]
+    let refused = [
+        ("sibling folder", format!("/private/ab/{token}/x.ts")),
+        ("parent folder", format!("/private/{token}/a/x.ts")),
+        ("deeper folder", format!("/private/a/b/{token}/x.ts")),
+        ("climb out after the token", format!("{base}../../b/x.ts")),
+        ("encoded climb", format!("{base}%2e%2e/%2e%2e/b/x.ts")),
+        ("climb over the token", format!("{base}x/../../../b/x.ts")),
+        ("token moved after a climb", format!("/private/b/../a/../c/{token}/x.ts")),
+        ("upper-cased token", format!("/private/a/{}/x.ts", token.to_uppercase())),
+        ("truncated token", format!("/private/a/{}/x.ts", &token[..token.len() - 1])),
+    ];
+    for (name, target) in refused {
+        let (status, body, _) = send(&app, Method::GET, &target).await;
+        assert!(
+            matches!(status.as_u16(), 400 | 403),
+            "{name}: {target} -> {status} {body}"
+        );
+    }
+    let (status, ..) = send(&app, Method::POST, &format!("{base}x.ts")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "GET and HEAD only");
+    let (status, ..) = send(&app, Method::HEAD, &format!("{base}x.ts")).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_query_token_grants_the_folder_and_nothing_else() {
+    let layer = layer();
+    let query = layer
+        .signer()
+        .prefix_link("/private/my videos/")
+        .to_query()
+        .unwrap();
+    let app = app(layer);
+    let (status, body, _) = send(
+        &app,
+        Method::GET,
+        &format!("/private/my%20videos/a.ts?{query}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body, "/private/my%20videos/a.ts",
+        "signing parameters are removed"
+    );
+    let (status, ..) = send(
+        &app,
+        Method::GET,
+        &format!("/private/my%20videos/x/../b.ts?{query}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "normalised first");
+    #[rustfmt::skip]
+    let refused = [
+        ("sibling", format!("/private/my%20videos2/a.ts?{query}"), RejectionKind::OutsideScope),
+        ("climb out", format!("/private/my%20videos/../other/a.ts?{query}"), RejectionKind::OutsideScope),
+        ("prefix rewritten", format!("/private/a.ts?{}", query.replace("my%20videos", "")), RejectionKind::BadSignature),
+    ];
+    for (name, target, kind) in refused {
+        let (status, _, got) = send(&app, Method::GET, &target).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{name}");
+        assert_eq!(got, Some(kind), "{name}");
+    }
+}
+
+#[test]
+fn folders_must_end_with_a_slash() {
+    let signer = layer().signer();
+    assert!(signer.prefix_link("/private/a").to_path_base().is_err());
+    assert!(
+        signer.prefix_link("/../a/").to_query().is_err(),
+        "climbs above the root"
+    );
+    let normalised = signer
+        .prefix_link("/private/x/../a/")
+        .to_path_base()
+        .unwrap();
+    assert!(normalised.starts_with("/private/a/sl_t~"), "{normalised}");
+}
