@@ -171,3 +171,37 @@ fn folders_must_end_with_a_slash() {
         .unwrap();
     assert!(normalised.starts_with("/private/a/sl_t~"), "{normalised}");
 }
+
+#[tokio::test]
+async fn one_link_plays_a_whole_hls_folder_from_serve_dir() {
+    let root = tempfile::tempdir().unwrap();
+    let video = root.path().join("private/videos/42");
+    std::fs::create_dir_all(&video).unwrap();
+    let mut playlist = String::from("#EXTM3U\n#EXT-X-TARGETDURATION:4\n");
+    for n in 0..3 {
+        std::fs::write(video.join(format!("seg-{n}.ts")), format!("segment {n}")).unwrap();
+        playlist.push_str(&format!("#EXTINF:4.0,\nseg-{n}.ts\n"));
+    }
+    std::fs::write(video.join("index.m3u8"), &playlist).unwrap();
+    std::fs::write(root.path().join("private/videos/other.ts"), "another video").unwrap();
+
+    let layer = layer();
+    let base = layer.signer().prefix_link("/private/videos/42/").to_path_base().unwrap();
+    let app = Router::new()
+        .fallback_service(tower_http::services::ServeDir::new(root.path()))
+        .layer(layer);
+    let (status, body, _) = send(&app, Method::GET, &format!("{base}index.m3u8")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, playlist);
+    let segments: Vec<&str> = body.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(segments.len(), 3);
+    for (n, segment) in segments.iter().enumerate() {
+        // What a player does with a relative URL: resolve it against the playlist's folder.
+        let (status, body, _) = send(&app, Method::GET, &format!("{base}{segment}")).await;
+        assert_eq!(status, StatusCode::OK, "{segment}");
+        assert_eq!(body, format!("segment {n}"));
+    }
+    let (status, body, _) = send(&app, Method::GET, &format!("{base}../other.ts")).await;
+    assert_ne!(status, StatusCode::OK);
+    assert_ne!(body, "another video");
+}
