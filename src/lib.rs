@@ -135,4 +135,6 @@ pub use layer::{
 };
 pub use rejection::{DefaultRejectionResponse, Rejection, RejectionKind, RejectionResponse};
 pub use service::SecureLink;
+#[cfg(feature = "axum")]
+pub use signer::MissingSigner;
 pub use signer::{LinkBuilder, PrefixLinkBuilder, SignError, SignErrorKind, UrlSigner};

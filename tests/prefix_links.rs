@@ -186,7 +186,11 @@ async fn one_link_plays_a_whole_hls_folder_from_serve_dir() {
     std::fs::write(root.path().join("private/videos/other.ts"), "another video").unwrap();
 
     let layer = layer();
-    let base = layer.signer().prefix_link("/private/videos/42/").to_path_base().unwrap();
+    let base = layer
+        .signer()
+        .prefix_link("/private/videos/42/")
+        .to_path_base()
+        .unwrap();
     let app = Router::new()
         .fallback_service(tower_http::services::ServeDir::new(root.path()))
         .layer(layer);
