@@ -31,6 +31,9 @@
 //! let link = layer.signer().link("/private/file.txt").expires_at(2147483647).to_target().unwrap();
 //! assert_eq!(link, "/private/file.txt?token=y-b-DZ08RuyP0T-1_V0Tvg&expires=2147483647");
 //! assert!(layer.check(&Method::GET, &link.parse().unwrap()).is_ok());
+//! let forged = link.replace("file.txt", "other.txt");
+//! let refused = layer.check(&Method::GET, &forged.parse().unwrap()).unwrap_err();
+//! assert_eq!(refused.status(), http::StatusCode::FORBIDDEN);
 //! ```
 
 use std::borrow::Cow;

@@ -23,6 +23,23 @@
 //!    ambiguous ([`RejectionKind::AmbiguousPath`](crate::RejectionKind::AmbiguousPath), 400) and refused.
 //! 5. Under a private prefix, a path with a bad escape, a NUL, invalid UTF-8 or a `..` that climbs
 //!    above the root is malformed ([`RejectionKind::MalformedPath`](crate::RejectionKind::MalformedPath), 400) and refused.
+//!
+//! ```
+//! use http::{Method, StatusCode};
+//! use tower_secure_link::{Key, SecureLinkLayer};
+//!
+//! let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap())
+//!     .with_private_prefix("/private/").unwrap()
+//!     .with_public_exception("/private/public/").unwrap();
+//! let status = |target: &str| match layer.check(&Method::GET, &target.parse().unwrap()) {
+//!     Ok(_) => StatusCode::OK,
+//!     Err(rejection) => rejection.status(),
+//! };
+//! assert_eq!(status("/private/public/logo.png"), StatusCode::OK);
+//! assert_eq!(status("/private-x/file"), StatusCode::OK); // another folder
+//! assert_eq!(status("/private/public/../secret.txt"), StatusCode::FORBIDDEN); // lands in /private
+//! assert_eq!(status("/private/public/..%2fsecret.txt"), StatusCode::BAD_REQUEST); // ambiguous
+//! ```
 
 use std::borrow::Cow;
 use std::fmt;

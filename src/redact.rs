@@ -6,9 +6,10 @@
 //! `REDACTED`, keeping the rest (path, key id, expiry) for debugging.
 //!
 //! ```
-//! use tower_secure_link::{Key, SecureLinkLayer};
+//! use tower_secure_link::{Key, ManualClock, SecureLinkLayer};
 //!
-//! let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap());
+//! let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap())
+//!     .with_clock(ManualClock::new(1_899_999_000));
 //! let link: http::Uri = layer.signer().link("/a.pdf?page=2").expires_at(1_900_000_000).to_target().unwrap().parse().unwrap();
 //! let redacted = layer.redactor().redact(&link);
 //! assert_eq!(redacted, "/a.pdf?page=2&sl_kid=1&sl_exp=1900000000&sl_sig=REDACTED");

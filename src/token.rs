@@ -20,6 +20,24 @@
 //! - A signing parameter given twice or without `=`, an unknown parameter with the reserved
 //!   prefix (in any case or escaping), or a value in a non-canonical form makes the link
 //!   malformed.
+//! - A folder link signs the scope `prefix` and the folder instead of a path, binds no
+//!   application query, and travels either as `sl_prefix=<folder>` in the query or as a path
+//!   segment `sl_t~<key id>~<expiry>~<signature>` right after the folder.
+//!
+//! ```
+//! use http::{Method, StatusCode};
+//! use tower_secure_link::{Key, SecureLinkLayer};
+//!
+//! let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap());
+//! let link = layer.signer().sign("/report.pdf?page=2").unwrap();
+//! let status = |target: &str| match layer.check(&Method::GET, &target.parse().unwrap()) {
+//!     Ok(_) => StatusCode::OK,
+//!     Err(rejection) => rejection.status(),
+//! };
+//! assert_eq!(status(&link), StatusCode::OK);
+//! assert_eq!(status(&link.replace("page=2", "page=3")), StatusCode::FORBIDDEN);
+//! assert_eq!(status(&format!("{link}&sl_exp=1")), StatusCode::FORBIDDEN); // duplicated
+//! ```
 
 use std::borrow::Cow;
 

@@ -20,6 +20,23 @@
 //!   never a fresh full copy). That window is a deliberate trade: whoever holds the link may
 //!   fetch the rest of the file during it.
 //!
+//! ```
+//! use axum::{body::Body, routing::get, Router};
+//! use http::{Request, StatusCode};
+//! use tower::ServiceExt;
+//! use tower_secure_link::{Key, SecureLinkLayer};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap());
+//! let link = layer.signer().link("/logo.png").one_time().to_target().unwrap();
+//! let app = Router::new().route("/logo.png", get(|| async { "png" })).layer(layer);
+//! let get = |target: &str| Request::get(target).body(Body::empty()).unwrap();
+//! assert_eq!(app.clone().oneshot(get(&link)).await.unwrap().status(), StatusCode::OK);
+//! assert_eq!(app.oneshot(get(&link)).await.unwrap().status(), StatusCode::GONE);
+//! # }
+//! ```
+//!
 //! [`SecureLinkLayer::with_one_time_resume_window`]: crate::SecureLinkLayer::with_one_time_resume_window
 
 mod memory;
