@@ -297,6 +297,10 @@ impl Settings {
 
 /// Where a prefix token segment sits in a canonical path: its start and end byte offsets.
 fn path_token_position(path: &str, names: &ParamNames) -> Option<(usize, usize)> {
+    // Most paths hold no `~` at all: one byte scan settles them.
+    if !path.as_bytes().contains(&b'~') {
+        return None;
+    }
     let (start, _) = path
         .match_indices(&*names.path_token)
         .find(|(at, _)| *at > 0 && path.as_bytes()[at - 1] == b'/')?;
