@@ -11,6 +11,7 @@
 //! Exit codes: 0 success, 1 a link that is not valid (`verify`) or a server failure, 2 a usage
 //! or configuration problem.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -418,8 +419,15 @@ fn serve(
         let listener = listener.tap_io(|stream| {
             let _ = stream.set_nodelay(true);
         });
-        println!("listening on http://{local}");
-        println!("http://{local}{}", sample_link(&signer, &root, &private[0]));
+        // A reader that went away must not take the server down with it: ignore write errors.
+        let mut stdout = std::io::stdout();
+        let _ = writeln!(stdout, "listening on http://{local}");
+        let _ = writeln!(
+            stdout,
+            "http://{local}{}",
+            sample_link(&signer, &root, &private[0])
+        );
+        let _ = stdout.flush();
         eprintln!(
             "secure-link: serving {} (private: {})",
             root.display(),
