@@ -124,6 +124,25 @@ impl fmt::Debug for UrlSigner {
     }
 }
 
+impl Expiry<'_> {
+    /// The expiry of a native link: numeric, and within the maximum lifetime from now.
+    fn native_expiry(self, settings: &Settings) -> Result<u64, SignError> {
+        let now = settings.clock.now_unix();
+        let expires = match self {
+            Expiry::Default => now.saturating_add(settings.default_lifetime),
+            Expiry::In(lifetime) => now.saturating_add(lifetime.as_secs()),
+            Expiry::At(at) => at,
+            Expiry::Raw(_) | Expiry::Never => {
+                return Err(fail(SignErrorKind::NotSupportedByScheme))
+            }
+        };
+        if expires > now.saturating_add(settings.max_lifetime) {
+            return Err(fail(SignErrorKind::LifetimeTooLong));
+        }
+        Ok(expires)
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Expiry<'a> {
     Default,
@@ -274,18 +293,7 @@ impl<'a> LinkBuilder<'a> {
         if !is_method_scope(method) {
             return Err(fail(SignErrorKind::InvalidMethod));
         }
-        let now = settings.clock.now_unix();
-        let expires = match self.expiry {
-            Expiry::Default => now.saturating_add(settings.default_lifetime),
-            Expiry::In(lifetime) => now.saturating_add(lifetime.as_secs()),
-            Expiry::At(at) => at,
-            Expiry::Raw(_) | Expiry::Never => {
-                return Err(fail(SignErrorKind::NotSupportedByScheme))
-            }
-        };
-        if expires > now.saturating_add(settings.max_lifetime) {
-            return Err(fail(SignErrorKind::LifetimeTooLong));
-        }
+        let expires = self.expiry.native_expiry(settings)?;
         if self
             .not_before
             .is_some_and(|not_before| not_before > expires)
@@ -449,18 +457,7 @@ impl PrefixLinkBuilder<'_> {
         let folder = canonical_for_minting(self.folder)
             .map_err(|_| fail(SignErrorKind::InvalidTarget))?
             .into_owned();
-        let now = settings.clock.now_unix();
-        let expires = match self.expiry {
-            Expiry::Default => now.saturating_add(settings.default_lifetime),
-            Expiry::In(lifetime) => now.saturating_add(lifetime.as_secs()),
-            Expiry::At(at) => at,
-            Expiry::Raw(_) | Expiry::Never => {
-                return Err(fail(SignErrorKind::NotSupportedByScheme))
-            }
-        };
-        if expires > now.saturating_add(settings.max_lifetime) {
-            return Err(fail(SignErrorKind::LifetimeTooLong));
-        }
+        let expires = self.expiry.native_expiry(settings)?;
         let key = keyring.signing_key();
         let decoded = decode_canonical(&folder);
         let mut expires_text = Decimal::default();

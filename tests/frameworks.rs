@@ -1,6 +1,8 @@
 //! The integration examples run as programs: each serves (or calls) a real framework stack
 //! behind the layer and prints what a signed and an unsigned request got.
 
+mod support;
+
 use std::process::Command;
 use std::time::Duration;
 

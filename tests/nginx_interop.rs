@@ -235,21 +235,7 @@ fn start_accel_backend() -> (String, tower_secure_link::UrlSigner) {
     let app = axum::Router::new()
         .route_service("/private/{*file}", files)
         .layer(layer);
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            sender
-                .send(listener.local_addr().unwrap().to_string())
-                .unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    (receiver.recv().unwrap(), signer)
+    (support::serve_app(app), signer)
 }
 
 #[test]

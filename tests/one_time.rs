@@ -22,27 +22,13 @@ fn layer() -> SecureLinkLayer {
         .unwrap()
 }
 
-/// An axum app behind `layer` on a loopback port, on its own thread.
+/// An axum app behind `layer` on a loopback port.
 fn serve_in_background(layer: SecureLinkLayer) -> String {
-    let app = Router::new()
-        .fallback(any(|| async { "the private bytes" }))
-        .layer(layer);
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            sender
-                .send(listener.local_addr().unwrap().to_string())
-                .unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    receiver.recv().unwrap()
+    support::serve_app(
+        Router::new()
+            .fallback(any(|| async { "the private bytes" }))
+            .layer(layer),
+    )
 }
 
 #[test]

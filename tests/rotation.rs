@@ -28,21 +28,7 @@ fn a_running_server_rotates_keys_without_a_restart() {
         )
         .route("/private/doc.txt", get(|| async { "the document" }))
         .layer(layer);
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            sender
-                .send(listener.local_addr().unwrap().to_string())
-                .unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    let addr = receiver.recv().unwrap();
+    let addr = support::serve_app(app);
     let status = |target: &str| support::get(&addr, target).status;
     let minted_by_handler = || support::get(&addr, "/mint").body_text();
 

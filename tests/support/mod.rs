@@ -9,8 +9,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-/// The example binary that `cargo test` builds next to the test binaries.
+/// The `secure-link` example binary that `cargo test` builds next to the test binaries.
 pub fn example_binary() -> PathBuf {
+    example("secure-link")
+}
+
+/// An example binary that `cargo test` builds next to the test binaries.
+pub fn example(name: &str) -> PathBuf {
     let mut dir = std::env::current_exe().unwrap();
     dir.pop();
     if dir.ends_with("deps") {
@@ -18,7 +23,7 @@ pub fn example_binary() -> PathBuf {
     }
     let path = dir
         .join("examples")
-        .join(format!("secure-link{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
         "{} is missing: run the tests with `cargo test`, which builds examples",
@@ -439,4 +444,24 @@ pub fn raw_bytes(addr: &str, bytes: &[u8]) -> RawResponse {
         head,
         body: response[split..].to_vec(),
     }
+}
+
+/// Serves an axum app on a loopback port from its own thread and runtime; returns the address.
+pub fn serve_app(app: axum::Router) -> String {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            sender
+                .send(listener.local_addr().unwrap().to_string())
+                .unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    receiver.recv().unwrap()
 }
