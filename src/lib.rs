@@ -67,6 +67,8 @@
 
 pub mod accel;
 mod clock;
+#[cfg(feature = "axum")]
+mod extract;
 mod future;
 mod key;
 mod layer;
@@ -127,6 +129,8 @@ pub mod fuzzing {
 pub struct ReadmeDoctests;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(feature = "axum")]
+pub use extract::MissingSigner;
 pub use future::ResponseFuture;
 pub use key::{Key, KeyError, Keyring, KeyringHandle, MAX_KEY_ID_LEN, MIN_SECRET_LEN};
 pub use layer::{
@@ -135,6 +139,4 @@ pub use layer::{
 };
 pub use rejection::{DefaultRejectionResponse, Rejection, RejectionKind, RejectionResponse};
 pub use service::SecureLink;
-#[cfg(feature = "axum")]
-pub use signer::MissingSigner;
 pub use signer::{LinkBuilder, PrefixLinkBuilder, SignError, SignErrorKind, UrlSigner};

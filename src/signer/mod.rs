@@ -42,6 +42,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use http::{Method, Uri};
 
+mod folder;
+
+pub use folder::PrefixLinkBuilder;
+
 use crate::key::Keyring;
 use crate::path::{canonical_for_minting, decode_canonical};
 use crate::settings::{Scheme, Settings};
@@ -98,11 +102,7 @@ impl UrlSigner {
     /// # let _ = (playlist, segment);
     /// ```
     pub fn prefix_link<'a>(&'a self, folder: &'a str) -> PrefixLinkBuilder<'a> {
-        PrefixLinkBuilder {
-            signer: self,
-            folder,
-            expiry: Expiry::Default,
-        }
+        PrefixLinkBuilder::new(self, folder)
     }
 
     /// The id of the key new links are signed with (`None` for the nginx scheme).
@@ -126,7 +126,7 @@ impl fmt::Debug for UrlSigner {
 
 impl Expiry<'_> {
     /// The expiry of a native link: numeric, and within the maximum lifetime from now.
-    fn native_expiry(self, settings: &Settings) -> Result<u64, SignError> {
+    pub(crate) fn native_expiry(self, settings: &Settings) -> Result<u64, SignError> {
         let now = settings.clock.now_unix();
         let expires = match self {
             Expiry::Default => now.saturating_add(settings.default_lifetime),
@@ -144,7 +144,7 @@ impl Expiry<'_> {
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Expiry<'a> {
+pub(crate) enum Expiry<'a> {
     Default,
     In(Duration),
     At(u64),
@@ -394,89 +394,6 @@ impl<'a> LinkBuilder<'a> {
     }
 }
 
-/// A folder link being minted; see [`UrlSigner::prefix_link`].
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct PrefixLinkBuilder<'a> {
-    signer: &'a UrlSigner,
-    folder: &'a str,
-    expiry: Expiry<'a>,
-}
-
-/// A canonical folder as a query value: it must not carry the query's own separators.
-const PREFIX_VALUE_ESCAPE: &percent_encoding::AsciiSet =
-    &percent_encoding::CONTROLS.add(b'&').add(b'=').add(b'+');
-
-impl PrefixLinkBuilder<'_> {
-    /// The link expires this long from now.
-    pub fn expires_in(mut self, lifetime: Duration) -> Self {
-        self.expiry = Expiry::In(lifetime);
-        self
-    }
-
-    /// The link expires at this Unix time.
-    pub fn expires_at(mut self, unix_seconds: u64) -> Self {
-        self.expiry = Expiry::At(unix_seconds);
-        self
-    }
-
-    /// The folder with a token segment appended (`/folder/<token>/`): append any file name,
-    /// and relative URLs inside the files keep the token.
-    pub fn to_path_base(&self) -> Result<String, SignError> {
-        let (folder, key_id, expires, signature) = self.sign()?;
-        let names = &self.signer.settings.names;
-        Ok(format!(
-            "{folder}{}{key_id}~{expires}~{signature}/",
-            names.path_token
-        ))
-    }
-
-    /// The signing parameters as a query string, for any path under the folder.
-    pub fn to_query(&self) -> Result<String, SignError> {
-        let (folder, key_id, expires, signature) = self.sign()?;
-        let names = &self.signer.settings.names;
-        // Decoding this value once gives the decoded folder, as the message signs it.
-        let escaped = percent_encoding::utf8_percent_encode(&folder, PREFIX_VALUE_ESCAPE);
-        Ok(format!(
-            "{}={key_id}&{}={expires}&{}={escaped}&{}={signature}",
-            names.key_id, names.expires, names.prefix_scope, names.signature
-        ))
-    }
-
-    /// The canonical folder, key id, expiry and signature.
-    fn sign(&self) -> Result<(String, String, u64, String), SignError> {
-        let settings = &*self.signer.settings;
-        let keyring = match &settings.scheme {
-            Scheme::Native(keyring) => keyring.load(),
-            #[cfg(feature = "nginx")]
-            Scheme::Nginx(_) => return Err(fail(SignErrorKind::NotSupportedByScheme)),
-        };
-        if !self.folder.ends_with('/') {
-            return Err(fail(SignErrorKind::InvalidTarget));
-        }
-        let folder = canonical_for_minting(self.folder)
-            .map_err(|_| fail(SignErrorKind::InvalidTarget))?
-            .into_owned();
-        let expires = self.expiry.native_expiry(settings)?;
-        let key = keyring.signing_key();
-        let decoded = decode_canonical(&folder);
-        let mut expires_text = Decimal::default();
-        let claims = Claims {
-            key_id: key.id(),
-            method: crate::token::DEFAULT_METHOD,
-            scope: Scope::Prefix,
-            path: &decoded,
-            query: AppQuery::Plain(""),
-            not_before: None,
-            expires: expires_text.text(expires),
-            nonce: None,
-            max_body: None,
-        };
-        let signature = URL_SAFE_NO_PAD.encode(claims.tag(key));
-        Ok((folder, key.id().to_owned(), expires, signature))
-    }
-}
-
 /// The parts of a link every scheme shares.
 struct Target<'a> {
     origin: &'a str,
@@ -512,7 +429,7 @@ fn fresh_nonce(buffer: &mut [u8; NONCE_LEN]) -> Result<&str, SignError> {
     std::str::from_utf8(&buffer[..written]).map_err(|_| fail(SignErrorKind::NoRandomness))
 }
 
-fn fail(kind: SignErrorKind) -> SignError {
+pub(crate) fn fail(kind: SignErrorKind) -> SignError {
     SignError::new(kind)
 }
 
@@ -613,57 +530,3 @@ impl fmt::Display for SignError {
 }
 
 impl std::error::Error for SignError {}
-
-/// With feature `axum`, a handler can take the signer directly:
-/// `async fn page(signer: UrlSigner) -> String`. Without [`SecureLinkLayer`] in front (or with
-/// [`without_signer_extension`]), the extractor answers 500 and says which layer is missing.
-///
-/// [`SecureLinkLayer`]: crate::SecureLinkLayer
-/// [`without_signer_extension`]: crate::SecureLinkLayer::without_signer_extension
-#[cfg(feature = "axum")]
-#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
-impl<S: Send + Sync> axum_core::extract::FromRequestParts<S> for UrlSigner {
-    type Rejection = MissingSigner;
-
-    async fn from_request_parts(
-        parts: &mut http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<UrlSigner>()
-            .cloned()
-            .ok_or(MissingSigner)
-    }
-}
-
-/// The axum extractor for [`UrlSigner`] found no signer: the router lacks a
-/// [`SecureLinkLayer`](crate::SecureLinkLayer).
-#[cfg(feature = "axum")]
-#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
-#[derive(Debug, Clone, Copy)]
-pub struct MissingSigner;
-
-#[cfg(feature = "axum")]
-impl MissingSigner {
-    const MESSAGE: &'static str = "no UrlSigner in the request extensions: add \
-        tower_secure_link::SecureLinkLayer to the router (outside this route), and do not call \
-        without_signer_extension() on it";
-}
-
-#[cfg(feature = "axum")]
-impl fmt::Display for MissingSigner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(Self::MESSAGE)
-    }
-}
-
-#[cfg(feature = "axum")]
-impl std::error::Error for MissingSigner {}
-
-#[cfg(feature = "axum")]
-impl axum_core::response::IntoResponse for MissingSigner {
-    fn into_response(self) -> axum_core::response::Response {
-        (http::StatusCode::INTERNAL_SERVER_ERROR, Self::MESSAGE).into_response()
-    }
-}

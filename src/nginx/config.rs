@@ -1,0 +1,96 @@
+//! Writing nginx configuration: the `secure_link` location block and the X-Accel-Redirect pair.
+
+use super::{NginxConfigError, NginxScheme, Part};
+
+impl NginxScheme {
+    /// The `location` block that makes nginx verify these links, as `nginx-config` prints it.
+    pub fn location_block(&self, location: &str, alias: &str) -> Result<String, NginxConfigError> {
+        if self.legacy_secret_mode {
+            return Err(NginxConfigError::LegacyMode);
+        }
+        let mut expression = String::new();
+        for part in &self.template {
+            match part {
+                // Without an expiry nginx leaves the variable empty; leave it out.
+                Part::Expires if !self.expiring => {}
+                Part::Expires => expression.push_str("$secure_link_expires"),
+                Part::Uri => expression.push_str("$uri"),
+                Part::RemoteAddr => expression.push_str("$remote_addr"),
+                Part::Secret => {
+                    let secret = std::str::from_utf8(&self.secret)
+                        .map_err(|_| NginxConfigError::UnsafeSecret)?;
+                    expression.push_str(&escape(secret).ok_or(NginxConfigError::UnsafeSecret)?)
+                }
+                Part::Literal(text) => {
+                    expression.push_str(&escape(text).ok_or(NginxConfigError::Template)?)
+                }
+            }
+        }
+        let location = escape(location).ok_or(NginxConfigError::UnsafePath)?;
+        let alias = escape(alias).ok_or(NginxConfigError::UnsafePath)?;
+        let secure_link = if self.expiring {
+            format!("$arg_{},$arg_{}", self.token_param, self.expires_param)
+        } else {
+            format!("$arg_{}", self.token_param)
+        };
+        Ok(format!(
+            "location \"{location}\" {{\n    \
+             secure_link {secure_link};\n    \
+             secure_link_md5 \"{expression}\";\n    \
+             if ($secure_link = \"\") {{ return 403; }}\n    \
+             if ($secure_link = \"0\") {{ return 410; }}\n    \
+             alias \"{alias}\";\n\
+             }}\n"
+        ))
+    }
+}
+
+/// The nginx side of `X-Accel-Redirect` (see [`accel`](crate::accel)): a location that passes
+/// `location` to the backend at `upstream` (`host:port`), which checks links, and an `internal`
+/// location that serves `alias` under `internal`, which clients cannot reach directly.
+pub fn accel_config(
+    location: &str,
+    internal: &str,
+    alias: &str,
+    upstream: &str,
+) -> Result<String, NginxConfigError> {
+    let upstream_ok = !upstream.is_empty()
+        && upstream
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b':' | b'-' | b'[' | b']'));
+    if !upstream_ok {
+        return Err(NginxConfigError::UnsafePath);
+    }
+    let location = escape(location).ok_or(NginxConfigError::UnsafePath)?;
+    let internal = escape(internal).ok_or(NginxConfigError::UnsafePath)?;
+    let alias = escape(alias).ok_or(NginxConfigError::UnsafePath)?;
+    Ok(format!(
+        "location \"{internal}\" {{\n    \
+         internal;\n    \
+         alias \"{alias}\";\n\
+         }}\n\
+         location \"{location}\" {{\n    \
+         proxy_pass http://{upstream};\n    \
+         proxy_set_header Host $host;\n    \
+         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
+         }}\n"
+    ))
+}
+
+/// Writes text for a double-quoted nginx string, or `None` when it cannot be written safely:
+/// `$` starts a variable and has no escape, and control characters have no place in a config.
+pub(crate) fn escape(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '$' => return None,
+            c if c.is_control() => return None,
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}

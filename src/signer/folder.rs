@@ -1,0 +1,104 @@
+//! Folder links: one link for everything under a folder.
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+
+use super::{fail, Expiry, SignError, SignErrorKind, UrlSigner};
+use crate::path::{canonical_for_minting, decode_canonical};
+use crate::settings::Scheme;
+use crate::token::{AppQuery, Claims, Decimal, Scope, DEFAULT_METHOD};
+
+/// A folder link being minted; see [`UrlSigner::prefix_link`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct PrefixLinkBuilder<'a> {
+    signer: &'a UrlSigner,
+    folder: &'a str,
+    expiry: Expiry<'a>,
+}
+
+impl<'a> PrefixLinkBuilder<'a> {
+    pub(super) fn new(signer: &'a UrlSigner, folder: &'a str) -> Self {
+        Self {
+            signer,
+            folder,
+            expiry: Expiry::Default,
+        }
+    }
+}
+
+/// A canonical folder as a query value: it must not carry the query's own separators.
+const PREFIX_VALUE_ESCAPE: &percent_encoding::AsciiSet =
+    &percent_encoding::CONTROLS.add(b'&').add(b'=').add(b'+');
+
+impl PrefixLinkBuilder<'_> {
+    /// The link expires this long from now.
+    pub fn expires_in(mut self, lifetime: Duration) -> Self {
+        self.expiry = Expiry::In(lifetime);
+        self
+    }
+
+    /// The link expires at this Unix time.
+    pub fn expires_at(mut self, unix_seconds: u64) -> Self {
+        self.expiry = Expiry::At(unix_seconds);
+        self
+    }
+
+    /// The folder with a token segment appended (`/folder/<token>/`): append any file name,
+    /// and relative URLs inside the files keep the token.
+    pub fn to_path_base(&self) -> Result<String, SignError> {
+        let (folder, key_id, expires, signature) = self.sign()?;
+        let names = &self.signer.settings.names;
+        Ok(format!(
+            "{folder}{}{key_id}~{expires}~{signature}/",
+            names.path_token
+        ))
+    }
+
+    /// The signing parameters as a query string, for any path under the folder.
+    pub fn to_query(&self) -> Result<String, SignError> {
+        let (folder, key_id, expires, signature) = self.sign()?;
+        let names = &self.signer.settings.names;
+        // Decoding this value once gives the decoded folder, as the message signs it.
+        let escaped = percent_encoding::utf8_percent_encode(&folder, PREFIX_VALUE_ESCAPE);
+        Ok(format!(
+            "{}={key_id}&{}={expires}&{}={escaped}&{}={signature}",
+            names.key_id, names.expires, names.prefix_scope, names.signature
+        ))
+    }
+
+    /// The canonical folder, key id, expiry and signature.
+    fn sign(&self) -> Result<(String, String, u64, String), SignError> {
+        let settings = &*self.signer.settings;
+        let keyring = match &settings.scheme {
+            Scheme::Native(keyring) => keyring.load(),
+            #[cfg(feature = "nginx")]
+            Scheme::Nginx(_) => return Err(fail(SignErrorKind::NotSupportedByScheme)),
+        };
+        if !self.folder.ends_with('/') {
+            return Err(fail(SignErrorKind::InvalidTarget));
+        }
+        let folder = canonical_for_minting(self.folder)
+            .map_err(|_| fail(SignErrorKind::InvalidTarget))?
+            .into_owned();
+        let expires = self.expiry.native_expiry(settings)?;
+        let key = keyring.signing_key();
+        let decoded = decode_canonical(&folder);
+        let mut expires_text = Decimal::default();
+        let claims = Claims {
+            key_id: key.id(),
+            method: DEFAULT_METHOD,
+            scope: Scope::Prefix,
+            path: &decoded,
+            query: AppQuery::Plain(""),
+            not_before: None,
+            expires: expires_text.text(expires),
+            nonce: None,
+            max_body: None,
+        };
+        let signature = URL_SAFE_NO_PAD.encode(claims.tag(key));
+        Ok((folder, key.id().to_owned(), expires, signature))
+    }
+}
