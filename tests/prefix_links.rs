@@ -209,3 +209,29 @@ async fn one_link_plays_a_whole_hls_folder_from_serve_dir() {
     assert_ne!(status, StatusCode::OK);
     assert_ne!(body, "another video");
 }
+
+#[test]
+fn the_folder_link_vector_is_minted_and_accepted() {
+    let file: serde_json::Value =
+        serde_json::from_str(include_str!("vectors/native-v1.json")).unwrap();
+    let vector = file["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["scope"] == "prefix")
+        .unwrap();
+    let layer = SecureLinkLayer::new(Key::new("1", vector["secret"].as_str().unwrap()).unwrap())
+        .with_private_prefix("/private/")
+        .unwrap()
+        .with_clock(ManualClock::new(vector["now"].as_u64().unwrap()));
+    let folder = vector["path"].as_str().unwrap();
+    let query = layer
+        .signer()
+        .prefix_link(folder)
+        .expires_at(vector["expires"].as_u64().unwrap())
+        .to_query()
+        .unwrap();
+    let link = vector["link"].as_str().unwrap();
+    assert_eq!(link.split_once('?').unwrap().1, query);
+    assert!(layer.check(&Method::GET, &link.parse().unwrap()).is_ok());
+}

@@ -23,7 +23,7 @@ def message(v):
     parts = [
         v["key_id"].encode(),
         v["method"].encode(),
-        b"path",
+        v.get("scope", "path").encode(),
         v["path"].encode("utf-8"),
         v["query"].encode(),
         b"" if v["not_before"] is None else str(v["not_before"]).encode(),
@@ -36,6 +36,11 @@ def message(v):
 
 def link(v, signature):
     path = "/".join(quote(seg, safe="!$&'()*+,=:@") for seg in v["path"].split("/"))
+    if v.get("scope") == "prefix":
+        # A folder link in the query: the canonical folder, with & = + escaped once more.
+        folder = path.replace("&", "%26").replace("=", "%3D").replace("+", "%2B")
+        query = f"{PREFIX}kid={v['key_id']}&{PREFIX}exp={v['expires']}&{PREFIX}prefix={folder}&{PREFIX}sig={signature}"
+        return path + "seg-1.ts?" + query
     params = [f"{PREFIX}kid={v['key_id']}"]
     if v["method"] != "GET":
         params.append(f"{PREFIX}method={v['method']}")
@@ -65,6 +70,9 @@ VECTORS = [
     dict(name="one-time nonce", secret="0123456789abcdef0123456789abcdef", key_id="1",
          method="GET", path="/private/once.pdf", query="", not_before=None,
          expires=1767225600, nonce="q83vEjRWeJq83vEjRWeJqw", now=1767222000),
+    dict(name="folder link", secret="0123456789abcdef0123456789abcdef", key_id="1",
+         method="GET", scope="prefix", path="/private/videos/42 & more/", query="",
+         not_before=None, expires=1767225600, nonce=None, now=1767222000),
     dict(name="upload slot", secret="0123456789abcdef0123456789abcdef", key_id="1",
          method="PUT", path="/private/uploads/slot-7.bin", query="", not_before=None,
          expires=1767225600, nonce="AAECAwQFBgcICQoLDA0ODw", max_body=1048576, now=1767222000),
@@ -76,6 +84,7 @@ for v in VECTORS:
     tag = hmac.new(v["secret"].encode(), msg, hashlib.sha256).digest()
     signature = base64.urlsafe_b64encode(tag).rstrip(b"=").decode()
     v.setdefault("max_body", None)
+    v.setdefault("scope", "path")
     out.append(dict(v, message_hex=msg.hex(), signature=signature, link=link(v, signature)))
 print(json.dumps({"scheme": "tower-secure-link native v1", "param_prefix": PREFIX,
                   "vectors": out}, indent=1, ensure_ascii=False))
