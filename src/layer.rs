@@ -86,6 +86,7 @@ impl SecureLinkLayer {
             signer_in_extensions: true,
             nonce_store: Arc::new(MemoryNonceStore::new()),
             resume_window: None,
+            streamed_uploads: false,
         };
         Self {
             settings: Arc::new(settings),
@@ -221,6 +222,14 @@ impl<R> SecureLinkLayer<R> {
     /// [`one_time`](crate::one_time) for the trade.
     pub fn with_one_time_resume_window(mut self, window: Duration) -> Self {
         self.settings_mut().resume_window = Some(window.as_secs());
+        self
+    }
+
+    /// Lets upload-slot bodies of unknown length through (instead of 411), trusting an
+    /// [`UploadLimitLayer`](crate::upload::UploadLimitLayer) inside this layer to stop them at
+    /// the slot's limit while they stream. See [`upload`](crate::upload).
+    pub fn with_streamed_uploads(mut self) -> Self {
+        self.settings_mut().streamed_uploads = true;
         self
     }
 

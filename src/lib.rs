@@ -83,6 +83,7 @@ mod service;
 mod settings;
 mod signer;
 pub mod token;
+pub mod upload;
 
 /// Entry points for the cargo-fuzz targets in `fuzz/`; not part of the API.
 #[cfg(fuzzing)]

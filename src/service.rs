@@ -14,6 +14,7 @@ use crate::future::{OneTimeCall, ResponseFuture};
 use crate::rejection::{Rejection, RejectionKind, RejectionResponse};
 use crate::settings::{Conditions, Settings, Verdict};
 use crate::signer::UrlSigner;
+use crate::upload::UploadLimit;
 use crate::DefaultRejectionResponse;
 
 /// Lets public requests through, admits private ones that carry a valid link, and answers the
@@ -97,17 +98,18 @@ where
             }
         }
         if let Some(limit) = max_body {
-            // Without a known length the limit could only be found out by reading: refuse
-            // before the body is read at all. A known length is enforced by the HTTP server.
-            match request.body().size_hint().upper() {
-                Some(len) if len > limit => {
-                    return ResponseFuture::rejected(self.reject(RejectionKind::PayloadTooLarge))
-                }
-                Some(_) => {}
-                None => {
-                    return ResponseFuture::rejected(self.reject(RejectionKind::LengthRequired))
-                }
+            // A declared length is checked now and enforced by the HTTP server. An unknown
+            // one can only be measured while read: refused, unless an UploadLimitLayer inside
+            // does the measuring.
+            let refusal = match request.body().size_hint().upper() {
+                Some(len) if len > limit => Some(RejectionKind::PayloadTooLarge),
+                None if !settings.streamed_uploads => Some(RejectionKind::LengthRequired),
+                _ => None,
+            };
+            if let Some(kind) = refusal {
+                return ResponseFuture::rejected(self.reject(kind));
             }
+            request.extensions_mut().insert(UploadLimit(limit));
         }
         if settings.signer_in_extensions {
             request

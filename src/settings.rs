@@ -42,6 +42,8 @@ pub(crate) struct Settings {
     pub(crate) nonce_store: Arc<dyn NonceStore>,
     /// How long after a one-time link's first use a resumed download may still use it.
     pub(crate) resume_window: Option<u64>,
+    /// Whether an `UploadLimitLayer` inside enforces slot limits on bodies of unknown length.
+    pub(crate) streamed_uploads: bool,
 }
 
 /// What the layer lets through.

@@ -257,3 +257,54 @@ impl http_body::Body for UnknownLength {
         std::task::Poll::Ready(next.map(|chunk| Ok(http_body::Frame::data(chunk))))
     }
 }
+
+#[tokio::test]
+async fn streamed_uploads_are_cut_off_at_the_limit_while_they_stream() {
+    let layer = layer().with_streamed_uploads();
+    let signer = layer.signer();
+    let app = Router::new()
+        .fallback(any(|body: Bytes| async move {
+            format!("stored {} bytes", body.len())
+        }))
+        .layer(tower_secure_link::upload::UploadLimitLayer::new())
+        .layer(layer);
+    let slot = || {
+        signer
+            .link("/private/uploads/stream.bin")
+            .method(Method::PUT)
+            .one_time()
+            .max_body_size(64)
+            .to_target()
+            .unwrap()
+    };
+    let chunks = |count: usize| Body::new(UnknownLength(vec![Bytes::from_static(&[9; 16]); count]));
+    let small = slot();
+    assert_eq!(
+        send(&app, upload(Method::PUT, &small, chunks(3))).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&app, upload(Method::PUT, &small, chunks(1))).await.0,
+        StatusCode::GONE
+    );
+    let large = slot();
+    let (status, _) = send(&app, upload(Method::PUT, &large, chunks(10))).await;
+    assert_eq!(
+        status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "160 bytes through a 64-byte slot"
+    );
+    // A declared length over the limit is still refused before reading.
+    let (status, kind) = send(
+        &app,
+        upload(Method::PUT, &slot(), Body::from(vec![0u8; 65])),
+    )
+    .await;
+    assert_eq!(
+        (status, kind),
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Some(RejectionKind::PayloadTooLarge)
+        )
+    );
+}
