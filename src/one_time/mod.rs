@@ -48,10 +48,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-pub use memory::MemoryNonceStore;
+pub use memory::{MemoryNonceStore, DEFAULT_CAPACITY};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use redis::RedisNonceStore;
+pub use redis::{RedisNonceStore, DEFAULT_KEY_PREFIX};
 
 /// Records the use of one-time link nonces, atomically.
 pub trait NonceStore: Send + Sync + 'static {
