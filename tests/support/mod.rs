@@ -143,16 +143,36 @@ fn terminate(child: &mut Child) {
 /// The nginx binary, or `None` (then the test is skipped, except under CI, where nginx must be
 /// there because `.ci/run` installs it).
 pub fn nginx_binary() -> Option<PathBuf> {
-    let found = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
+    installed(
+        &["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"],
+        "nginx-light",
+    )
+}
+
+/// The redis-server binary, or `None` (skipped outside CI, as for nginx).
+pub fn redis_binary() -> Option<PathBuf> {
+    installed(
+        &[
+            "/usr/bin/redis-server",
+            "/usr/local/bin/redis-server",
+            "/usr/sbin/redis-server",
+        ],
+        "redis-server",
+    )
+}
+
+/// The first of `candidates` that exists. Missing under CI is a failure: `.ci/run` installs it.
+fn installed(candidates: &[&str], package: &str) -> Option<PathBuf> {
+    let found = candidates
         .iter()
         .map(PathBuf::from)
         .find(|path| path.exists());
     if found.is_none() {
         assert!(
             std::env::var_os("CI").is_none(),
-            "nginx is missing under CI: .ci/run should have installed it"
+            "{package} is missing under CI: .ci/run should have installed it"
         );
-        eprintln!("skipped: nginx is not installed (apt-get install nginx-light)");
+        eprintln!("skipped: {package} is not installed (apt-get install {package})");
     }
     found
 }
@@ -312,26 +332,6 @@ pub fn open_up(path: &Path) {
             }
         }
     }
-}
-
-/// The redis-server binary, or `None` (skipped outside CI, as for nginx).
-pub fn redis_binary() -> Option<PathBuf> {
-    let found = [
-        "/usr/bin/redis-server",
-        "/usr/local/bin/redis-server",
-        "/usr/sbin/redis-server",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|path| path.exists());
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "redis-server is missing under CI: .ci/run should have installed it"
-        );
-        eprintln!("skipped: redis-server is not installed (apt-get install redis-server)");
-    }
-    found
 }
 
 /// A redis-server on a loopback port, without persistence.
