@@ -43,6 +43,23 @@
 //! # }
 //! ```
 //!
+//! # What else is in the box
+//!
+//! - [`one_time`]: links that work once, and upload slots (method, path, size limit).
+//! - [`UrlSigner::prefix_link`]: one link for a whole folder, such as an HLS playlist.
+//! - [`KeyringHandle`]: key rotation while the server runs.
+//! - [`accel`]: `X-Accel-Redirect`, so nginx sends the bytes after the app checked the link.
+//! - [`redact`]: request URIs without their secrets, for logs.
+//!
+//! # Feature flags
+//!
+//! | feature | adds |
+//! | --- | --- |
+//! | `nginx` | `nginx::NginxScheme`: nginx `secure_link` compatible links, nginx configuration |
+//! | `redis` | `one_time::RedisNonceStore`: one-time links shared by a fleet (needs tokio) |
+//! | `tracing` | refusals logged with their reason and key id, never a token |
+//! | `axum` | `UrlSigner` as an axum extractor |
+//!
 //! # Security model
 //!
 //! - **One reading of every path.** The layer decodes and normalises a request path once,
