@@ -8,13 +8,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 features="${1:-}"
 msrv=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
-registry=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/ | head -n 1)
+registries=("${CARGO_HOME:-$HOME/.cargo}"/registry/src/*)
 version_le() { [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1)" = "$1" ]; }
 bad=0
 while read -r name version _; do
   [ "$name" = "tower-secure-link" ] && continue
-  manifest="$registry/$name-${version#v}/Cargo.toml"
-  [ -f "$manifest" ] || { echo "no manifest for $name ${version}"; bad=1; continue; }
+  manifest=""
+  for registry in "${registries[@]}"; do
+    [ -f "$registry/$name-${version#v}/Cargo.toml" ] && manifest="$registry/$name-${version#v}/Cargo.toml"
+  done
+  [ -n "$manifest" ] || { echo "no manifest for $name ${version}"; bad=1; continue; }
   needs=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' "$manifest" | head -n 1)
   if [ -n "$needs" ] && ! version_le "$needs" "$msrv"; then
     echo "$name ${version} needs Rust $needs, newer than the crate's $msrv"
