@@ -250,12 +250,12 @@ impl Claims<'_> {
         if len <= STACK_MESSAGE_LEN {
             // One update of the whole message costs far less than a dozen small ones.
             let mut buffer = [0u8; STACK_MESSAGE_LEN];
-            let mut at = 0;
+            let mut rest = &mut buffer[..len];
             self.write_message(|bytes| {
-                if let Some(slot) = buffer.get_mut(at..at + bytes.len()) {
-                    slot.copy_from_slice(bytes);
-                }
-                at += bytes.len();
+                // `len` was computed from the same pieces, so they fit exactly.
+                let (head, tail) = std::mem::take(&mut rest).split_at_mut(bytes.len());
+                head.copy_from_slice(bytes);
+                rest = tail;
             });
             mac.update(&buffer[..len]);
         } else {
@@ -339,16 +339,17 @@ impl<'a> SignedQuery<'a> {
                     .position(|b| matches!(b, b'=' | b'&'))
                     .unwrap_or(rest.len());
             let name = &query[start..name_end];
-            let suffix = name.strip_prefix(&*names.prefix);
+            // Slice patterns compare inline, which matters on this path.
+            let suffix = name.as_bytes().strip_prefix(names.prefix.as_bytes());
             let slot = match suffix {
-                Some("kid") => &mut key_id,
-                Some("method") => &mut method,
-                Some("nbf") => &mut not_before,
-                Some("exp") => &mut expires,
-                Some("nonce") => &mut nonce,
-                Some("max") => &mut max_body,
-                Some("prefix") => &mut prefix,
-                Some("sig") => &mut signature,
+                Some([b'k', b'i', b'd']) => &mut key_id,
+                Some([b'm', b'e', b't', b'h', b'o', b'd']) => &mut method,
+                Some([b'n', b'b', b'f']) => &mut not_before,
+                Some([b'e', b'x', b'p']) => &mut expires,
+                Some([b'n', b'o', b'n', b'c', b'e']) => &mut nonce,
+                Some([b'm', b'a', b'x']) => &mut max_body,
+                Some([b'p', b'r', b'e', b'f', b'i', b'x']) => &mut prefix,
+                Some([b's', b'i', b'g']) => &mut signature,
                 _ if names.is_reserved(name) => return Err(RejectionKind::MalformedToken),
                 _ => {
                     interleaved |= first_reserved.is_some();
@@ -366,7 +367,7 @@ impl<'a> SignedQuery<'a> {
             // A well-formed signature is 43 bytes: take it without scanning for the next `&`. (If
             // those bytes hold an `&`, they are no base64url and the comparison fails.)
             let signature_end = value_start + SIGNATURE_LEN;
-            let value_end = if suffix == Some("sig")
+            let value_end = if suffix == Some(b"sig".as_slice())
                 && matches!(bytes.get(signature_end), None | Some(b'&'))
                 && signature_end <= bytes.len()
             {
@@ -480,13 +481,17 @@ impl<'a> PathToken<'a> {
 pub(crate) fn parse_seconds(text: &str) -> Result<u64, RejectionKind> {
     let bytes = text.as_bytes();
     // At most 19 digits, so the sum below cannot overflow; only the i64 bound is left.
-    let canonical = matches!(bytes, [b'0'] | [b'1'..=b'9', ..]) && bytes.len() <= 19;
-    if !canonical || !bytes.iter().all(u8::is_ascii_digit) {
+    if !matches!(bytes, [b'0'] | [b'1'..=b'9', ..]) || bytes.len() > 19 {
         return Err(RejectionKind::MalformedToken);
     }
-    let value = bytes
-        .iter()
-        .fold(0u64, |value, digit| value * 10 + u64::from(digit - b'0'));
+    let mut value: u64 = 0;
+    for &byte in bytes {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return Err(RejectionKind::MalformedToken);
+        }
+        value = value * 10 + u64::from(digit);
+    }
     if value <= i64::MAX as u64 {
         Ok(value)
     } else {
