@@ -8,34 +8,17 @@ use std::time::Duration;
 
 /// Runs the example `name` (built by `cargo test` beside the test binaries) and returns stdout.
 fn run_example(name: &str) -> String {
-    let mut path = std::env::current_exe().unwrap();
-    path.pop();
-    if path.ends_with("deps") {
-        path.pop();
-    }
-    let binary = path
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo test`",
-        binary.display()
-    );
-    let mut child = Command::new(&binary)
+    let mut child = Command::new(support::example(name))
         .env_remove("SECURE_LINK_KEY")
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{name} did not finish"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let status = support::wait_for_exit(&mut child, Duration::from_secs(60));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{name} failed or did not finish"
+    );
     let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{name} failed");
     String::from_utf8(output.stdout).unwrap()
 }
 

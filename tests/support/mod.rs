@@ -54,36 +54,12 @@ impl RawResponse {
 
 /// Sends `METHOD target HTTP/1.1` with the target byte for byte; reads the whole response.
 pub fn raw_request(addr: &str, method: &str, target: &[u8]) -> RawResponse {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
     let mut request = format!("{method} ").into_bytes();
     request.extend_from_slice(target);
     request.extend_from_slice(
         format!(" HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
     );
-    stream.write_all(&request).unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map_or(response.len(), |at| at + 4);
-    let head = String::from_utf8_lossy(&response[..split]).into_owned();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let mut body = response[split..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        body = dechunk(&body);
-    }
-    RawResponse { status, head, body }
+    raw_bytes(addr, &request)
 }
 
 pub fn get(addr: &str, target: &str) -> RawResponse {
@@ -126,18 +102,29 @@ fn wait_for_port(addr: &str, child: &mut Child) {
 
 /// Stops a child with SIGTERM (so nginx takes its workers along), then waits.
 fn terminate(child: &mut Child) {
+    send_sigterm(child);
+    if wait_for_exit(child, Duration::from_secs(5)).is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+fn send_sigterm(child: &Child) {
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
-    let deadline = Instant::now() + Duration::from_secs(5);
+}
+
+/// The child's exit status, if it exits within `limit`.
+pub fn wait_for_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    None
 }
 
 /// The nginx binary, or `None` (then the test is skipped, except under CI, where nginx must be
@@ -298,17 +285,9 @@ impl Serve {
 
     /// Sends SIGTERM and returns whether the server exited successfully within 10 seconds.
     pub fn stop(&mut self) -> bool {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.success();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
+        send_sigterm(&self.child);
+        wait_for_exit(&mut self.child, Duration::from_secs(10))
+            .is_some_and(|status| status.success())
     }
 }
 
@@ -419,7 +398,8 @@ pub fn count(statuses: &[u16], status: u16) -> usize {
     statuses.iter().filter(|s| **s == status).count()
 }
 
-/// Sends `bytes` exactly as given (a whole request, head and body) and reads the response.
+/// Sends `bytes` exactly as given (a whole request, head and body) and reads the response,
+/// with a chunked body decoded.
 pub fn raw_bytes(addr: &str, bytes: &[u8]) -> RawResponse {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
@@ -439,11 +419,14 @@ pub fn raw_bytes(addr: &str, bytes: &[u8]) -> RawResponse {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    RawResponse {
-        status,
-        head,
-        body: response[split..].to_vec(),
+    let mut body = response[split..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
     }
+    RawResponse { status, head, body }
 }
 
 /// Serves an axum app on a loopback port from its own thread and runtime; returns the address.
