@@ -69,12 +69,12 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let settings = self.settings.clone();
+        let settings = &*self.settings;
         let verdict = match settings.decide(request.method(), request.uri(), request.extensions()) {
             Ok(verdict) => verdict,
             Err(kind) => {
                 #[cfg(feature = "tracing")]
-                log_rejection(&settings, &request, kind);
+                log_rejection(&self.settings, &request, kind);
                 return ResponseFuture::rejected(self.reject(kind));
             }
         };
@@ -84,19 +84,18 @@ where
                 conditions: Conditions { consume, max_body },
                 ..
             } => (
-                consume
-                    .as_ref()
-                    .map(|c| (c.nonce.to_owned(), c.now, c.keep_until)),
+                consume.as_ref().map(|c| (c.nonce, c.now, c.keep_until)),
                 *max_body,
             ),
             _ => (None, None),
         };
-        if let Some(target) = verdict.into_target() {
-            match with_path_and_query(request.uri(), target) {
-                Some(uri) => *request.uri_mut() = uri,
+        let uri = match verdict.into_target() {
+            None => None,
+            Some(target) => match with_path_and_query(request.uri(), target) {
+                Some(uri) => Some(uri),
                 None => return ResponseFuture::rejected(self.reject(RejectionKind::MalformedPath)),
-            }
-        }
+            },
+        };
         if let Some(limit) = max_body {
             // A declared length is checked now and enforced by the HTTP server. An unknown
             // one can only be measured while read: refused, unless an UploadLimitLayer inside
@@ -109,14 +108,24 @@ where
             if let Some(kind) = refusal {
                 return ResponseFuture::rejected(self.reject(kind));
             }
+        }
+        // Nothing refuses the request after this point, so a one-time link is used now (its
+        // nonce still borrowed from the request's own URI).
+        let one_time = one_time.map(|(nonce, now, keep_until)| {
+            (settings.nonce_store.consume(nonce, now, keep_until), now)
+        });
+        if let Some(uri) = uri {
+            *request.uri_mut() = uri;
+        }
+        if let Some(limit) = max_body {
             request.extensions_mut().insert(UploadLimit(limit));
         }
         if settings.signer_in_extensions {
             request
                 .extensions_mut()
-                .insert(UrlSigner::new(settings.clone()));
+                .insert(UrlSigner::new(self.settings.clone()));
         }
-        let Some((nonce, now, keep_until)) = one_time else {
+        let Some((consume, now)) = one_time else {
             return ResponseFuture::inner(self.inner.call(request), signed);
         };
         let admit_repeat_from = settings
@@ -127,7 +136,7 @@ where
         let fresh = self.inner.clone();
         let ready_service = std::mem::replace(&mut self.inner, fresh);
         ResponseFuture::one_time(OneTimeCall {
-            consume: settings.nonce_store.consume(&nonce, now, keep_until),
+            consume,
             service: ready_service,
             request,
             used: self.reject(RejectionKind::AlreadyUsed),
