@@ -170,7 +170,7 @@ impl Settings {
             None => {
                 let claims = signed.claims(&decoded);
                 let own_method =
-                    self.verify(keyring, &claims, signed.signature, &signed, method)?;
+                    self.verify(keyring, &claims, signed.signature, signed.times(), method)?;
                 Conditions {
                     // HEAD on a GET link looks without using it up.
                     consume: signed.nonce.filter(|_| own_method).map(|nonce| OneTimeUse {
@@ -204,7 +204,7 @@ impl Settings {
                     query: AppQuery::Plain(""),
                     ..signed.claims(&prefix)
                 };
-                self.verify(keyring, &claims, signed.signature, &signed, method)?;
+                self.verify(keyring, &claims, signed.signature, signed.times(), method)?;
                 if !decoded.starts_with(&*prefix) {
                     return Err(RejectionKind::OutsideScope);
                 }
@@ -231,18 +231,13 @@ impl Settings {
         let token = PathToken::parse(&path[start..end], &self.names)?;
         let prefix = decode_canonical(&path[..start]);
         let claims = token.claims(&prefix);
-        let times = SignedQuery {
-            key_id: token.key_id,
-            method: DEFAULT_METHOD,
-            not_before: None,
-            expires: token.expires,
-            nonce: None,
-            max_body: None,
-            prefix: None,
-            signature: token.signature,
-            app_query: AppQuery::Plain(""),
-        };
-        self.verify(keyring, &claims, token.signature, &times, method)?;
+        self.verify(
+            keyring,
+            &claims,
+            token.signature,
+            (token.expires.0, None),
+            method,
+        )?;
         // The folder without the token segment; it must still be private.
         let inner = format!("{}{}", &path[..start], path[end..].trim_start_matches('/'));
         match self.prefixes.route(&inner) {
@@ -262,7 +257,7 @@ impl Settings {
         keyring: &Keyring,
         claims: &Claims<'_>,
         presented: &str,
-        signed: &SignedQuery<'_>,
+        (expires, not_before): (u64, Option<u64>),
         method: &Method,
     ) -> Result<bool, RejectionKind> {
         let key = keyring
@@ -272,14 +267,10 @@ impl Settings {
             return Err(RejectionKind::BadSignature);
         }
         let now = self.clock.now_unix();
-        let expires = signed.expires.0;
         if now > expires.saturating_add(self.leeway) {
             return Err(RejectionKind::Expired);
         }
-        if signed
-            .not_before
-            .is_some_and(|(not_before, _)| not_before > now.saturating_add(self.leeway))
-        {
+        if not_before.is_some_and(|not_before| not_before > now.saturating_add(self.leeway)) {
             return Err(RejectionKind::NotYetValid);
         }
         let latest_expiry = now
@@ -288,8 +279,8 @@ impl Settings {
         if expires > latest_expiry {
             return Err(RejectionKind::LifetimeTooLong);
         }
-        let own_method = method.as_str() == signed.method;
-        let head_on_get = signed.method == DEFAULT_METHOD && *method == Method::HEAD;
+        let own_method = method.as_str() == claims.method;
+        let head_on_get = claims.method == DEFAULT_METHOD && *method == Method::HEAD;
         if !(own_method || head_on_get) {
             return Err(RejectionKind::MethodNotAllowed);
         }

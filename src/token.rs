@@ -416,6 +416,11 @@ impl<'a> SignedQuery<'a> {
         })
     }
 
+    /// Expiry and not-before, as numbers.
+    pub(crate) fn times(&self) -> (u64, Option<u64>) {
+        (self.expires.0, self.not_before.map(|(value, _)| value))
+    }
+
     pub(crate) fn claims(&self, path: &'a str) -> Claims<'a> {
         Claims {
             key_id: self.key_id,
