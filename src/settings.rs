@@ -169,13 +169,13 @@ impl Settings {
         let conditions = match signed.prefix {
             None => {
                 let claims = signed.claims(&decoded);
-                let own_method =
+                let (own_method, now) =
                     self.verify(keyring, &claims, signed.signature, signed.times(), method)?;
                 Conditions {
                     // HEAD on a GET link looks without using it up.
                     consume: signed.nonce.filter(|_| own_method).map(|nonce| OneTimeUse {
                         nonce,
-                        now: self.clock.now_unix(),
+                        now,
                         keep_until: signed
                             .expires
                             .0
@@ -251,7 +251,8 @@ impl Settings {
     }
 
     /// Checks a link in the order that leaks least: key, signature, time, method. Returns whether
-    /// the request uses the link's own method (rather than HEAD on a GET link).
+    /// the request uses the link's own method (rather than HEAD on a GET link), and the time
+    /// it was checked at.
     fn verify(
         &self,
         keyring: &Keyring,
@@ -259,7 +260,7 @@ impl Settings {
         presented: &str,
         (expires, not_before): (u64, Option<u64>),
         method: &Method,
-    ) -> Result<bool, RejectionKind> {
+    ) -> Result<(bool, u64), RejectionKind> {
         let key = keyring
             .get(claims.key_id)
             .ok_or(RejectionKind::UnknownKey)?;
@@ -284,7 +285,7 @@ impl Settings {
         if !(own_method || head_on_get) {
             return Err(RejectionKind::MethodNotAllowed);
         }
-        Ok(own_method)
+        Ok((own_method, now))
     }
 }
 
