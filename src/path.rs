@@ -200,10 +200,14 @@ impl Prefixes {
         let mut private_len = None;
         let mut case_variant = false;
         for prefix in self.private.iter() {
-            if let Some(len) = segment_prefix_len(path, prefix, false) {
-                private_len = private_len.max(Some(len));
-            } else if segment_prefix_len(path, prefix, true).is_some() {
-                case_variant = true;
+            // The case-blind comparison stops at the first differing byte, which settles most
+            // paths at once; only a match needs the exact comparison.
+            if let Some(len) = segment_prefix_len(path, prefix, true) {
+                if path.as_bytes()[..len] == *prefix.as_bytes() {
+                    private_len = private_len.max(Some(len));
+                } else {
+                    case_variant = true;
+                }
             }
         }
         let Some(private_len) = private_len else {
