@@ -21,7 +21,14 @@
 //!    dots and spaces dropped from names, and prefixes compared without ASCII case. If any of those
 //!    readings lands under a private prefix and they do not all agree, the request is
 //!    ambiguous ([`RejectionKind::AmbiguousPath`](crate::RejectionKind::AmbiguousPath), 400) and refused.
-//! 5. Under a private prefix, a path with a bad escape, a NUL, invalid UTF-8 or a `..` that climbs
+//! 5. The raw path, exactly as it came, is a reading too: a router in front of the layer (axum's
+//!    `nest_service`, a route with parameters) has already chosen a handler by it. When resolving
+//!    changes the path's shape (a `.` or `..` segment, plain or escaped, or an empty segment from
+//!    `//`) or moves it to another class (`/%70rivate/x`), and the raw or the resolved reading
+//!    touches a private prefix, the request is ambiguous and refused with 400. Browsers resolve dot
+//!    segments before they send a request, so no legitimate link is lost. Paths that stay public
+//!    under every reading are still passed on in their canonical form.
+//! 6. Under a private prefix, a path with a bad escape, a NUL, invalid UTF-8 or a `..` that climbs
 //!    above the root is malformed ([`RejectionKind::MalformedPath`](crate::RejectionKind::MalformedPath), 400) and refused.
 //!
 //! ```
@@ -37,7 +44,8 @@
 //! };
 //! assert_eq!(status("/private/public/logo.png"), StatusCode::OK);
 //! assert_eq!(status("/private-x/file"), StatusCode::OK); // another folder
-//! assert_eq!(status("/private/public/../secret.txt"), StatusCode::FORBIDDEN); // lands in /private
+//! assert_eq!(status("/private/public/../secret.txt"), StatusCode::BAD_REQUEST); // dot segments
+//! assert_eq!(status("/private/../index.html"), StatusCode::BAD_REQUEST); // raw reading is private
 //! assert_eq!(status("/private/public/..%2fsecret.txt"), StatusCode::BAD_REQUEST); // ambiguous
 //! ```
 
@@ -164,8 +172,12 @@ impl Prefixes {
     fn route_slowly<'a>(&self, raw: &'a str) -> Route<'a> {
         let strict = Reading::strict(raw);
         let strict_class = self.classify(&strict.canonical);
-        let mut touches_private = strict_class != Class::Public;
-        let mut readings_agree = true;
+        // A router in front of the layer matches the raw string as it came (axum's does): when
+        // that reading and the resolved one differ in shape or in class, the router and the
+        // layer may already disagree about what was asked for (rule 5).
+        let raw_class = self.classify(raw);
+        let mut touches_private = strict_class != Class::Public || raw_class != Class::Public;
+        let mut readings_agree = !strict.restructured && raw_class == strict_class;
         if strict.needs_liberal_reading {
             for (liberal, must_match) in strict.liberal_readings() {
                 let class = self.classify(&liberal);
@@ -253,6 +265,11 @@ fn segment_prefix_len(path: &str, prefix: &str, ignore_case: bool) -> Option<usi
     (same && on_boundary).then_some(prefix.len())
 }
 
+/// A mount path in canonical form without a trailing slash (the root is the empty string).
+pub(crate) fn mount_prefix(mount: &str) -> Result<Box<str>, PrefixError> {
+    canonical_prefix(mount)
+}
+
 fn canonical_prefix(prefix: &str) -> Result<Box<str>, PrefixError> {
     if !prefix.starts_with('/') {
         return Err(PrefixError::NotAbsolute);
@@ -329,18 +346,28 @@ struct Reading {
     canonical: String,
     malformed: bool,
     needs_liberal_reading: bool,
+    /// Resolving changed the path's shape: a `.` or `..` segment (plain or escaped), or an
+    /// empty one (`//`).
+    restructured: bool,
 }
 
 impl Reading {
     fn strict(raw: &str) -> Self {
         let mut malformed = false;
         let mut needs_liberal_reading = false;
+        let mut restructured = false;
         let mut segments: Vec<Vec<u8>> = Vec::new();
         let raw_segments: Vec<&str> = raw[1..].split('/').collect();
         let last = raw_segments.last().copied().unwrap_or_default();
         let trailing_slash = matches!(decode_segment(last).0.as_slice(), b"" | b"." | b"..");
-        for raw_segment in raw_segments {
+        let count = raw_segments.len();
+        for (index, raw_segment) in raw_segments.into_iter().enumerate() {
             let (decoded, bad_escape) = decode_segment(raw_segment);
+            restructured |= match decoded.as_slice() {
+                b"." | b".." => true,
+                b"" => index + 1 < count,
+                _ => false,
+            };
             malformed |= bad_escape;
             malformed |= decoded.contains(&0) || std::str::from_utf8(&decoded).is_err();
             needs_liberal_reading |= has_other_readings(&decoded);
@@ -353,6 +380,7 @@ impl Reading {
             canonical,
             malformed,
             needs_liberal_reading,
+            restructured,
         }
     }
 
@@ -550,15 +578,15 @@ mod tests {
             Case { name: "public exception", raw: "/private/public/logo.png", expect: Public("/private/public/logo.png") },
             Case { name: "public exception itself", raw: "/private/public", expect: Public("/private/public") },
             Case { name: "exception boundary", raw: "/private/publicity/x", expect: Private("/private/publicity/x") },
-            Case { name: "escape from exception", raw: "/private/public/../secret.txt", expect: Private("/private/secret.txt") },
-            Case { name: "escape from exception, encoded dots", raw: "/private/public/%2e%2e/secret.txt", expect: Private("/private/secret.txt") },
-            Case { name: "escape from exception, upper-case escapes", raw: "/private/public/%2E%2E/secret.txt", expect: Private("/private/secret.txt") },
-            Case { name: "escape from exception, mixed dots", raw: "/private/public/.%2e/secret.txt", expect: Private("/private/secret.txt") },
-            Case { name: "climb into private", raw: "/public/../private/secret.txt", expect: Private("/private/secret.txt") },
-            Case { name: "encoded climb into private", raw: "/static/%2e%2e/private/secret.txt", expect: Private("/private/secret.txt") },
-            Case { name: "dot segment", raw: "/private/./a", expect: Private("/private/a") },
-            Case { name: "leading double slash", raw: "//private/a", expect: Private("/private/a") },
-            Case { name: "inner double slash", raw: "/private//a", expect: Private("/private/a") },
+            Case { name: "escape from exception", raw: "/private/public/../secret.txt", expect: Ambiguous },
+            Case { name: "escape from exception, encoded dots", raw: "/private/public/%2e%2e/secret.txt", expect: Ambiguous },
+            Case { name: "escape from exception, upper-case escapes", raw: "/private/public/%2E%2E/secret.txt", expect: Ambiguous },
+            Case { name: "escape from exception, mixed dots", raw: "/private/public/.%2e/secret.txt", expect: Ambiguous },
+            Case { name: "climb into private", raw: "/public/../private/secret.txt", expect: Ambiguous },
+            Case { name: "encoded climb into private", raw: "/static/%2e%2e/private/secret.txt", expect: Ambiguous },
+            Case { name: "dot segment", raw: "/private/./a", expect: Ambiguous },
+            Case { name: "leading double slash", raw: "//private/a", expect: Ambiguous },
+            Case { name: "inner double slash", raw: "/private//a", expect: Ambiguous },
             Case { name: "encoded slash climb", raw: "/static/..%2fprivate%2fsecret.txt", expect: Ambiguous },
             Case { name: "encoded slash upper case", raw: "/static/..%2Fprivate%2Fsecret.txt", expect: Ambiguous },
             Case { name: "encoded slash after prefix", raw: "/private%2fsecret.txt", expect: Ambiguous },
@@ -576,26 +604,40 @@ mod tests {
             Case { name: "upper case", raw: "/PRIVATE/secret.txt", expect: Ambiguous },
             Case { name: "title case", raw: "/Private/secret.txt", expect: Ambiguous },
             Case { name: "encoded upper case", raw: "/%50rivate/secret.txt", expect: Ambiguous },
-            Case { name: "encoded lower case", raw: "/%70rivate/secret.txt", expect: Private("/private/secret.txt") },
+            Case { name: "encoded lower case", raw: "/%70rivate/secret.txt", expect: Ambiguous },
             Case { name: "trailing dot", raw: "/private./secret.txt", expect: Ambiguous },
             Case { name: "trailing space", raw: "/private%20/secret.txt", expect: Ambiguous },
             Case { name: "path parameter", raw: "/private;x/secret.txt", expect: Ambiguous },
             Case { name: "semicolon in a private name", raw: "/private/secret.txt;.css", expect: Private("/private/secret.txt%3B.css") },
-            Case { name: "path parameter out of the exception", raw: "/private/public;/../secret.txt", expect: Private("/private/secret.txt") },
+            Case { name: "path parameter out of the exception", raw: "/private/public;/../secret.txt", expect: Ambiguous },
             Case { name: "path parameter into the exception", raw: "/private/public;x/logo.png", expect: Ambiguous },
             Case { name: "escaped space stays", raw: "/static/a%20b.txt", expect: Public("/static/a%20b.txt") },
             Case { name: "public encoded slash kept", raw: "/static/a%2fb", expect: Public("/static/a%2Fb") },
             Case { name: "public invalid UTF-8", raw: "/static/%ff", expect: Public("/static/%FF") },
             Case { name: "nested prefix", raw: "/media/private/x", expect: Private("/media/private/x") },
             Case { name: "nested prefix boundary", raw: "/media/privatex", expect: Public("/media/privatex") },
-            Case { name: "climb into nested prefix", raw: "/media/public/../private/x", expect: Private("/media/private/x") },
-            Case { name: "trailing encoded dot", raw: "/private/%2e", expect: Private("/private/") },
-            Case { name: "climb out of prefix", raw: "/private/..", expect: Public("/") },
-            Case { name: "climb to prefix", raw: "/private/sub/..", expect: Private("/private/") },
+            Case { name: "climb into nested prefix", raw: "/media/public/../private/x", expect: Ambiguous },
+            Case { name: "trailing encoded dot", raw: "/private/%2e", expect: Ambiguous },
+            Case { name: "climb out of prefix", raw: "/private/..", expect: Ambiguous },
+            Case { name: "climb to prefix", raw: "/private/sub/..", expect: Ambiguous },
             Case { name: "asterisk", raw: "*", expect: Public("*") },
             Case { name: "UTF-8 name", raw: "/private/caf%C3%A9.txt", expect: Private("/private/caf%C3%A9.txt") },
             Case { name: "UTF-8 name lower-case escapes", raw: "/private/caf%c3%a9.txt", expect: Private("/private/caf%C3%A9.txt") },
             Case { name: "needless escape", raw: "/private/%61.txt", expect: Private("/private/a.txt") },
+            // A router in front of the layer acts on the raw path before the layer resolves it.
+            Case { name: "climb out of a private prefix", raw: "/private/../invoice-42.pdf", expect: Ambiguous },
+            Case { name: "encoded climb out of a private prefix", raw: "/private/%2e%2e/invoice-42.pdf", expect: Ambiguous },
+            Case { name: "upper-case encoded climb out", raw: "/private/%2E%2E/invoice-42.pdf", expect: Ambiguous },
+            Case { name: "half-encoded climb out", raw: "/private/%2e./invoice-42.pdf", expect: Ambiguous },
+            Case { name: "climb out past a route parameter", raw: "/private/bob/../../public/report.pdf", expect: Ambiguous },
+            Case { name: "climb into a sibling", raw: "/private/bob/../alice/report.pdf", expect: Ambiguous },
+            Case { name: "dot segment out of a nested prefix", raw: "/media/private/./x", expect: Ambiguous },
+            Case { name: "escaped letter in a nested prefix", raw: "/media/%70rivate/x", expect: Ambiguous },
+            Case { name: "escaped letter in an exception", raw: "/private/%70ublic/logo.png", expect: Ambiguous },
+            Case { name: "double slash before a nested prefix", raw: "/media//private/x", expect: Ambiguous },
+            Case { name: "public climb stays public", raw: "/static/./a/../b.css", expect: Public("/static/b.css") },
+            Case { name: "public double slash stays public", raw: "/static//a.css", expect: Public("/static/a.css") },
+            Case { name: "public escape stays public", raw: "/st%61tic/a.css", expect: Public("/static/a.css") },
         ];
         let prefixes = prefixes();
         for case in cases {

@@ -162,7 +162,8 @@ fn serve_guards_the_private_prefix_and_stops_on_sigterm() {
         ("no link", "/private/doc.txt", 403, None),
         ("expired link", expired.as_str(), 410, None),
         ("ambiguous path", "/private%2fdoc.txt", 400, None),
-        ("escape from the exception", "/private/open/%2e%2e/doc.txt", 403, None),
+        ("escape from the exception", "/private/open/%2e%2e/doc.txt", 400, None),
+        ("climb out of the prefix", "/private/../index.html", 400, None),
     ];
     for (name, target, status, body) in cases {
         let response = get(&server.addr, target);

@@ -175,11 +175,16 @@ async fn valid_links_and_public_paths_still_work() {
         .to_ascii_lowercase()
         .contains("referrer-policy: no-referrer"));
 
-    // The same link with the path spelled another way reaches the same file.
-    let respelled = link.replace("/private/secret.txt", "/private/./x/../%73ecret.txt");
+    // The same link with the path escaped another way reaches the same file; with dot
+    // segments it is refused, since a router may already have acted on the raw path.
+    let respelled = link.replace("/private/secret.txt", "/private/%73ecret.txt");
     let (status, response) = raw_get(addr, respelled.as_bytes()).await;
     assert_eq!(status, 200);
     assert!(response.contains(PRIVATE_MARKER));
+    let reshaped = link.replace("/private/secret.txt", "/private/./x/../secret.txt");
+    let (status, response) = raw_get(addr, reshaped.as_bytes()).await;
+    assert_eq!(status, 400);
+    assert!(!response.contains(PRIVATE_MARKER));
 
     for (target, body) in [
         ("/index.html", "public page"),
