@@ -13,7 +13,7 @@ use crate::one_time::{MemoryNonceStore, NonceStore};
 use crate::path::{PrefixError, Prefixes};
 use crate::rejection::{DefaultRejectionResponse, Rejection};
 use crate::service::SecureLink;
-use crate::settings::{Scheme, Settings};
+use crate::settings::{fresh_id, Scheme, Settings};
 use crate::signer::UrlSigner;
 use crate::token::ParamNames;
 
@@ -87,6 +87,8 @@ impl SecureLinkLayer {
             nonce_store: Arc::new(MemoryNonceStore::new()),
             resume_window: None,
             streamed_uploads: false,
+            mount: None,
+            id: fresh_id(),
         };
         Self {
             settings: Arc::new(settings),
@@ -147,6 +149,51 @@ impl<R> SecureLinkLayer<R> {
             })?;
         self.settings_mut().prefixes = prefixes;
         Ok(())
+    }
+
+    /// Tells the layer that a router strips `mount` from the path before the layer sees it, as
+    /// a service nested at `mount` does: the layer then classifies and verifies `mount` followed
+    /// by the path it sees, so prefixes and links stay written as the client sees them.
+    ///
+    /// With the `axum` feature a layer inside axum's `nest` or `nest_service` finds the client's
+    /// path by itself (from `OriginalUri`), also under parameters and several levels of nesting;
+    /// this setting is for routers that keep no original URI. Better still, put the layer
+    /// outside the whole router (`layer.layer(router)`): see the crate docs, "Where to put the
+    /// layer".
+    ///
+    /// ```
+    /// use axum::{body::Body, routing::get, Router};
+    /// use http::{Request, StatusCode};
+    /// use tower::{Layer, ServiceExt};
+    /// use tower_secure_link::{Key, SecureLinkLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32])?)
+    ///     .with_private_prefix("/files/")?
+    ///     .with_mount_path("/files")?;
+    /// let link = layer.signer().sign("/files/report.pdf")?;
+    /// // A service that, like a nested one, sees the path without `/files`.
+    /// let files = Router::new().route("/report.pdf", get(|| async { "the report" }));
+    /// let service = layer.layer(files);
+    ///
+    /// let stripped = link.strip_prefix("/files").unwrap();
+    /// let signed = service.clone().oneshot(Request::get(stripped).body(Body::empty())?).await?;
+    /// assert_eq!(signed.status(), StatusCode::OK);
+    /// let unsigned = service.oneshot(Request::get("/report.pdf").body(Body::empty())?).await?;
+    /// assert_eq!(unsigned.status(), StatusCode::FORBIDDEN);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_mount_path(mut self, mount: &str) -> Result<Self, ConfigError> {
+        let canonical =
+            crate::path::mount_prefix(mount).map_err(|error| ConfigError::InvalidPrefix {
+                prefix: mount.to_owned(),
+                reason: error.to_string(),
+                public_outside_private: false,
+            })?;
+        self.settings_mut().mount = (!canonical.is_empty()).then_some(canonical);
+        Ok(self)
     }
 
     /// The lifetime of links minted without one (one hour by default).
@@ -301,8 +348,12 @@ impl<R> SecureLinkLayer<R> {
         }
     }
 
+    /// Every change makes a new configuration: copies of the layer made before it no longer
+    /// vouch for requests this one admits, nor it for theirs.
     fn settings_mut(&mut self) -> &mut Settings {
-        Arc::make_mut(&mut self.settings)
+        let settings = Arc::make_mut(&mut self.settings);
+        settings.id = fresh_id();
+        settings
     }
 }
 

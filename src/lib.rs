@@ -83,12 +83,14 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod accel;
+pub mod audit;
 mod clock;
 #[cfg(feature = "axum")]
 mod extract;
 mod future;
 mod key;
 mod layer;
+mod mount;
 #[cfg(feature = "nginx")]
 #[cfg_attr(docsrs, doc(cfg(feature = "nginx")))]
 pub mod nginx;

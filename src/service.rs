@@ -11,6 +11,7 @@ use http_body::Body;
 use tower_service::Service;
 
 use crate::future::{OneTimeCall, ResponseFuture};
+use crate::mount::Verified;
 use crate::rejection::{Rejection, RejectionKind, RejectionResponse};
 use crate::settings::{Conditions, Settings, Verdict};
 use crate::signer::UrlSigner;
@@ -70,6 +71,13 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let settings = &*self.settings;
+        let verified_outside = request
+            .extensions()
+            .get::<Verified>()
+            .is_some_and(|mark| mark.covers(settings.id, request.uri().path()));
+        if verified_outside {
+            return ResponseFuture::inner(self.inner.call(request), true);
+        }
         let verdict = match settings.decide(request.method(), request.uri(), request.extensions()) {
             Ok(verdict) => verdict,
             Err(kind) => {
@@ -116,6 +124,10 @@ where
         });
         if let Some(uri) = uri {
             *request.uri_mut() = uri;
+        }
+        if signed {
+            let mark = Verified::new(settings.id, request.uri().path());
+            request.extensions_mut().insert(mark);
         }
         if let Some(limit) = max_body {
             request.extensions_mut().insert(UploadLimit(limit));

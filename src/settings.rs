@@ -2,6 +2,7 @@
 //! layer makes per request.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use http::{Extensions, Method, Uri};
@@ -9,6 +10,7 @@ use percent_encoding::percent_decode_str;
 
 use crate::clock::Clock;
 use crate::key::{Keyring, KeyringHandle};
+use crate::mount::{self, ClientPath};
 use crate::one_time::NonceStore;
 use crate::path::{decode_canonical, PathRejection, Prefixes, Route};
 use crate::rejection::RejectionKind;
@@ -44,20 +46,32 @@ pub(crate) struct Settings {
     pub(crate) resume_window: Option<u64>,
     /// Whether an `UploadLimitLayer` inside enforces slot limits on bodies of unknown length.
     pub(crate) streamed_uploads: bool,
+    /// Where a router mounted the layer's service, when the layer cannot see it for itself
+    /// (canonical, without a trailing `/`).
+    pub(crate) mount: Option<Box<str>>,
+    /// Names this configuration: a copy of the layer applied twice recognises its own work.
+    pub(crate) id: u64,
 }
 
-/// What the layer lets through.
+/// A number no other configuration built in this process has.
+pub(crate) fn fresh_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// What the layer lets through. The path may borrow from one place (the request URI, or the
+/// original URI a router kept) and the query from the request URI.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Verdict<'a> {
+pub(crate) enum Verdict<'p, 'q> {
     /// Public, and the request goes on as it is.
     Public,
     /// Public, passed on with its canonical path.
-    PublicRewritten { path: String, query: &'a str },
+    PublicRewritten { path: String, query: &'q str },
     /// Admitted by a valid link: passed on with the canonical path and the application's query.
     Signed {
-        path: Cow<'a, str>,
-        query: Cow<'a, str>,
-        conditions: Conditions<'a>,
+        path: Cow<'p, str>,
+        query: Cow<'q, str>,
+        conditions: Conditions<'q>,
     },
 }
 
@@ -78,9 +92,27 @@ pub(crate) struct OneTimeUse<'a> {
     pub(crate) keep_until: u64,
 }
 
-impl Verdict<'_> {
+impl<'q> Verdict<'_, 'q> {
     pub(crate) fn is_signed(&self) -> bool {
         matches!(self, Verdict::Signed { .. })
+    }
+
+    /// The verdict on a whole client path, for an inner service that sees the path without its
+    /// first `mount_segments` segments (a router stripped them). A public request goes on as the
+    /// router gave it; a signed one loses the mount from its canonical path.
+    fn unmounted(self, mount_segments: usize) -> Verdict<'static, 'q> {
+        match self {
+            Verdict::Public | Verdict::PublicRewritten { .. } => Verdict::Public,
+            Verdict::Signed {
+                path,
+                query,
+                conditions,
+            } => Verdict::Signed {
+                path: Cow::Owned(mount::strip_segments(&path, mount_segments).to_owned()),
+                query,
+                conditions,
+            },
+        }
     }
 
     /// The path and query the inner service must see, when they differ from the request's.
@@ -101,17 +133,53 @@ impl Verdict<'_> {
 }
 
 impl Settings {
-    /// Classifies a request and, when it is private, verifies its link.
+    /// Classifies a request by the path its client sent and, when it is private, verifies its
+    /// link. The verdict's path is the one the inner service must see.
     pub(crate) fn decide<'a>(
         &'a self,
         method: &Method,
         uri: &'a Uri,
+        extensions: &'a Extensions,
+    ) -> Result<Verdict<'a, 'a>, RejectionKind> {
+        let query = uri.query().unwrap_or("");
+        match mount::client_path(uri, extensions, self.mount.as_deref()) {
+            ClientPath::AsSeen => self.decide_path(method, uri.path(), query, extensions),
+            ClientPath::Nested {
+                full,
+                mount_segments,
+            } => Ok(self
+                .decide_path(method, full, query, extensions)?
+                .unmounted(mount_segments)),
+            ClientPath::Mounted {
+                full,
+                mount_segments,
+            } => Ok(self
+                .decide_path(method, &full, query, extensions)?
+                .unmounted(mount_segments)),
+            ClientPath::Rewritten { original } => {
+                // Something between the router and the layer changed the path. The router chose
+                // by the original: a private original must not pass as a public rewrite.
+                let seen = self.decide_path(method, uri.path(), query, extensions)?;
+                let original_public = matches!(self.prefixes.route(original), Route::Public(_));
+                if !seen.is_signed() && !original_public {
+                    return Err(RejectionKind::AmbiguousPath);
+                }
+                Ok(seen)
+            }
+        }
+    }
+
+    /// [`decide`](Self::decide) for one reading of the client's path.
+    fn decide_path<'p, 'q>(
+        &'q self,
+        method: &Method,
+        raw_path: &'p str,
+        query: &'q str,
         extensions: &Extensions,
-    ) -> Result<Verdict<'a>, RejectionKind> {
+    ) -> Result<Verdict<'p, 'q>, RejectionKind> {
         #[cfg(not(feature = "nginx"))]
         let _ = extensions;
-        let query = uri.query().unwrap_or("");
-        match self.prefixes.route(uri.path()) {
+        match self.prefixes.route(raw_path) {
             Route::Reject(PathRejection::Ambiguous) => Err(RejectionKind::AmbiguousPath),
             Route::Reject(PathRejection::Malformed) => Err(RejectionKind::MalformedPath),
             Route::Public(Cow::Borrowed(_)) => Ok(Verdict::Public),
@@ -120,8 +188,12 @@ impl Settings {
                 Scheme::Native(keyring) => self.decide_native(&keyring.load(), path, query, method),
                 #[cfg(feature = "nginx")]
                 Scheme::Nginx(nginx) if nginx.is_legacy_secret() => {
-                    let raw = uri.path_and_query().map_or("/", |target| target.as_str());
-                    let target = nginx.verify_legacy(raw)?;
+                    let raw = if query.is_empty() {
+                        Cow::Borrowed(raw_path)
+                    } else {
+                        Cow::Owned(format!("{raw_path}?{query}"))
+                    };
+                    let target = nginx.verify_legacy(&raw)?;
                     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
                     // The link without its hash segment must still be a private path.
                     match self.prefixes.route(path) {
@@ -137,13 +209,7 @@ impl Settings {
                 Scheme::Nginx(nginx) => {
                     let remote_addr = nginx.remote_addr(extensions);
                     let now = self.clock.now_unix();
-                    nginx.verify(
-                        &decode_canonical(&path),
-                        uri.path(),
-                        query,
-                        now,
-                        remote_addr,
-                    )?;
+                    nginx.verify(&decode_canonical(&path), raw_path, query, now, remote_addr)?;
                     Ok(Verdict::Signed {
                         path,
                         query: nginx.app_query(query),
@@ -154,13 +220,13 @@ impl Settings {
         }
     }
 
-    fn decide_native<'a>(
-        &'a self,
+    fn decide_native<'p, 'q>(
+        &'q self,
         keyring: &Keyring,
-        path: Cow<'a, str>,
-        query: &'a str,
+        path: Cow<'p, str>,
+        query: &'q str,
         method: &Method,
-    ) -> Result<Verdict<'a>, RejectionKind> {
+    ) -> Result<Verdict<'p, 'q>, RejectionKind> {
         if let Some(at) = path_token_position(&path, &self.names) {
             return self.decide_path_token(keyring, &path, at, query, method);
         }
@@ -219,14 +285,14 @@ impl Settings {
     }
 
     /// A folder link carried in a path segment: `/folder/<token>/rest` admits `/folder/rest`.
-    fn decide_path_token<'a>(
-        &'a self,
+    fn decide_path_token<'p, 'q>(
+        &'q self,
         keyring: &Keyring,
         path: &str,
         at: (usize, usize),
-        query: &'a str,
+        query: &'q str,
         method: &Method,
-    ) -> Result<Verdict<'a>, RejectionKind> {
+    ) -> Result<Verdict<'p, 'q>, RejectionKind> {
         let (start, end) = at;
         let token = PathToken::parse(&path[start..end], &self.names)?;
         let prefix = decode_canonical(&path[..start]);

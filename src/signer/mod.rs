@@ -105,6 +105,10 @@ impl UrlSigner {
         PrefixLinkBuilder::new(self, folder)
     }
 
+    pub(crate) fn settings(&self) -> &Arc<Settings> {
+        &self.settings
+    }
+
     /// The id of the key new links are signed with (`None` for the nginx scheme).
     pub fn key_id(&self) -> Option<String> {
         match &self.settings.scheme {

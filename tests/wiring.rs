@@ -1,0 +1,455 @@
+//! The layer wired into axum the ways users wire it: outside the router, with `Router::layer`,
+//! inside `nest` and `nest_service`, under route parameters, applied twice, with a mount path,
+//! with `NormalizePath` and `ServiceBuilder`. Each style gets the same probes (no link, valid,
+//! tampered, expired, dot segments plain and escaped, `//`, a sibling's link) and the wiring
+//! audit, through `oneshot` and, for every style, over a real socket with a raw client.
+//!
+//! Styles the crate can make safe must refuse every private request without a valid link and
+//! serve every valid one. Styles that are the user's own router design (routes added after
+//! `.layer`, a public fallback next to `route_layer`) must be shown to fail open here, as the
+//! docs say, and the audit must catch them.
+#![cfg(feature = "axum")]
+
+mod support;
+
+use std::convert::Infallible;
+use std::path::Path;
+
+use axum::body::Body;
+use axum::extract::Path as Params;
+use axum::routing::{any_service, get};
+use axum::Router;
+use http::{Request, Response, StatusCode};
+use tower::{service_fn, Layer, ServiceBuilder, ServiceExt};
+use tower_http::normalize_path::NormalizePathLayer;
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+use tower_secure_link::audit::Audit;
+use tower_secure_link::{Key, SecureLinkLayer, UrlSigner};
+
+const NOW_OFFSET_EXPIRED: u64 = 3600;
+
+fn write(root: &Path, relative: &str, contents: &str) {
+    let path = root.join(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, contents).unwrap();
+}
+
+/// A site: a public page, private files under `files/`, and the same files under
+/// `users/7/files/` for the parameterised nest.
+fn site() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    write(root.path(), "index.html", "public home");
+    for base in ["files", "api/files", "users/7/files"] {
+        write(
+            root.path(),
+            &format!("{base}/invoice-42.pdf"),
+            "PRIVATE invoice 42",
+        );
+        write(
+            root.path(),
+            &format!("{base}/bob/report.pdf"),
+            "PRIVATE bob's report",
+        );
+        write(
+            root.path(),
+            &format!("{base}/alice/report.pdf"),
+            "PRIVATE alice's report",
+        );
+    }
+    root
+}
+
+fn key() -> Key {
+    Key::new("1", [3u8; 32]).unwrap()
+}
+
+/// A handler that answers for a route with parameters, naming what it read from the path.
+async fn owned_file(Params((owner, name)): Params<(String, String)>) -> String {
+    format!("PRIVATE {owner}'s {name}")
+}
+
+fn home() -> Router {
+    Router::new().route("/", get(|| async { "public home" }))
+}
+
+/// Strips `/files` the way a router that keeps no original URI would, before the layer.
+fn strip_files(mut request: Request<Body>) -> Request<Body> {
+    let path_and_query = request.uri().path_and_query().unwrap().as_str();
+    let stripped = match path_and_query.strip_prefix("/files") {
+        Some(rest) if rest.starts_with('/') => rest.to_owned(),
+        Some(rest) => format!("/{rest}"),
+        None => path_and_query.to_owned(),
+    };
+    *request.uri_mut() = stripped.parse().unwrap();
+    request
+        .extensions_mut()
+        .remove::<axum::extract::OriginalUri>();
+    request
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Expect {
+    /// The crate makes this wiring safe.
+    Held,
+    /// The user's router design; documented as failing open, caught by the audit.
+    FailsOpen,
+}
+
+struct Style {
+    name: &'static str,
+    /// Private targets (existing files or routes) and the layer's prefix.
+    targets: &'static [&'static str],
+    prefix: &'static str,
+    build: fn(&SecureLinkLayer, &Path) -> Router,
+    expect: Expect,
+}
+
+const FILES: &[&str] = &[
+    "/files/invoice-42.pdf",
+    "/files/bob/report.pdf",
+    "/files/alice/report.pdf",
+];
+const OWNED: &[&str] = &["/files/bob/report.pdf", "/files/alice/report.pdf"];
+
+#[rustfmt::skip]
+fn styles() -> Vec<Style> {
+    use Expect::*;
+    vec![
+        Style { name: "layer outside the router", targets: FILES, prefix: "/files/", expect: Held,
+            build: |l, root| Router::new().fallback_service(any_service(
+                l.layer(Router::new().nest_service("/files", ServeDir::new(root.join("files"))).merge(home()))
+            )) },
+        Style { name: "README quick start: nest_service + Router::layer", targets: FILES, prefix: "/files/", expect: Held,
+            build: |l, root| Router::new().nest_service("/files", ServeDir::new(root.join("files"))).merge(home()).layer(l.clone()) },
+        Style { name: "nest_service, precompressed_gzip, Router::layer", targets: FILES, prefix: "/files/", expect: Held,
+            build: |l, root| Router::new().nest_service("/files", ServeDir::new(root.join("files")).precompressed_gzip()).layer(l.clone()) },
+        Style { name: "nest of a fallback_service router, Router::layer", targets: FILES, prefix: "/files/", expect: Held,
+            build: |l, root| Router::new().nest("/files", Router::new().fallback_service(ServeDir::new(root.join("files")))).layer(l.clone()) },
+        Style { name: "fallback_service at the root, Router::layer", targets: FILES, prefix: "/files/", expect: Held,
+            build: |l, root| Router::new().fallback_service(ServeDir::new(root)).layer(l.clone()) },
+        Style { name: "fallback_service at the root, layer outside", targets: FILES, prefix: "/files/", expect: Held,
+            build: |l, root| Router::new().fallback_service(any_service(l.layer(Router::new().fallback_service(ServeDir::new(root))))) },
+        Style { name: "route_service with a wildcard, Router::layer", targets: FILES, prefix: "/files/", expect: Held,
+            build: |l, root| Router::new().route_service("/files/{*rest}", ServeDir::new(root)).merge(home()).layer(l.clone()) },
+        Style { name: "route parameters, Router::layer", targets: OWNED, prefix: "/files/", expect: Held,
+            build: |l, _| Router::new().route("/files/{owner}/{*name}", get(owned_file)).merge(home()).layer(l.clone()) },
+        Style { name: "route parameters, layer outside", targets: OWNED, prefix: "/files/", expect: Held,
+            build: |l, _| Router::new().fallback_service(any_service(l.layer(Router::new().route("/files/{owner}/{*name}", get(owned_file))))) },
+        Style { name: "route parameters, route_layer, no fallback", targets: OWNED, prefix: "/files/", expect: Held,
+            build: |l, _| Router::new().route("/files/{owner}/{*name}", get(owned_file)).route_layer(l.clone()).merge(home()) },
+        Style { name: "nest of a router with the layer inside", targets: OWNED, prefix: "/files/", expect: Held,
+            build: |l, _| Router::new().nest("/files", Router::new().route("/{owner}/{*name}", get(owned_file)).layer(l.clone())).merge(home()) },
+        Style { name: "nest_service of the layered ServeDir", targets: FILES, prefix: "/files/", expect: Held,
+            build: |l, root| Router::new().nest_service("/files", l.layer(ServeDir::new(root.join("files")))).merge(home()) },
+        Style { name: "nest of a fallback router with the layer inside", targets: FILES, prefix: "/files/", expect: Held,
+            build: |l, root| Router::new().nest("/files", Router::new().fallback_service(ServeDir::new(root.join("files"))).layer(l.clone())) },
+        Style { name: "nested two levels, layer innermost", targets: &["/api/files/invoice-42.pdf", "/api/files/bob/report.pdf"], prefix: "/api/files/", expect: Held,
+            build: |l, root| Router::new().nest("/api", Router::new().nest_service("/files", l.layer(ServeDir::new(root.join("api/files"))))) },
+        Style { name: "nested two levels, layer in the middle", targets: &["/api/files/invoice-42.pdf", "/api/files/bob/report.pdf"], prefix: "/api/files/", expect: Held,
+            build: |l, root| Router::new().nest("/api", Router::new().nest_service("/files", ServeDir::new(root.join("api/files"))).layer(l.clone())) },
+        Style { name: "nest under a route parameter", targets: &["/users/7/files/invoice-42.pdf", "/users/7/files/bob/report.pdf"], prefix: "/users/", expect: Held,
+            build: |l, root| Router::new().nest("/users/{id}/files", Router::new().fallback_service(ServeDir::new(root.join("users/7/files"))).layer(l.clone())) },
+        Style { name: "stripped by a router without OriginalUri, with_mount_path", targets: FILES, prefix: "/files/", expect: Held,
+            build: |l, root| {
+                let inner = l.clone().with_mount_path("/files").unwrap().layer(Router::new().fallback_service(ServeDir::new(root.join("files"))));
+                let stripping = service_fn(move |request| inner.clone().oneshot(strip_files(request)));
+                Router::new().route_service("/files/{*rest}", stripping)
+            } },
+        Style { name: "applied twice: Router::layer and inside a nest", targets: FILES, prefix: "/files/", expect: Held,
+            build: |l, root| Router::new().nest("/files", Router::new().fallback_service(ServeDir::new(root.join("files"))).layer(l.clone())).merge(home()).layer(l.clone()) },
+        Style { name: "applied twice: outside and with Router::layer", targets: FILES, prefix: "/files/", expect: Held,
+            build: |l, root| Router::new().fallback_service(any_service(l.layer(Router::new().fallback_service(ServeDir::new(root)).layer(l.clone())))) },
+        Style { name: "applied twice, both outside", targets: FILES, prefix: "/files/", expect: Held,
+            build: |l, root| Router::new().fallback_service(any_service(l.layer(l.layer(Router::new().fallback_service(ServeDir::new(root)))))) },
+        Style { name: "merge of a files router, Router::layer", targets: OWNED, prefix: "/files/", expect: Held,
+            build: |l, _| Router::new().merge(Router::new().route("/files/{owner}/{*name}", get(owned_file))).merge(home()).layer(l.clone()) },
+        Style { name: "merge of a layered files router", targets: OWNED, prefix: "/files/", expect: Held,
+            build: |l, _| Router::new().merge(Router::new().route("/files/{owner}/{*name}", get(owned_file)).layer(l.clone())).merge(home()) },
+        Style { name: "NormalizePath outside, Router::layer", targets: FILES, prefix: "/files/", expect: Held,
+            build: |l, root| Router::new().fallback_service(any_service(NormalizePathLayer::trim_trailing_slash().layer(
+                Router::new().nest_service("/files", ServeDir::new(root.join("files"))).layer(l.clone()))))
+            },
+        Style { name: "NormalizePath outside, layer outside", targets: FILES, prefix: "/files/", expect: Held,
+            build: |l, root| Router::new().fallback_service(any_service(NormalizePathLayer::trim_trailing_slash().layer(
+                l.layer(Router::new().nest_service("/files", ServeDir::new(root.join("files")))))))
+            },
+        Style { name: "NormalizePath as Router::layer, then the layer", targets: FILES, prefix: "/files/", expect: Held,
+            build: |l, root| Router::new().nest_service("/files", ServeDir::new(root.join("files"))).layer(l.clone()).layer(NormalizePathLayer::trim_trailing_slash()) },
+        Style { name: "TraceLayer outside the layer", targets: FILES, prefix: "/files/", expect: Held,
+            build: |l, root| Router::new().nest_service("/files", ServeDir::new(root.join("files"))).layer(l.clone()).layer(TraceLayer::new_for_http()) },
+        Style { name: "TraceLayer inside the layer", targets: FILES, prefix: "/files/", expect: Held,
+            build: |l, root| Router::new().nest_service("/files", ServeDir::new(root.join("files"))).layer(TraceLayer::new_for_http()).layer(l.clone()) },
+        Style { name: "ServiceBuilder around the router", targets: FILES, prefix: "/files/", expect: Held,
+            build: |l, root| Router::new().fallback_service(any_service(ServiceBuilder::new().layer(TraceLayer::new_for_http()).layer(l.clone())
+                .service(Router::new().nest_service("/files", ServeDir::new(root.join("files")))))) },
+        Style { name: "with_state router, Router::layer", targets: OWNED, prefix: "/files/", expect: Held,
+            build: |l, _| Router::new().route("/files/{owner}/{*name}", get(owned_file)).with_state(()).layer(l.clone()) },
+        Style { name: "layer with a public exception, nest_service", targets: FILES, prefix: "/files/", expect: Held,
+            build: |l, root| Router::new().nest_service("/files", ServeDir::new(root.join("files"))).layer(l.clone().with_public_exception("/files/thumbnails/").unwrap()) },
+        // The user's own router design: the layer cannot see these requests at all.
+        Style { name: "route added after Router::layer", targets: OWNED, prefix: "/files/", expect: FailsOpen,
+            build: |l, _| home().layer(l.clone()).route("/files/{owner}/{*name}", get(owned_file)) },
+        Style { name: "fallback added after Router::layer", targets: FILES, prefix: "/files/", expect: FailsOpen,
+            build: |l, root| home().layer(l.clone()).fallback_service(ServeDir::new(root)) },
+        Style { name: "route_layer next to a public fallback", targets: FILES, prefix: "/files/", expect: FailsOpen,
+            build: |l, root| Router::new().route_service("/files/{*rest}", ServeDir::new(root)).route_layer(l.clone()).fallback_service(ServeDir::new(root)) },
+        Style { name: "nest_service added after Router::layer", targets: FILES, prefix: "/files/", expect: FailsOpen,
+            build: |l, root| home().layer(l.clone()).nest_service("/files", ServeDir::new(root.join("files"))) },
+    ]
+}
+
+/// One probe of the table: what it sends, and whether a correct wiring serves it.
+struct Probe {
+    name: String,
+    target: String,
+    valid: bool,
+    /// The request carries this target's valid link on a respelled path: refusing it is
+    /// right, and so is serving exactly what the link grants (a normaliser in front of the
+    /// router and the layer); serving anything else is a leak.
+    link_of: Option<String>,
+}
+
+/// The problems in a style's answers: `answers` holds each probe's status and body.
+fn judge(probes: &[Probe], answers: &[(StatusCode, String)]) -> Vec<String> {
+    let granted = |target: &str| {
+        probes
+            .iter()
+            .zip(answers)
+            .find(|(p, _)| p.valid && p.link_of.as_deref() == Some(target))
+            .map(|(_, (_, body))| body.clone())
+    };
+    let mut problems = Vec::new();
+    for (probe, (status, body)) in probes.iter().zip(answers) {
+        let got = served(*status, body);
+        let same = probe
+            .link_of
+            .as_deref()
+            .and_then(granted)
+            .is_some_and(|granted| granted == *body);
+        let fine = got == probe.valid || (got && !probe.valid && same);
+        if !fine {
+            problems.push(format!("{} {} -> {status}", probe.name, probe.target));
+        }
+    }
+    problems
+}
+
+fn probes(signer: &UrlSigner, targets: &[&str]) -> Vec<Probe> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut out = Vec::new();
+    for (index, target) in targets.iter().enumerate() {
+        let link = signer.sign(target).unwrap();
+        let query = link.split_once('?').unwrap().1;
+        let (folder, file) = target.rsplit_once('/').unwrap();
+        let mut tampered = link.clone();
+        let at = tampered.find("sl_sig=").unwrap() + 7;
+        let swap = if &tampered[at..at + 1] == "A" {
+            "B"
+        } else {
+            "A"
+        };
+        tampered.replace_range(at..at + 1, swap);
+        let expired = signer
+            .link(target)
+            .expires_at(now - NOW_OFFSET_EXPIRED)
+            .to_target()
+            .unwrap();
+        let first = target.split('/').nth(1).unwrap();
+        let mut add = |name: &str, target: String, valid: bool, link_of: Option<&str>| {
+            out.push(Probe {
+                name: name.to_owned(),
+                target,
+                valid,
+                link_of: link_of.map(str::to_owned),
+            })
+        };
+        let own = Some(*target);
+        add("valid link", link.clone(), true, own);
+        add("no link", target.to_string(), false, None);
+        add("tampered", tampered, false, None);
+        add("expired", expired, false, None);
+        add("dot segments", format!("/{first}/../{file}"), false, None);
+        add(
+            "escaped dot segments",
+            format!("/{first}/%2e%2e/{file}"),
+            false,
+            None,
+        );
+        add(
+            "dot segments with the link",
+            format!("{folder}/x/../{file}?{query}"),
+            false,
+            own,
+        );
+        add(
+            "escaped dots with the link",
+            format!("{folder}/x/%2E%2E/{file}?{query}"),
+            false,
+            own,
+        );
+        add("double slash", format!("/{target}"), false, None);
+        add("double slash with the link", format!("/{link}"), false, own);
+        add(
+            "escaped first letter",
+            target.replacen(
+                first,
+                &format!("%{:02X}{}", first.as_bytes()[0], &first[1..]),
+                1,
+            ),
+            false,
+            None,
+        );
+        if let Some(sibling) = targets
+            .get((index + 1) % targets.len())
+            .filter(|s| *s != target)
+        {
+            let sibling_link = signer.sign(sibling).unwrap();
+            let sibling_query = sibling_link.split_once('?').unwrap().1;
+            // `/files/bob/../alice/report.pdf` with alice's link: a router with parameters
+            // has read `bob` before the layer runs.
+            let (sibling_folder, sibling_file) = sibling.rsplit_once('/').unwrap();
+            let sibling_dir = sibling_folder.rsplit('/').next().unwrap();
+            add(
+                "a sibling's link",
+                format!("{target}?{sibling_query}"),
+                false,
+                None,
+            );
+            let climb = format!("{folder}/../{sibling_dir}/{sibling_file}?{sibling_query}");
+            add(
+                "climb into a sibling with its link",
+                climb,
+                false,
+                Some(*sibling),
+            );
+        }
+    }
+    out
+}
+
+fn served(status: StatusCode, body: &str) -> bool {
+    status.is_success() && body.contains("PRIVATE")
+}
+
+/// Sends the target byte for byte over a new connection.
+fn over_tcp(addr: &str, target: &str) -> (StatusCode, String) {
+    let response = support::get(addr, target);
+    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    (status, response.body_text())
+}
+
+async fn oneshot(app: &Router, target: &str) -> (StatusCode, String) {
+    let response: Response<Body> = app
+        .clone()
+        .oneshot(Request::get(target).body(Body::empty()).unwrap())
+        .await
+        .unwrap_or_else(|e: Infallible| match e {});
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn every_wiring_the_crate_can_influence_holds_and_the_audit_catches_the_rest() {
+    let root = site();
+    let styles = styles();
+    assert!(styles.len() >= 30, "the table has {} styles", styles.len());
+    let mut problems = Vec::new();
+    for style in &styles {
+        let layer = SecureLinkLayer::new(key())
+            .with_private_prefix(style.prefix)
+            .unwrap();
+        let app = (style.build)(&layer, root.path());
+        let signer = layer.signer();
+        let probes = probes(&signer, style.targets);
+        let mut answers = Vec::new();
+        for probe in &probes {
+            answers.push(oneshot(&app, &probe.target).await);
+        }
+        let leaks = judge(&probes, &answers);
+        let mut audit = Audit::new(signer);
+        for target in style.targets {
+            audit = audit.target(*target);
+        }
+        let report = audit.run(app.clone()).await;
+        match style.expect {
+            Expect::Held => {
+                if !leaks.is_empty() {
+                    problems.push(format!("{}: {}", style.name, leaks.join("; ")));
+                }
+                if !report.is_clean() {
+                    problems.push(format!("{}: audit: {report}", style.name));
+                }
+            }
+            Expect::FailsOpen => {
+                if leaks.is_empty() {
+                    problems.push(format!("{}: expected to fail open, held", style.name));
+                }
+                if !report.leaks() {
+                    problems.push(format!("{}: the audit missed the leak", style.name));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[tokio::test]
+async fn the_same_table_over_a_real_socket() {
+    let root = site();
+    let mut problems = Vec::new();
+    for style in styles().into_iter().filter(|s| s.expect == Expect::Held) {
+        let layer = SecureLinkLayer::new(key())
+            .with_private_prefix(style.prefix)
+            .unwrap();
+        let addr = support::serve_app((style.build)(&layer, root.path()));
+        let signer = layer.signer();
+        let probes = probes(&signer, style.targets);
+        let targets: Vec<String> = probes.iter().map(|p| p.target.clone()).collect();
+        let answers = tokio::task::spawn_blocking(move || {
+            targets
+                .iter()
+                .map(|target| over_tcp(&addr, target))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap();
+        for problem in judge(&probes, &answers) {
+            problems.push(format!("{}: {problem}", style.name));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_serve_process_holds_too() {
+    let root = site();
+    let key = "wiring-test-key-of-at-least-32-bytes!!";
+    let mut server = support::Serve::start(
+        &[
+            "--root",
+            root.path().to_str().unwrap(),
+            "--private",
+            "/files/",
+        ],
+        &[("SECURE_LINK_KEY", key)],
+    );
+    let signer = SecureLinkLayer::new(Key::new("1", key.as_bytes()).unwrap())
+        .with_private_prefix("/files/")
+        .unwrap()
+        .signer();
+    let probes = probes(&signer, FILES);
+    let answers: Vec<_> = probes
+        .iter()
+        .map(|p| over_tcp(&server.addr, &p.target))
+        .collect();
+    let problems = judge(&probes, &answers);
+    assert!(server.stop());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
