@@ -11,7 +11,7 @@
 //! ```
 //! use axum::{body::Body, routing::get, Extension, Router};
 //! use http::{Request, StatusCode};
-//! use tower::ServiceExt;
+//! use tower::{Layer, ServiceExt};
 //! use tower_secure_link::{Key, SecureLinkLayer, UrlSigner};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -20,14 +20,15 @@
 //! let key = Key::new("2026-11", b"a secret of at least thirty-two bytes!")?;
 //! let layer = SecureLinkLayer::new(key).with_private_prefix("/files/")?;
 //!
-//! let app = Router::new()
+//! let router = Router::new()
 //!     // A public page that hands out a link...
 //!     .route("/", get(|Extension(signer): Extension<UrlSigner>| async move {
 //!         signer.sign("/files/invoice-42.pdf").unwrap()
 //!     }))
 //!     // ...to a private resource (in a real app, tower-http's ServeDir).
-//!     .route("/files/invoice-42.pdf", get(|| async { "%PDF-1.7 ..." }))
-//!     .layer(layer);
+//!     .route("/files/invoice-42.pdf", get(|| async { "%PDF-1.7 ..." }));
+//! // Outside the whole router, the layer sees every path as the client sent it.
+//! let app = layer.layer(router);
 //!
 //! let page = app.clone().oneshot(Request::get("/").body(Body::empty())?).await?;
 //! let body = axum::body::to_bytes(page.into_body(), 4096).await?;
@@ -42,6 +43,16 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Where to put the layer
+//!
+//! Outside the whole router: `layer.layer(router)`. A layer added with axum's `Router::layer`
+//! also holds, because it refuses (400) every private-touching path that the router could have
+//! read differently from the layer (the [`path`] rules); a layer inside `nest` or
+//! `nest_service` reads the client's path from axum's `OriginalUri` (feature `axum`) or from
+//! [`SecureLinkLayer::with_mount_path`]. What no layer can see is a route or fallback added
+//! after `Router::layer`, or a public fallback beside `route_layer`: run the wiring [`audit`]
+//! against your real router in a test to catch those.
 //!
 //! # What else is in the box
 //!
@@ -64,8 +75,9 @@
 //!
 //! - **One reading of every path.** The layer decodes and normalises a request path once,
 //!   classifies that path, and hands the inner service exactly that path. A path that other
-//!   servers could read differently (an escaped `/`, a `\`, a double escape, a case variant)
-//!   is refused with 400 when any reading is private. See the [`path`] rules.
+//!   servers could read differently (an escaped `/`, a `\`, a double escape, a case variant), or
+//!   that a router in front read differently (dot segments, `//`), is refused with 400 when any
+//!   reading is private. See the [`path`] rules.
 //! - **HMAC-SHA256 over everything that matters**: key id, method, path, the whole application
 //!   query, not-before and expiry, compared in constant time. See the [`token`] rules.
 //! - **Bounded lifetimes.** Links expire; a maximum lifetime (7 days by default) is enforced

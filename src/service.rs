@@ -87,6 +87,10 @@ where
             }
         };
         let signed = verdict.is_signed();
+        #[cfg(feature = "tracing")]
+        if !signed && settings.carries_link(request.uri()) {
+            warn_public_link(&self.settings, &request);
+        }
         let (one_time, max_body) = match &verdict {
             Verdict::Signed {
                 conditions: Conditions { consume, max_body },
@@ -176,6 +180,22 @@ fn log_rejection<B>(settings: &Arc<Settings>, request: &Request<B>, kind: Reject
         path = %redactor.redact_path(request.uri().path()),
         key_id = redactor.key_id(request.uri()),
         "secure link refused"
+    );
+}
+
+/// A signed link reached the layer on a path it treats as public: the layer is probably mounted
+/// where a router strips part of the path (see `SecureLinkLayer::with_mount_path`), or the link
+/// was minted for a prefix this layer does not guard. The path is logged without the link.
+#[cfg(feature = "tracing")]
+fn warn_public_link<B>(settings: &Arc<Settings>, request: &Request<B>) {
+    let redactor = crate::redact::Redactor::new(settings.clone());
+    tracing::warn!(
+        target: "tower_secure_link",
+        method = %request.method(),
+        path = %redactor.redact_path(request.uri().path()),
+        "a signed link arrived on a path this layer treats as public: check where the layer \
+         sits (nest/nest_service strip the mount path; see SecureLinkLayer::with_mount_path) \
+         and its private prefixes"
     );
 }
 

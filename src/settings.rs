@@ -316,6 +316,29 @@ impl Settings {
         }
     }
 
+    /// Whether a request carries what looks like a link of this layer's format (for the warning
+    /// about links arriving on public paths).
+    #[cfg(feature = "tracing")]
+    pub(crate) fn carries_link(&self, uri: &Uri) -> bool {
+        let has_param = |name: &str| {
+            uri.query().is_some_and(|query| {
+                query.split('&').any(|pair| {
+                    pair.split_once('=')
+                        .map_or(pair, |(key, _)| key)
+                        .eq_ignore_ascii_case(name)
+                })
+            })
+        };
+        match &self.scheme {
+            Scheme::Native(_) => {
+                has_param(&self.names.signature)
+                    || path_token_position(uri.path(), &self.names).is_some()
+            }
+            #[cfg(feature = "nginx")]
+            Scheme::Nginx(nginx) => has_param(nginx.token_param()),
+        }
+    }
+
     /// Checks a link in the order that leaks least: key, signature, time, method. Returns whether
     /// the request uses the link's own method (rather than HEAD on a GET link), and the time
     /// it was checked at.

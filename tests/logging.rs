@@ -115,3 +115,53 @@ async fn logs_name_the_reason_but_never_a_token_or_key() {
     );
     assert!(!logs.contains(SECRET), "the secret reached the logs");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_link_on_a_public_path_is_reported_as_a_wiring_mistake() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .with_writer(captured.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let layer = SecureLinkLayer::new(Key::new("key-2026", SECRET).unwrap())
+        .with_private_prefix("/private/")
+        .unwrap()
+        .with_clock(ManualClock::new(NOW));
+    let link = layer.signer().sign("/private/a.pdf").unwrap();
+    // A layer that only ever sees the path with its mount stripped (a nest without the `axum`
+    // feature's OriginalUri): the link arrives on `/a.pdf`, which it treats as public.
+    let inner = tower::Layer::layer(
+        &layer,
+        tower::service_fn(|_: Request<Body>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(Body::from("served")))
+        }),
+    );
+    let stripped = link.strip_prefix("/private").unwrap();
+    inner
+        .clone()
+        .oneshot(Request::get(stripped).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let quiet = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    inner
+        .oneshot(Request::get("/a.pdf?v=1").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(quiet.contains("WARN"), "{quiet}");
+    assert!(quiet.contains("treats as public"), "{quiet}");
+    assert!(quiet.contains("path=/a.pdf"), "{quiet}");
+    assert_eq!(
+        logs, quiet,
+        "a public request without a link warns of nothing"
+    );
+    let signature = link.split("sl_sig=").nth(1).unwrap();
+    assert!(
+        !logs.contains(signature),
+        "the signature reached the logs: {logs}"
+    );
+}

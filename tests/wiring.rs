@@ -453,3 +453,32 @@ fn the_serve_process_holds_too() {
     assert!(server.stop());
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[tokio::test]
+async fn a_rewrite_between_the_router_and_the_layer_cannot_make_a_private_path_public() {
+    let layer = SecureLinkLayer::new(key())
+        .with_private_prefix("/files/")
+        .unwrap();
+    // Routed by `/files/...`, then rewritten to a public path before the layer looks.
+    let to_public = |mut request: Request<Body>| async move {
+        let rewritten = request.uri().path().replacen("/files/", "/public/", 1);
+        *request.uri_mut() = rewritten.parse().unwrap();
+        Ok::<_, Response<Body>>(request)
+    };
+    let app = Router::new()
+        .route(
+            "/files/{*rest}",
+            get(|| async { "PRIVATE through a rewrite" }),
+        )
+        .layer(layer.clone())
+        .layer(axum::middleware::map_request(to_public));
+    let (status, body) = oneshot(&app, "/files/invoice-42.pdf").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let link = layer.signer().sign("/files/invoice-42.pdf").unwrap();
+    let (status, _) = oneshot(&app, &link).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "the link is for the path the layer never saw"
+    );
+}
