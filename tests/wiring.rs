@@ -482,3 +482,31 @@ async fn a_rewrite_between_the_router_and_the_layer_cannot_make_a_private_path_p
         "the link is for the path the layer never saw"
     );
 }
+
+#[tokio::test]
+async fn folder_links_work_inside_a_nest() {
+    let root = site();
+    let layer = SecureLinkLayer::new(key())
+        .with_private_prefix("/files/")
+        .unwrap();
+    let app = Router::new().nest_service(
+        "/files",
+        layer.layer(ServeDir::new(root.path().join("files"))),
+    );
+    let signer = layer.signer();
+    let base = signer.prefix_link("/files/bob/").to_path_base().unwrap();
+    let (status, body) = oneshot(&app, &format!("{base}report.pdf")).await;
+    assert_eq!(status, StatusCode::OK, "{base}");
+    assert_eq!(body, "PRIVATE bob's report");
+    let query = signer.prefix_link("/files/bob/").to_query().unwrap();
+    let (status, _) = oneshot(&app, &format!("/files/bob/report.pdf?{query}")).await;
+    assert_eq!(status, StatusCode::OK);
+    for outside in [
+        format!("/files/alice/report.pdf?{query}"),
+        base.replace("/bob/", "/alice/") + "report.pdf",
+        format!("{base}../alice/report.pdf"),
+    ] {
+        let (status, body) = oneshot(&app, &outside).await;
+        assert!(!served(status, &body), "{outside} -> {status}");
+    }
+}
