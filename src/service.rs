@@ -96,7 +96,7 @@ where
                 conditions: Conditions { consume, max_body },
                 ..
             } => (
-                consume.as_ref().map(|c| (c.nonce, c.now, c.keep_until)),
+                consume.as_ref().map(|c| (c.nonce, c.now, c.keep_for)),
                 *max_body,
             ),
             _ => (None, None),
@@ -123,8 +123,8 @@ where
         }
         // Nothing refuses the request after this point, so a one-time link is used now (its
         // nonce still borrowed from the request's own URI).
-        let one_time = one_time.map(|(nonce, now, keep_until)| {
-            (settings.nonce_store.consume(nonce, now, keep_until), now)
+        let one_time = one_time.map(|(nonce, now, keep_for)| {
+            (settings.nonce_store.consume(nonce, now, keep_for), now)
         });
         if let Some(uri) = uri {
             *request.uri_mut() = uri;

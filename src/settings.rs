@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{Extensions, Method, Uri};
 use percent_encoding::percent_decode_str;
@@ -84,12 +85,13 @@ pub(crate) struct Conditions<'a> {
     pub(crate) max_body: Option<u64>,
 }
 
-/// A nonce to record, and until when the store must remember it.
+/// A nonce to record, when it is used (the verifying clock), and for how long from now the store
+/// must remember it.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct OneTimeUse<'a> {
     pub(crate) nonce: &'a str,
     pub(crate) now: u64,
-    pub(crate) keep_until: u64,
+    pub(crate) keep_for: Duration,
 }
 
 impl<'q> Verdict<'_, 'q> {
@@ -242,11 +244,7 @@ impl Settings {
                     consume: signed.nonce.filter(|_| own_method).map(|nonce| OneTimeUse {
                         nonce,
                         now,
-                        keep_until: signed
-                            .expires
-                            .0
-                            .saturating_add(self.leeway)
-                            .saturating_add(1),
+                        keep_for: keep_for(signed.expires.0, self.leeway, now),
                     }),
                     max_body: signed.max_body.map(|(limit, _)| limit),
                 }
@@ -376,6 +374,17 @@ impl Settings {
         }
         Ok((own_method, now))
     }
+}
+
+/// How long from `now` (the verifying host's clock) a one-time nonce must be remembered.
+///
+/// A host accepts a link until its own clock passes `expires + leeway`. Hosts whose clocks are
+/// within `leeway` of this one may therefore accept it until this clock reads
+/// `expires + 2 * leeway`; one more second covers the rounding to whole seconds. The time is
+/// relative, so a store applies it on its own clock without depending on that clock's offset.
+pub(crate) fn keep_for(expires: u64, leeway: u64, now: u64) -> Duration {
+    let last_acceptance = expires.saturating_add(leeway.saturating_mul(2));
+    Duration::from_secs(last_acceptance.saturating_sub(now).saturating_add(1))
 }
 
 /// Where a prefix token segment sits in a canonical path: its start and end byte offsets.

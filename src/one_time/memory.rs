@@ -3,6 +3,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -13,17 +14,29 @@ use super::{ConsumeFuture, NonceStore, StoreError, Use};
 pub const DEFAULT_CAPACITY: usize = 100_000;
 
 /// One-time link state in this process: right for a single server, wrong for a fleet (use the
-/// Redis store there). Needs no background task and no particular runtime: expired nonces are
-/// purged as new ones arrive. When `capacity` live nonces are held, new one-time links get 503
-/// until some expire, rather than letting old ones be forgotten and replayed.
+/// Redis store there). Needs no background task and no particular runtime: nonces that can no
+/// longer be used are forgotten as new ones arrive. When `capacity` live nonces are held, new
+/// one-time links get 503 until some can be forgotten, rather than letting live ones be
+/// forgotten and replayed.
+///
+/// A nonce is forgotten only when two clocks agree: the layer's clock says no host within the
+/// leeway could still accept its link, **and** the time the layer asked the store to keep it
+/// has passed on this process's monotonic clock. A wall clock stepped backwards (links verify
+/// again) or forwards (and back) can therefore never drop a nonce whose link could still
+/// verify.
+///
+/// Everything is lost when the process restarts: a link used before a restart can be used
+/// once more after it. Use the Redis store, with persistence, where that matters.
 ///
 /// ```
+/// use std::time::Duration;
 /// use tower_secure_link::one_time::{MemoryNonceStore, NonceStore, Use};
 /// # futures_executor_stub::block_on(async {
 /// let store = MemoryNonceStore::with_capacity(10);
 /// let nonce = "q83vEjRWeJq83vEjRWeJqw";
-/// assert_eq!(store.consume(nonce, 100, 200).await, Ok(Use::First));
-/// assert_eq!(store.consume(nonce, 150, 200).await, Ok(Use::Repeated { first_used_at: 100 }));
+/// let keep = Duration::from_secs(100);
+/// assert_eq!(store.consume(nonce, 100, keep).await, Ok(Use::First));
+/// assert_eq!(store.consume(nonce, 150, keep).await, Ok(Use::Repeated { first_used_at: 100 }));
 /// # });
 /// # mod futures_executor_stub {
 /// #     pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -34,15 +47,44 @@ pub const DEFAULT_CAPACITY: usize = 100_000;
 #[derive(Debug)]
 pub struct MemoryNonceStore {
     capacity: usize,
+    ticks: Ticks,
     state: Mutex<State>,
+}
+
+/// Whole seconds on a clock that never steps.
+#[derive(Debug)]
+enum Ticks {
+    Monotonic(Instant),
+    #[cfg(test)]
+    Manual(std::sync::Arc<std::sync::atomic::AtomicU64>),
+}
+
+impl Ticks {
+    fn now(&self) -> u64 {
+        match self {
+            Ticks::Monotonic(origin) => origin.elapsed().as_secs(),
+            #[cfg(test)]
+            Ticks::Manual(now) => now.load(std::sync::atomic::Ordering::SeqCst),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
 struct State {
-    /// Nonce → first use.
+    /// Nonce → first use (layer clock).
     used: HashMap<u128, u64>,
-    /// (keep until, nonce), soonest first, for purging.
-    expiry: BinaryHeap<Reverse<(u64, u128)>>,
+    /// Nonces by when they may be looked at for forgetting, soonest first.
+    forget: BinaryHeap<Reverse<Entry>>,
+}
+
+/// A nonce and its two deadlines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Entry {
+    /// Not before this many seconds on the monotonic clock.
+    tick: u64,
+    /// Not before the layer's clock passes this (the last moment the link could verify).
+    until: u64,
+    nonce: u128,
 }
 
 impl MemoryNonceStore {
@@ -55,11 +97,12 @@ impl MemoryNonceStore {
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             capacity,
+            ticks: Ticks::Monotonic(Instant::now()),
             state: Mutex::new(State::default()),
         }
     }
 
-    /// How many nonces are held now (expired ones included until the next purge).
+    /// How many nonces are held now (forgettable ones included until the next use).
     pub fn len(&self) -> usize {
         self.state.lock().map_or(0, |state| state.used.len())
     }
@@ -69,24 +112,34 @@ impl MemoryNonceStore {
         self.len() == 0
     }
 
-    fn record(&self, nonce: &str, now: u64, keep_until: u64) -> Result<Use, StoreError> {
+    fn record(&self, nonce: &str, now: u64, keep_for: Duration) -> Result<Use, StoreError> {
         let mut bytes = [0u8; 16];
         match URL_SAFE_NO_PAD.decode_slice(nonce, &mut bytes) {
             Ok(16) => {}
             _ => return Err(StoreError::new("not a nonce")),
         }
         let key = u128::from_be_bytes(bytes);
+        let tick = self.ticks.now();
         let mut state = self
             .state
             .lock()
             .map_err(|_| StoreError::new("the memory store's lock is poisoned"))?;
-        let State { used, expiry } = &mut *state;
-        while let Some(Reverse((until, old))) = expiry.peek().copied() {
-            if until >= now {
+        let State { used, forget } = &mut *state;
+        while let Some(Reverse(entry)) = forget.peek().copied() {
+            if entry.tick > tick {
                 break;
             }
-            expiry.pop();
-            used.remove(&old);
+            forget.pop();
+            if entry.until < now {
+                used.remove(&entry.nonce);
+            } else {
+                // The wall clock disagrees (it stepped back): look again once the rest of the
+                // link's life has passed on the monotonic clock.
+                forget.push(Reverse(Entry {
+                    tick: tick.saturating_add(entry.until - now).saturating_add(1),
+                    ..entry
+                }));
+            }
         }
         if let Some(&first_used_at) = used.get(&key) {
             return Ok(Use::Repeated { first_used_at });
@@ -94,8 +147,14 @@ impl MemoryNonceStore {
         if used.len() >= self.capacity {
             return Err(StoreError::new("the memory store is full"));
         }
+        // Rounded up, so a nonce is never looked at before its time.
+        let keep = keep_for.as_secs() + u64::from(keep_for.subsec_nanos() > 0);
         used.insert(key, now);
-        expiry.push(Reverse((keep_until, key)));
+        forget.push(Reverse(Entry {
+            tick: tick.saturating_add(keep).saturating_add(1),
+            until: now.saturating_add(keep),
+            nonce: key,
+        }));
         Ok(Use::First)
     }
 }
@@ -107,37 +166,77 @@ impl Default for MemoryNonceStore {
 }
 
 impl NonceStore for MemoryNonceStore {
-    fn consume(&self, nonce: &str, now: u64, keep_until: u64) -> ConsumeFuture {
-        ConsumeFuture::ready(self.record(nonce, now, keep_until))
+    fn consume(&self, nonce: &str, used_at: u64, keep_for: Duration) -> ConsumeFuture {
+        ConsumeFuture::ready(self.record(nonce, used_at, keep_for))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
 
     const A: &str = "AAAAAAAAAAAAAAAAAAAAAA";
     const B: &str = "AAAAAAAAAAAAAAAAAAAAAQ";
     const C: &str = "AAAAAAAAAAAAAAAAAAAAAg";
+    const TEN: Duration = Duration::from_secs(10);
+
+    fn store(capacity: usize) -> (MemoryNonceStore, Arc<AtomicU64>) {
+        let ticks = Arc::new(AtomicU64::new(0));
+        let store = MemoryNonceStore {
+            ticks: Ticks::Manual(ticks.clone()),
+            ..MemoryNonceStore::with_capacity(capacity)
+        };
+        (store, ticks)
+    }
 
     #[test]
-    fn first_use_wins_and_expired_nonces_are_purged() {
-        let store = MemoryNonceStore::with_capacity(2);
-        assert_eq!(store.record(A, 10, 20), Ok(Use::First));
+    fn first_use_wins_and_spent_nonces_are_forgotten() {
+        let (store, ticks) = store(2);
+        assert_eq!(store.record(A, 10, TEN), Ok(Use::First));
         assert_eq!(
-            store.record(A, 11, 20),
+            store.record(A, 11, TEN),
             Ok(Use::Repeated { first_used_at: 10 })
         );
-        assert_eq!(store.record(B, 12, 30), Ok(Use::First));
+        assert_eq!(store.record(B, 12, Duration::from_secs(30)), Ok(Use::First));
         // Full: refuse rather than forget a live nonce.
-        assert!(store.record(C, 13, 30).is_err());
-        assert_eq!(
-            store.record(A, 20, 20),
-            Ok(Use::Repeated { first_used_at: 10 })
-        );
-        // Past A's keep-until, A is purged and C fits.
-        assert_eq!(store.record(C, 21, 30), Ok(Use::First));
+        assert!(store.record(C, 13, TEN).is_err());
+        // Both clocks past A's time: A is forgotten and C fits.
+        ticks.store(12, Ordering::SeqCst);
+        assert_eq!(store.record(C, 21, TEN), Ok(Use::First));
         assert_eq!(store.len(), 2);
-        assert!(store.record("not a nonce", 21, 30).is_err());
+        assert!(store.record("not a nonce", 21, TEN).is_err());
+    }
+
+    #[test]
+    fn a_wall_clock_that_steps_never_drops_a_live_nonce() {
+        struct Step {
+            name: &'static str,
+            wall: u64,
+            ticks: u64,
+            remembered: bool,
+        }
+        // A is used at wall time 1000 and must be kept 10 s: until wall 1010.
+        #[rustfmt::skip]
+        let steps = [
+            Step { name: "wall clock jumps an hour ahead", wall: 4600, ticks: 1, remembered: true },
+            Step { name: "and steps back", wall: 1001, ticks: 2, remembered: true },
+            Step { name: "monotonic time passes, wall clock stepped back further", wall: 990, ticks: 50, remembered: true },
+            Step { name: "wall clock behind while its link still verifies", wall: 1009, ticks: 80, remembered: true },
+            Step { name: "both clocks past", wall: 1012, ticks: 120, remembered: false },
+        ];
+        let (store, ticks) = store(10);
+        assert_eq!(store.record(A, 1000, TEN), Ok(Use::First));
+        for step in steps {
+            ticks.store(step.ticks, Ordering::SeqCst);
+            let again = store.record(A, step.wall, TEN);
+            let expected = if step.remembered {
+                Use::Repeated { first_used_at: 1000 }
+            } else {
+                Use::First
+            };
+            assert_eq!(again, Ok(expected), "{}", step.name);
+        }
     }
 }

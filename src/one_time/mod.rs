@@ -47,6 +47,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 pub use memory::{MemoryNonceStore, DEFAULT_CAPACITY};
 #[cfg(feature = "redis")]
@@ -55,9 +56,17 @@ pub use redis::{RedisNonceStore, DEFAULT_KEY_PREFIX};
 
 /// Records the use of one-time link nonces, atomically.
 pub trait NonceStore: Send + Sync + 'static {
-    /// Records that `nonce` is used now, unless it was used before. The store must remember it
-    /// at least until `keep_until` (Unix seconds). `now` is the layer's clock.
-    fn consume(&self, nonce: &str, now: u64, keep_until: u64) -> ConsumeFuture;
+    /// Records that `nonce` is used now, unless it was used before.
+    ///
+    /// `used_at` is the verifying layer's clock (Unix seconds); a repeat reports the first
+    /// use's. The store must remember the nonce for at least `keep_for` from now, measured on a
+    /// clock that does not step: a relative time, never to be turned into an absolute time on
+    /// another host's clock (the layer computes it with a margin for the clock skew it allows).
+    ///
+    /// When the store cannot tell whether its write landed (a timeout, a lost connection), it
+    /// must answer an error and make sure the write does not count as a use: the layer answers
+    /// 503, and a 503 never uses a link up.
+    fn consume(&self, nonce: &str, used_at: u64, keep_for: Duration) -> ConsumeFuture;
 }
 
 /// What a store answered.

@@ -1,53 +1,257 @@
 //! One-time link state in Redis, shared by every server that points at it (feature `redis`).
 
+use std::collections::HashSet;
 use std::fmt;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, FromRedisValue, RedisError, Script};
 
 use super::{ConsumeFuture, NonceStore, StoreError, Use};
 
 /// The key prefix unless configured otherwise.
 pub const DEFAULT_KEY_PREFIX: &str = "secure-link:nonce:";
 
-/// Records one-time link uses in Redis with one atomic command per use,
-/// `SET <prefix><nonce> <now> NX GET EXAT <keep until>` (Redis 7.0 or later): the key is
-/// written only if absent, the answer says whether it was, and Redis drops it once the link
-/// can no longer verify. Any number of servers sharing the Redis therefore agree on which
-/// request was first.
+/// The time a connection attempt or a command may take unless configured otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Deletes a key only if it still holds the value one attempt wrote.
+const TAKE_BACK: &str =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
+/// Records one-time link uses in Redis (7.0 or later), on one server or a Redis Cluster, with
+/// one atomic single-key command per use:
 ///
-/// The connection reconnects by itself. While Redis cannot be reached, each one-time request
-/// fails within the response timeout and the layer answers 503; ordinary links never touch
-/// Redis.
+/// ```text
+/// SET <prefix><nonce> <first use>:<attempt id> NX GET PX <keep for>
+/// ```
+///
+/// The key is written only if absent and the answer says whether it was, so any number of
+/// servers sharing the Redis agree on which request came first.
+///
+/// # Guarantees
+///
+/// - **No dependence on Redis's clock.** The time to keep a nonce is relative (`PX`), computed
+///   by the layer on its own clock with a margin of twice the leeway: whatever Redis's clock
+///   says, and for app servers whose clocks differ by up to the leeway, a nonce outlives every
+///   server's acceptance of its link.
+/// - **Exactly one success.** Only a request whose own write Redis confirmed is served.
+/// - **A 503 never uses a link up.** When Redis does not answer in time (stalled, paused,
+///   overloaded) or the connection drops, the write may still land later. The layer answers
+///   503, and the store takes the write back: a compare-and-delete of the value unique to that
+///   attempt, sent behind the write on the same connection and repeated until Redis confirms.
+///   Until then, further tries of the same link on this server wait for it (503 if it does not
+///   come within the timeout). A try on *another* server that Redis happens to process between
+///   the late write and its take-back sees the link as used (410) once; the next try after
+///   the take-back is served.
+/// - **Fail closed.** While Redis cannot be reached, each one-time request fails within the
+///   timeout and gets 503; ordinary links never touch Redis. The connection reconnects by itself.
+///
+/// # Restarts
+///
+/// Redis keeps used nonces across its restarts only with persistence (AOF, or RDB snapshots,
+/// which lose the writes since the last snapshot). Without it, a restart forgets every used
+/// nonce and each one-time link still within its lifetime can be used once more.
+/// [`connect`](Self::connect) reads the server's persistence settings and reports them
+/// ([`persistence`](Self::persistence), and a `tracing` warning with that feature);
+/// [`RedisNonceStoreBuilder::require_persistence`] refuses a server without any.
 #[derive(Clone)]
 pub struct RedisNonceStore {
-    connection: ConnectionManager,
+    connection: Connection,
     key_prefix: String,
+    timeout: Duration,
+    persistence: Persistence,
+    /// Keys whose lost write is still being taken back.
+    taking_back: Arc<Mutex<HashSet<String>>>,
+}
+
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl Connection {
+    async fn query<T: FromRedisValue>(&mut self, command: &Cmd) -> Result<T, RedisError> {
+        match self {
+            Connection::Single(connection) => command.query_async(connection).await,
+            Connection::Cluster(connection) => command.query_async(connection).await,
+        }
+    }
+
+    async fn take_back(&mut self, key: &str, value: &str) -> Result<i64, RedisError> {
+        let script = Script::new(TAKE_BACK);
+        let mut invocation = script.key(key);
+        invocation.arg(value);
+        match self {
+            Connection::Single(connection) => invocation.invoke_async(connection).await,
+            Connection::Cluster(connection) => invocation.invoke_async(connection).await,
+        }
+    }
+}
+
+/// What a Redis server keeps across a restart, as its configuration says when the store
+/// connects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Persistence {
+    /// The append-only file: every write (within `appendfsync`'s bound).
+    AppendOnly,
+    /// RDB snapshots only: writes since the last snapshot are lost.
+    Snapshots,
+    /// Nothing: a restart forgets every used nonce.
+    None,
+    /// The server would not say (`CONFIG` disabled, or a cluster whose nodes differ).
+    Unknown,
+}
+
+impl Persistence {
+    /// A sentence for logs.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Persistence::AppendOnly => {
+                "Redis persists with an append-only file: used one-time links survive its restarts"
+            }
+            Persistence::Snapshots => {
+                "Redis persists with RDB snapshots only: a restart forgets links used since the last snapshot, which can then be used once more"
+            }
+            Persistence::None => {
+                "Redis has no persistence: a restart forgets every used one-time link, and each can then be used once more"
+            }
+            Persistence::Unknown => {
+                "Redis did not say how it persists (CONFIG unavailable): check that it keeps used one-time links across restarts"
+            }
+        }
+    }
+}
+
+/// Builds a [`RedisNonceStore`]: where Redis is, how long to wait for it, what to insist on.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct RedisNonceStoreBuilder {
+    urls: Vec<String>,
+    cluster: Option<bool>,
+    timeout: Duration,
+    key_prefix: String,
+    require_persistence: bool,
+}
+
+impl RedisNonceStoreBuilder {
+    /// The time a connection attempt or a command may take before the request is refused
+    /// with 503 ([`DEFAULT_TIMEOUT`] by default).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The prefix of the keys this store writes ([`DEFAULT_KEY_PREFIX`] by default), to share a
+    /// Redis with other applications.
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.key_prefix = prefix.into();
+        self
+    }
+
+    /// Connects as to a Redis Cluster, with these nodes as seeds (also found by itself: a
+    /// server that says `cluster_enabled:1` is used as a cluster).
+    pub fn cluster(mut self, seeds: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.urls.extend(seeds.into_iter().map(Into::into));
+        self.cluster = Some(true);
+        self
+    }
+
+    /// Refuses to connect to a Redis that keeps nothing across a restart (no AOF, no RDB
+    /// snapshots), where a restart would make every used one-time link usable once more.
+    pub fn require_persistence(mut self) -> Self {
+        self.require_persistence = true;
+        self
+    }
+
+    /// Connects. Needs a tokio runtime; fails if Redis cannot be reached now (or, with
+    /// [`require_persistence`](Self::require_persistence), keeps nothing across restarts).
+    pub async fn connect(self) -> Result<RedisNonceStore, StoreError> {
+        let first = self
+            .urls
+            .first()
+            .ok_or_else(|| StoreError::new("no Redis URL given"))?;
+        let client = redis::Client::open(first.as_str()).map_err(|e| describe(&e))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(self.timeout)
+            .set_response_timeout(self.timeout)
+            .set_number_of_retries(1)
+            .set_max_delay(1_000);
+        let mut single = Connection::Single(
+            ConnectionManager::new_with_config(client, config)
+                .await
+                .map_err(|e| describe(&e))?,
+        );
+        let cluster = match self.cluster {
+            Some(cluster) => cluster,
+            None => cluster_enabled(&mut single).await,
+        };
+        let mut connection = if cluster {
+            let client = redis::cluster::ClusterClient::builder(self.urls.clone())
+                .connection_timeout(self.timeout)
+                .response_timeout(self.timeout)
+                .retries(0)
+                .build()
+                .map_err(|e| describe(&e))?;
+            Connection::Cluster(
+                client
+                    .get_async_connection()
+                    .await
+                    .map_err(|e| describe(&e))?,
+            )
+        } else {
+            single
+        };
+        let persistence = persistence(&mut connection).await;
+        if self.require_persistence && persistence == Persistence::None {
+            return Err(StoreError::new(
+                "Redis keeps nothing across a restart (no appendonly, no save): enable one, or \
+                 connect without require_persistence",
+            ));
+        }
+        #[cfg(feature = "tracing")]
+        match persistence {
+            Persistence::AppendOnly => {
+                tracing::info!(target: "tower_secure_link", "{}", persistence.describe())
+            }
+            _ => tracing::warn!(target: "tower_secure_link", "{}", persistence.describe()),
+        }
+        Ok(RedisNonceStore {
+            connection,
+            key_prefix: self.key_prefix,
+            timeout: self.timeout,
+            persistence,
+            taking_back: Arc::new(Mutex::new(HashSet::new())),
+        })
+    }
 }
 
 impl RedisNonceStore {
-    /// Connects to the Redis at `url` (`redis://host:port/db`). Needs a tokio runtime; fails if
-    /// Redis cannot be reached now.
+    /// Connects to the Redis at `url` (`redis://host:port/db`; a cluster node works too) with
+    /// the default settings. Needs a tokio runtime; fails if Redis cannot be reached now.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Self::connect_with_timeout(url, Duration::from_millis(500)).await
+        Self::builder(url).connect().await
     }
 
     /// Like [`connect`](Self::connect), with the time a connection attempt or a command may take
     /// before the request is refused with 503.
     pub async fn connect_with_timeout(url: &str, timeout: Duration) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(|e| describe(&e))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(timeout)
-            .set_response_timeout(timeout)
-            .set_number_of_retries(1)
-            .set_max_delay(1_000);
-        let connection = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(|e| describe(&e))?;
-        Ok(Self {
-            connection,
+        Self::builder(url).timeout(timeout).connect().await
+    }
+
+    /// A builder for a store at `url`.
+    pub fn builder(url: &str) -> RedisNonceStoreBuilder {
+        RedisNonceStoreBuilder {
+            urls: vec![url.to_owned()],
+            cluster: None,
+            timeout: DEFAULT_TIMEOUT,
             key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
-        })
+            require_persistence: false,
+        }
     }
 
     /// The prefix of the keys this store writes ([`DEFAULT_KEY_PREFIX`] by default), to share a
@@ -56,32 +260,152 @@ impl RedisNonceStore {
         self.key_prefix = prefix.into();
         self
     }
+
+    /// What the server said about its persistence when the store connected.
+    pub fn persistence(&self) -> Persistence {
+        self.persistence
+    }
+
+    /// Whether this store talks to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.connection, Connection::Cluster(_))
+    }
+}
+
+/// Whether the server runs in cluster mode (`INFO cluster`); anything unclear reads as no.
+async fn cluster_enabled(connection: &mut Connection) -> bool {
+    let info: Result<String, _> = connection
+        .query(redis::cmd("INFO").arg("cluster"))
+        .await;
+    info.is_ok_and(|info| info.lines().any(|line| line.trim() == "cluster_enabled:1"))
+}
+
+async fn persistence(connection: &mut Connection) -> Persistence {
+    let setting = |name: &'static str| {
+        let mut connection = connection.clone();
+        async move {
+            let pair: Result<Vec<String>, _> = connection
+                .query(redis::cmd("CONFIG").arg("GET").arg(name))
+                .await;
+            pair.ok().and_then(|pair| pair.get(1).cloned())
+        }
+    };
+    let appendonly = setting("appendonly").await;
+    let save = setting("save").await;
+    match (appendonly.as_deref(), save.as_deref()) {
+        (Some("yes"), _) => Persistence::AppendOnly,
+        (Some(_), Some(save)) if !save.trim().is_empty() => Persistence::Snapshots,
+        (Some(_), Some(_)) => Persistence::None,
+        _ => Persistence::Unknown,
+    }
 }
 
 /// A store error that names what went wrong without echoing the URL (which may hold a password).
-fn describe(error: &redis::RedisError) -> StoreError {
-    StoreError::new(format!("redis: {:?}", error.kind()))
+fn describe(error: &RedisError) -> StoreError {
+    let what = if error.is_timeout() {
+        "no answer within the timeout".to_owned()
+    } else if error.is_connection_refusal() {
+        "connection refused".to_owned()
+    } else if error.is_connection_dropped() || error.is_io_error() {
+        "the connection failed".to_owned()
+    } else {
+        match error.code() {
+            Some(code) => format!("the server answered {code}"),
+            None => format!("{:?}", error.kind()),
+        }
+    };
+    StoreError::new(format!("redis: {what}"))
+}
+
+/// A value no other attempt writes: the first use's time, then 64 random bits.
+fn attempt_value(used_at: u64) -> Result<String, StoreError> {
+    let mut id = [0u8; 8];
+    getrandom::getrandom(&mut id).map_err(|_| StoreError::new("no randomness"))?;
+    Ok(format!("{used_at}:{:016x}", u64::from_be_bytes(id)))
+}
+
+/// The first-use time a stored value starts with.
+fn first_use(value: &str) -> u64 {
+    value
+        .split(':')
+        .next()
+        .and_then(|time| time.parse().ok())
+        .unwrap_or(0)
+}
+
+impl RedisNonceStore {
+    /// Waits until no take-back of an earlier attempt on `key` is pending here.
+    async fn wait_for_take_back(&self, key: &str) -> Result<(), StoreError> {
+        let deadline = Instant::now() + self.timeout;
+        while self.is_taking_back(key) {
+            if Instant::now() >= deadline {
+                return Err(StoreError::new(
+                    "redis: an earlier attempt on this link is still being taken back",
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(())
+    }
+
+    fn is_taking_back(&self, key: &str) -> bool {
+        self.taking_back
+            .lock()
+            .map_or(true, |pending| pending.contains(key))
+    }
+
+    /// Takes back what a lost write may have stored, repeating until Redis confirms or the
+    /// nonce would have expired anyway.
+    fn spawn_take_back(&self, key: String, value: String, keep_for: Duration) {
+        if let Ok(mut pending) = self.taking_back.lock() {
+            pending.insert(key.clone());
+        }
+        let mut connection = self.connection.clone();
+        let taking_back = self.taking_back.clone();
+        let pause = self.timeout;
+        tokio::spawn(async move {
+            let give_up = Instant::now() + keep_for;
+            while connection.take_back(&key, &value).await.is_err() && Instant::now() < give_up {
+                tokio::time::sleep(pause / 2).await;
+            }
+            if let Ok(mut pending) = taking_back.lock() {
+                pending.remove(&key);
+            }
+        });
+    }
 }
 
 impl NonceStore for RedisNonceStore {
-    fn consume(&self, nonce: &str, now: u64, keep_until: u64) -> ConsumeFuture {
-        let mut connection = self.connection.clone();
+    fn consume(&self, nonce: &str, used_at: u64, keep_for: Duration) -> ConsumeFuture {
+        let store = self.clone();
         let key = format!("{}{nonce}", self.key_prefix);
         ConsumeFuture::pending(async move {
-            let previous: Option<u64> = redis::cmd("SET")
+            store.wait_for_take_back(&key).await?;
+            let value = attempt_value(used_at)?;
+            let mut command = redis::cmd("SET");
+            command
                 .arg(&key)
-                .arg(now)
+                .arg(&value)
                 .arg("NX")
                 .arg("GET")
-                .arg("EXAT")
-                .arg(keep_until.max(now + 1))
-                .query_async(&mut connection)
-                .await
-                .map_err(|e| describe(&e))?;
-            Ok(match previous {
-                None => Use::First,
-                Some(first_used_at) => Use::Repeated { first_used_at },
-            })
+                .arg("PX")
+                .arg(keep_for.as_millis().max(1) as u64);
+            let mut connection = store.connection.clone();
+            match connection.query::<Option<String>>(&command).await {
+                Ok(None) => Ok(Use::First),
+                // A client-side retry of our own write finds our own value.
+                Ok(Some(previous)) if previous == value => Ok(Use::First),
+                Ok(Some(previous)) => Ok(Use::Repeated {
+                    first_used_at: first_use(&previous),
+                }),
+                Err(error) => {
+                    if error.code().is_none() {
+                        // No answer from the server: the write may still land.
+                        store.spawn_take_back(key, value, keep_for);
+                    }
+                    Err(describe(&error))
+                }
+            }
         })
     }
 }
@@ -90,6 +414,23 @@ impl fmt::Debug for RedisNonceStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisNonceStore")
             .field("key_prefix", &self.key_prefix)
+            .field("cluster", &self.is_cluster())
+            .field("persistence", &self.persistence)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_unique_and_carry_the_first_use() {
+        let a = attempt_value(1_700_000_000).unwrap();
+        let b = attempt_value(1_700_000_000).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(first_use(&a), 1_700_000_000);
+        assert_eq!(first_use("1700000000"), 1_700_000_000, "values of older versions");
+        assert_eq!(first_use("junk"), 0);
     }
 }
