@@ -232,7 +232,9 @@ mod tests {
             ticks.store(step.ticks, Ordering::SeqCst);
             let again = store.record(A, step.wall, TEN);
             let expected = if step.remembered {
-                Use::Repeated { first_used_at: 1000 }
+                Use::Repeated {
+                    first_used_at: 1000,
+                }
             } else {
                 Use::First
             };

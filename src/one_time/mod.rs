@@ -52,7 +52,9 @@ use std::time::Duration;
 pub use memory::{MemoryNonceStore, DEFAULT_CAPACITY};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use redis::{RedisNonceStore, DEFAULT_KEY_PREFIX};
+pub use redis::{
+    Persistence, RedisNonceStore, RedisNonceStoreBuilder, DEFAULT_KEY_PREFIX, DEFAULT_TIMEOUT,
+};
 
 /// Records the use of one-time link nonces, atomically.
 pub trait NonceStore: Send + Sync + 'static {

@@ -17,19 +17,33 @@ pub const DEFAULT_KEY_PREFIX: &str = "secure-link:nonce:";
 /// The time a connection attempt or a command may take unless configured otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// Deletes a key only if it still holds the value one attempt wrote.
-const TAKE_BACK: &str =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+/// Records an attempt's value unless the key holds a live one; answers nil (first use) or the
+/// value already there. A `void:` value is an attempt taken back: any other attempt replaces
+/// it, and the attempt it names (arriving late) leaves it alone.
+const CONSUME: &str = r"
+local current = redis.call('GET', KEYS[1])
+local void = current and string.sub(current, 1, 5) == 'void:'
+if current == false or (void and current ~= 'void:' .. ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return false
+end
+return current";
 
-/// Records one-time link uses in Redis (7.0 or later), on one server or a Redis Cluster, with
-/// one atomic single-key command per use:
-///
-/// ```text
-/// SET <prefix><nonce> <first use>:<attempt id> NX GET PX <keep for>
-/// ```
-///
-/// The key is written only if absent and the answer says whether it was, so any number of
-/// servers sharing the Redis agree on which request came first.
+/// Takes an attempt back: deletes its value if it landed, or leaves a `void:` mark so that it
+/// cannot land later.
+const TAKE_BACK: &str = r"
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+if current == false then
+  redis.call('SET', KEYS[1], 'void:' .. ARGV[1], 'PX', ARGV[2])
+  return 2
+end
+return 0";
+
+/// Records one-time link uses in Redis, on one server or a Redis Cluster, with one atomic
+/// single-key script per use: write `<first use>:<attempt id>` under `<prefix><nonce>` with a
+/// relative expiry (`PX`) unless a live value is there, and answer what was there. Any number
+/// of servers sharing the Redis therefore agree on which request came first.
 ///
 /// # Guarantees
 ///
@@ -40,12 +54,13 @@ const TAKE_BACK: &str =
 /// - **Exactly one success.** Only a request whose own write Redis confirmed is served.
 /// - **A 503 never uses a link up.** When Redis does not answer in time (stalled, paused,
 ///   overloaded) or the connection drops, the write may still land later. The layer answers
-///   503, and the store takes the write back: a compare-and-delete of the value unique to that
-///   attempt, sent behind the write on the same connection and repeated until Redis confirms.
-///   Until then, further tries of the same link on this server wait for it (503 if it does not
-///   come within the timeout). A try on *another* server that Redis happens to process between
-///   the late write and its take-back sees the link as used (410) once; the next try after
-///   the take-back is served.
+///   503 and the store takes the attempt back, repeating until Redis confirms: if the write
+///   landed, a compare-and-delete of the value unique to that attempt removes it; if it has not
+///   landed yet, a `void:` mark makes sure it never will, and the next attempt replaces the mark.
+///   Until Redis confirms, further tries of the same link on this server wait (and get 503 if
+///   the confirmation does not come within the timeout). The one interleaving left: a try on
+///   *another* server that Redis processes after the late write and before its take-back sees
+///   the link as used (410) that once; every try after the take-back can succeed.
 /// - **Fail closed.** While Redis cannot be reached, each one-time request fails within the
 ///   timeout and gets 503; ordinary links never touch Redis. The connection reconnects by itself.
 ///
@@ -81,10 +96,17 @@ impl Connection {
         }
     }
 
-    async fn take_back(&mut self, key: &str, value: &str) -> Result<i64, RedisError> {
-        let script = Script::new(TAKE_BACK);
+    async fn run<T: FromRedisValue>(
+        &mut self,
+        script: &Script,
+        key: &str,
+        value: &str,
+        keep_for: Duration,
+    ) -> Result<T, RedisError> {
         let mut invocation = script.key(key);
-        invocation.arg(value);
+        invocation
+            .arg(value)
+            .arg(keep_for.as_millis().clamp(1, u128::from(u64::MAX)) as u64);
         match self {
             Connection::Single(connection) => invocation.invoke_async(connection).await,
             Connection::Cluster(connection) => invocation.invoke_async(connection).await,
@@ -274,9 +296,7 @@ impl RedisNonceStore {
 
 /// Whether the server runs in cluster mode (`INFO cluster`); anything unclear reads as no.
 async fn cluster_enabled(connection: &mut Connection) -> bool {
-    let info: Result<String, _> = connection
-        .query(redis::cmd("INFO").arg("cluster"))
-        .await;
+    let info: Result<String, _> = connection.query(redis::cmd("INFO").arg("cluster")).await;
     info.is_ok_and(|info| info.lines().any(|line| line.trim() == "cluster_enabled:1"))
 }
 
@@ -365,7 +385,13 @@ impl RedisNonceStore {
         let pause = self.timeout;
         tokio::spawn(async move {
             let give_up = Instant::now() + keep_for;
-            while connection.take_back(&key, &value).await.is_err() && Instant::now() < give_up {
+            let script = Script::new(TAKE_BACK);
+            while connection
+                .run::<i64>(&script, &key, &value, keep_for)
+                .await
+                .is_err()
+                && Instant::now() < give_up
+            {
                 tokio::time::sleep(pause / 2).await;
             }
             if let Ok(mut pending) = taking_back.lock() {
@@ -382,19 +408,18 @@ impl NonceStore for RedisNonceStore {
         ConsumeFuture::pending(async move {
             store.wait_for_take_back(&key).await?;
             let value = attempt_value(used_at)?;
-            let mut command = redis::cmd("SET");
-            command
-                .arg(&key)
-                .arg(&value)
-                .arg("NX")
-                .arg("GET")
-                .arg("PX")
-                .arg(keep_for.as_millis().max(1) as u64);
             let mut connection = store.connection.clone();
-            match connection.query::<Option<String>>(&command).await {
+            let script = Script::new(CONSUME);
+            let answer = connection
+                .run::<Option<String>>(&script, &key, &value, keep_for)
+                .await;
+            match answer {
                 Ok(None) => Ok(Use::First),
                 // A client-side retry of our own write finds our own value.
                 Ok(Some(previous)) if previous == value => Ok(Use::First),
+                Ok(Some(previous)) if previous.starts_with("void:") => Err(StoreError::new(
+                    "redis: this attempt was taken back before it landed",
+                )),
                 Ok(Some(previous)) => Ok(Use::Repeated {
                     first_used_at: first_use(&previous),
                 }),
@@ -430,7 +455,11 @@ mod tests {
         let b = attempt_value(1_700_000_000).unwrap();
         assert_ne!(a, b);
         assert_eq!(first_use(&a), 1_700_000_000);
-        assert_eq!(first_use("1700000000"), 1_700_000_000, "values of older versions");
+        assert_eq!(
+            first_use("1700000000"),
+            1_700_000_000,
+            "values of older versions"
+        );
         assert_eq!(first_use("junk"), 0);
     }
 }

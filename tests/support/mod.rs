@@ -148,6 +148,22 @@ pub fn redis_binary() -> Option<PathBuf> {
     )
 }
 
+/// The faketime wrapper (libfaketime), or `None` (skipped outside CI, as for nginx).
+pub fn faketime_binary() -> Option<PathBuf> {
+    installed(
+        &["/usr/bin/faketime", "/usr/local/bin/faketime"],
+        "faketime",
+    )
+}
+
+/// redis-cli, or `None` (skipped outside CI; Debian's redis-server brings it).
+pub fn redis_cli_binary() -> Option<PathBuf> {
+    installed(
+        &["/usr/bin/redis-cli", "/usr/local/bin/redis-cli"],
+        "redis-tools",
+    )
+}
+
 /// The first of `candidates` that exists. Missing under CI is a failure: `.ci/run` installs it.
 fn installed(candidates: &[&str], package: &str) -> Option<PathBuf> {
     let found = candidates
@@ -254,7 +270,19 @@ pub struct Serve {
 
 impl Serve {
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut command = Command::new(example_binary());
+        Self::start_behind(&[], args, env)
+    }
+
+    /// Starts `serve` behind `wrapper` (for example `faketime -f +4s`).
+    pub fn start_behind(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut command = Command::new(program);
+                command.args(rest).arg(example_binary());
+                command
+            }
+            None => Command::new(example_binary()),
+        };
         command
             .args(["serve", "--addr", "127.0.0.1:0"])
             .args(args)
@@ -313,24 +341,51 @@ pub fn open_up(path: &Path) {
     }
 }
 
-/// A redis-server on a loopback port, without persistence.
+/// A redis-server on a loopback port, without persistence unless asked.
 pub struct RedisServer {
     child: Option<Child>,
     binary: PathBuf,
     pub port: u16,
     dir: tempfile::TempDir,
+    /// A command in front of redis-server (`faketime -f +60s`).
+    wrapper: Vec<String>,
+    extra: Vec<String>,
 }
 
 impl RedisServer {
     pub fn start(binary: &Path) -> Self {
+        Self::start_with(binary, &[], &[])
+    }
+
+    /// Starts redis-server behind `wrapper` (for example faketime) with `extra` arguments,
+    /// which override the defaults (no persistence).
+    pub fn start_with(binary: &Path, wrapper: &[&str], extra: &[&str]) -> Self {
         let mut server = Self {
             child: None,
             binary: binary.to_owned(),
             port: free_port(),
             dir: tempfile::tempdir().unwrap(),
+            wrapper: wrapper.iter().map(|s| s.to_string()).collect(),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
         };
         server.restart();
         server
+    }
+
+    /// Stops the process without ending it (SIGSTOP): a stalled server, not a dead one.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let status = Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(status.success(), "kill {signal} {pid}");
     }
 
     pub fn url(&self) -> String {
@@ -339,7 +394,15 @@ impl RedisServer {
 
     /// Starts it (again) on the same port.
     pub fn restart(&mut self) {
-        let mut child = Command::new(&self.binary)
+        let mut command = match self.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(&self.binary);
+                command
+            }
+            None => Command::new(&self.binary),
+        };
+        let mut child = command
             .args([
                 "--port",
                 &self.port.to_string(),
@@ -352,6 +415,7 @@ impl RedisServer {
             ])
             .arg("--dir")
             .arg(self.dir.path())
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
