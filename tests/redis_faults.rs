@@ -214,7 +214,7 @@ fn a_stalled_redis_gives_503_and_the_link_still_works_once() {
             "round {round}: never 410 before the first success: {seen}"
         );
         // And now it is used: a 200-way storm gets nothing more.
-        let storm = support::fire(&[server.addr.clone()], "GET", &link, 200);
+        let storm = support::fire(std::slice::from_ref(&server.addr), "GET", &link, 200);
         assert_eq!(
             support::count(&storm, 410),
             200,
