@@ -35,13 +35,16 @@ use std::convert::Infallible;
 use std::fmt;
 use std::future::{ready, Ready};
 use std::marker::PhantomData;
+use std::path::PathBuf;
 use std::task::{Context, Poll};
+use std::time::{Duration, UNIX_EPOCH};
 
 use http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use tower_service::Service;
 
+use crate::one_time::ResumedDownload;
 use crate::path::encode_segment;
 
 /// The header nginx acts on.
@@ -210,6 +213,8 @@ pub fn content_type_for(path: &str) -> &'static str {
 pub struct XAccelRedirect<B> {
     from: String,
     to: String,
+    /// The folder nginx serves `to` from, to check a resumed download's `If-Range`.
+    validators: Option<PathBuf>,
     body: PhantomData<fn() -> B>,
 }
 
@@ -218,6 +223,7 @@ impl<B> Clone for XAccelRedirect<B> {
         Self {
             from: self.from.clone(),
             to: self.to.clone(),
+            validators: self.validators.clone(),
             body: PhantomData,
         }
     }
@@ -228,6 +234,7 @@ impl<B> fmt::Debug for XAccelRedirect<B> {
         f.debug_struct("XAccelRedirect")
             .field("from", &self.from)
             .field("to", &self.to)
+            .field("validators", &self.validators)
             .finish()
     }
 }
@@ -242,11 +249,66 @@ impl<B: Default> XAccelRedirect<B> {
         Ok(Self {
             from: from.to_owned(),
             to: to.to_owned(),
+            validators: None,
             body: PhantomData,
         })
     }
 
-    fn respond(&self, path: &str) -> Response<B> {
+    /// Lets resumed one-time downloads that carry `If-Range` through: `folder` is where nginx
+    /// serves the internal location from, so the service can compute the validators nginx
+    /// will compare (`ETag` `"<mtime hex>-<size hex>"` and `Last-Modified`; it only reads the
+    /// file's metadata).
+    ///
+    /// nginx acts on the client's own headers after `X-Accel-Redirect`, so the layer cannot
+    /// remove an `If-Range` for it, and a mismatched one would make nginx send the whole file.
+    /// A resume whose `If-Range` matches the file goes on (nginx answers 206); one that does not
+    /// match, or that cannot be checked because no folder was given, gets 410, like any other
+    /// repeated use of a one-time link. Resumes without `If-Range` always go on.
+    pub fn with_validators_from(mut self, folder: impl Into<PathBuf>) -> Self {
+        self.validators = Some(folder.into());
+        self
+    }
+
+    /// Whether a resume's `If-Range` (if any) matches the file nginx will send.
+    fn resume_allowed(&self, relative: &str, if_range: Option<&HeaderValue>) -> bool {
+        let Some(if_range) = if_range else {
+            return true;
+        };
+        let Some(folder) = &self.validators else {
+            return false;
+        };
+        let Ok(metadata) = std::fs::metadata(folder.join(relative)) else {
+            return false;
+        };
+        let Ok(modified) = metadata.modified() else {
+            return false;
+        };
+        let seconds = modified
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs());
+        let etag = format!("\"{seconds:x}-{:x}\"", metadata.len());
+        let last_modified = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(seconds));
+        if_range == etag.as_str() || if_range == last_modified.as_str()
+    }
+
+    fn respond<ReqBody>(&self, request: &Request<ReqBody>) -> Response<B> {
+        let path = request.uri().path();
+        if let Some(resumed) = request.extensions().get::<ResumedDownload>() {
+            let relative = path
+                .strip_prefix(self.from.as_str())
+                .and_then(|rest| percent_decode_str(rest).decode_utf8().ok());
+            let allowed =
+                relative.is_some_and(|relative| self.resume_allowed(&relative, resumed.if_range()));
+            if !allowed {
+                let mut response = Response::new(B::default());
+                *response.status_mut() = StatusCode::GONE;
+                return response;
+            }
+        }
+        self.redirect(path)
+    }
+
+    fn redirect(&self, path: &str) -> Response<B> {
         let redirect = path.strip_prefix(self.from.as_str()).and_then(|rest| {
             let decoded = percent_decode_str(rest).decode_utf8().ok()?;
             let name = decoded.rsplit('/').next().unwrap_or_default().to_owned();
@@ -274,7 +336,7 @@ impl<ReqBody, ResBody: Default> Service<Request<ReqBody>> for XAccelRedirect<Res
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        ready(Ok(self.respond(request.uri().path())))
+        ready(Ok(self.respond(&request)))
     }
 }
 

@@ -4,12 +4,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use http::header::{CACHE_CONTROL, REFERRER_POLICY};
+use http::header::{CACHE_CONTROL, IF_RANGE, REFERRER_POLICY};
 use http::{HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use crate::one_time::{ConsumeFuture, Use};
+use crate::one_time::{ConsumeFuture, ResumedDownload, Use};
 
 pin_project! {
     /// The inner service's future, a rejection that is ready at once, or a one-time link's use
@@ -137,7 +137,16 @@ where
                         Ok(_) => used.take(),
                     };
                     match call.take() {
-                        Some((mut service, request)) if admitted => {
+                        Some((mut service, mut request)) if admitted => {
+                            if matches!(outcome, Ok(Use::Repeated { .. })) {
+                                // A resume must stay partial: a mismatched `If-Range` would let
+                                // the server send it all. The inner service never sees it; a
+                                // service that hands the bytes to nginx can still check it.
+                                let if_range = request.headers_mut().remove(IF_RANGE);
+                                request
+                                    .extensions_mut()
+                                    .insert(ResumedDownload { if_range });
+                            }
                             let future = service.call(request);
                             kind.set(Kind::Inner {
                                 future,

@@ -8,6 +8,7 @@ use http::header::{CACHE_CONTROL, RANGE};
 use http::uri::PathAndQuery;
 use http::{HeaderValue, Method, Request, Response, Uri};
 use http_body::Body;
+use http_range_header::{EndPosition, StartPosition};
 use tower_service::Service;
 
 use crate::future::{OneTimeCall, ResponseFuture};
@@ -199,25 +200,32 @@ fn warn_public_link<B>(settings: &Arc<Settings>, request: &Request<B>) {
     );
 }
 
-/// A GET whose `Range` starts past the first byte: the rest of an interrupted download, never
-/// a fresh full copy.
+/// A GET whose `Range` (strictly parsed) only asks for bytes past the first: the rest of an
+/// interrupted download, never a fresh full copy. A suffix range (`-500`) is a fresh read of
+/// the end; anything malformed (`bytes=+1-`) is not a resume at all.
 fn is_resumed_download<B>(request: &Request<B>) -> bool {
     if request.method() != Method::GET {
         return false;
     }
-    let Some(range) = request.headers().get(RANGE).and_then(|v| v.to_str().ok()) else {
+    let mut ranges = request.headers().get_all(RANGE).iter();
+    let (Some(range), None) = (ranges.next(), ranges.next()) else {
         return false;
     };
-    let Some(ranges) = range.trim().strip_prefix("bytes=") else {
+    let Some(parsed) = range
+        .to_str()
+        .ok()
+        .and_then(|range| http_range_header::parse_range_header(range).ok())
+    else {
         return false;
     };
-    // Every range must start past 0; a suffix range (`-500`) is a fresh read of the end.
-    ranges.split(',').all(|part| {
-        part.trim()
-            .split_once('-')
-            .and_then(|(start, _)| start.trim().parse::<u64>().ok())
-            .is_some_and(|start| start > 0)
-    })
+    parsed
+        .ranges
+        .iter()
+        .all(|range| match (range.start, range.end) {
+            (StartPosition::Index(start), EndPosition::LastByte) => start > 0,
+            (StartPosition::Index(start), EndPosition::Index(end)) => start > 0 && end >= start,
+            (StartPosition::FromLast(_), _) => false,
+        })
 }
 
 /// The request's URI with another path and query, keeping scheme and authority.
@@ -233,5 +241,45 @@ impl<S: fmt::Debug, R> fmt::Debug for SecureLink<S, R> {
             .field("inner", &self.inner)
             .field("scheme", &self.settings.scheme)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_strict_ranges_past_the_first_byte_are_resumes() {
+        struct Case {
+            name: &'static str,
+            method: Method,
+            ranges: &'static [&'static str],
+            resume: bool,
+        }
+        #[rustfmt::skip]
+        let cases = [
+            Case { name: "open range past 0", method: Method::GET, ranges: &["bytes=100-"], resume: true },
+            Case { name: "closed range past 0", method: Method::GET, ranges: &["bytes=100-199"], resume: true },
+            Case { name: "several ranges past 0", method: Method::GET, ranges: &["bytes=10-20, 30-"], resume: true },
+            Case { name: "from the first byte", method: Method::GET, ranges: &["bytes=0-"], resume: false },
+            Case { name: "one of several from 0", method: Method::GET, ranges: &["bytes=0-10,20-"], resume: false },
+            Case { name: "suffix", method: Method::GET, ranges: &["bytes=-500"], resume: false },
+            Case { name: "plus sign", method: Method::GET, ranges: &["bytes=+1-"], resume: false },
+            Case { name: "leading zero", method: Method::GET, ranges: &["bytes=01-"], resume: false },
+            Case { name: "end before start", method: Method::GET, ranges: &["bytes=10-5"], resume: false },
+            Case { name: "space after =", method: Method::GET, ranges: &["bytes= 10-"], resume: false },
+            Case { name: "other unit", method: Method::GET, ranges: &["items=10-"], resume: false },
+            Case { name: "two headers", method: Method::GET, ranges: &["bytes=10-", "bytes=0-"], resume: false },
+            Case { name: "no range", method: Method::GET, ranges: &[], resume: false },
+            Case { name: "not a GET", method: Method::POST, ranges: &["bytes=10-"], resume: false },
+        ];
+        for case in cases {
+            let mut request = Request::builder().method(case.method).uri("/x");
+            for range in case.ranges {
+                request = request.header(RANGE, *range);
+            }
+            let request = request.body(()).unwrap();
+            assert_eq!(is_resumed_download(&request), case.resume, "{}", case.name);
+        }
     }
 }

@@ -192,6 +192,9 @@ fn the_crate_answers_openssl_links_as_nginx_does() {
     equivalent_last.replace_range(21.., &sibling.to_string());
     #[rustfmt::skip]
     let cases: Vec<(&str, String, u16)> = vec![
+        // The one place the crate is stricter than nginx: a router in front of the layer may
+        // already have acted on the raw path, so dot segments under a private prefix get 400.
+        ("dot segments", format!("/private/x/../file.txt?token={file}&expires={far}"), 400),
         ("plain", format!("/private/file.txt?token={file}&expires={far}"), 200),
         ("space", format!("/private/my%20file.pdf?token={}&expires={far}", t(far, "/private/my file.pdf")), 200),
         ("UTF-8", format!("/private/%C3%A9.txt?token={}&expires={far}", t(far, "/private/é.txt")), 200),
@@ -200,7 +203,6 @@ fn the_crate_answers_openssl_links_as_nginx_does() {
         ("padding", format!("/private/file.txt?token={file}==&expires={far}"), 200),
         ("equivalent last character", format!("/private/file.txt?token={equivalent_last}&expires={far}"), 200),
         ("upper-case names", format!("/private/file.txt?TOKEN={file}&EXPIRES={far}"), 200),
-        ("dot segments", format!("/private/x/../file.txt?token={file}&expires={far}"), 200),
         ("expired", format!("/private/file.txt?token={}&expires=1000000000", t("1000000000", "/private/file.txt")), 410),
         ("bad hash, expired", format!("/private/file.txt?token={file}&expires=1000000000"), 403),
         ("missing expires", format!("/private/file.txt?token={file}"), 403),
@@ -212,7 +214,8 @@ fn the_crate_answers_openssl_links_as_nginx_does() {
     for (name, target, status) in cases {
         let from_nginx = get(&nginx_server.addr, &target);
         let from_crate = get(&serve.addr, &target);
-        assert_eq!(from_nginx.status, status, "nginx, {name}: {target}");
+        let nginx_status = if status == 400 { 200 } else { status };
+        assert_eq!(from_nginx.status, nginx_status, "nginx, {name}: {target}");
         assert_eq!(from_crate.status, status, "crate, {name}: {target}");
         if status == 200 {
             assert_eq!(from_crate.body, from_nginx.body, "{name}");
@@ -223,15 +226,27 @@ fn the_crate_answers_openssl_links_as_nginx_does() {
 /// A backend on its own thread: the layer in front of `XAccelRedirect`, which never opens a
 /// file (it is given no folder at all). Returns its address and a signer.
 fn start_accel_backend() -> (String, tower_secure_link::UrlSigner) {
+    start_accel_backend_with(|layer| layer, None)
+}
+
+fn start_accel_backend_with(
+    configure: impl FnOnce(tower_secure_link::SecureLinkLayer) -> tower_secure_link::SecureLinkLayer,
+    validators: Option<&Path>,
+) -> (String, tower_secure_link::UrlSigner) {
     use axum::body::Body;
     use tower_secure_link::accel::XAccelRedirect;
     use tower_secure_link::{Key, SecureLinkLayer};
 
-    let layer = SecureLinkLayer::new(Key::new("1", [5u8; 32]).unwrap())
-        .with_private_prefix("/private/")
-        .unwrap();
+    let layer = configure(
+        SecureLinkLayer::new(Key::new("1", [5u8; 32]).unwrap())
+            .with_private_prefix("/private/")
+            .unwrap(),
+    );
     let signer = layer.signer();
-    let files = XAccelRedirect::<Body>::new("/private/", "/protected/").unwrap();
+    let mut files = XAccelRedirect::<Body>::new("/private/", "/protected/").unwrap();
+    if let Some(folder) = validators {
+        files = files.with_validators_from(folder);
+    }
     let app = axum::Router::new()
         .route_service("/private/{*file}", files)
         .layer(layer);
@@ -313,5 +328,97 @@ fn x_accel_redirect_lets_nginx_serve_what_the_backend_checked() {
         let response = get(&server.addr, &target);
         assert_eq!(response.status, status, "{name}");
         assert_ne!(response.body_text(), "plain file", "{name}");
+    }
+}
+
+/// The nginx configuration `nginx-config --accel-internal` prints for a backend.
+fn accel_nginx(nginx: &Path, root: &Path, backend: &str) -> Nginx {
+    let alias = format!("{}/", root.join("private").display());
+    let (code, config, stderr) = cli(
+        &[
+            "nginx-config",
+            "--location",
+            "/private/",
+            "--accel-internal",
+            "/protected/",
+            "--alias",
+            &alias,
+            "--upstream",
+            backend,
+        ],
+        "unused",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    Nginx::start(nginx, &config)
+}
+
+/// `GET target` with extra header lines, byte for byte.
+fn get_with(addr: &str, target: &str, headers: &[&str]) -> support::RawResponse {
+    let mut request = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for header in headers {
+        request.push_str(header);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    support::raw_bytes(addr, request.as_bytes())
+}
+
+#[test]
+fn a_resumed_one_time_download_through_nginx_stays_partial() {
+    let Some(nginx) = nginx_binary() else { return };
+    let root = files();
+    let (backend, signer) = start_accel_backend_with(
+        |layer| layer.with_one_time_resume_window(std::time::Duration::from_secs(60)),
+        Some(&root.path().join("private")),
+    );
+    let server = accel_nginx(&nginx, root.path(), &backend);
+    let whole = "plain file";
+
+    let link = signer
+        .link("/private/file.txt")
+        .one_time()
+        .to_target()
+        .unwrap();
+    let first = get(&server.addr, &link);
+    assert_eq!(first.status, 200, "{}", server.error_log());
+    assert_eq!(first.body_text(), whole);
+    let etag = first
+        .header("etag")
+        .expect("nginx sends an ETag")
+        .to_owned();
+    let last_modified = first.header("last-modified").unwrap().to_owned();
+
+    #[rustfmt::skip]
+    let cases: &[(&str, &[&str], u16, Option<&str>)] = &[
+        ("a resume", &["Range: bytes=6-"], 206, Some("file")),
+        // nginx reads the client's own If-Range after X-Accel-Redirect: a mismatch would send
+        // the whole file, so the backend refuses it.
+        ("a resume with a mismatched If-Range", &["Range: bytes=6-", "If-Range: \"not-the-etag\""], 410, None),
+        ("a resume with an old If-Range date", &["Range: bytes=2-", "If-Range: Thu, 01 Jan 1970 00:00:00 GMT"], 410, None),
+        // What Chromium sends on every follow-up range request of a <video>: it matches.
+        ("a resume with the right If-Range", &["Range: bytes=6-"], 206, Some("file")),
+        ("a resume with the right If-Range date", &["Range: bytes=2-"], 206, Some("ain file")),
+        ("a plain GET", &[], 410, None),
+        ("from the first byte", &["Range: bytes=0-"], 410, None),
+        ("a malformed range", &["Range: bytes=+1-"], 410, None),
+        ("a suffix range", &["Range: bytes=-4"], 410, None),
+        ("a range with a mismatched If-Range from 0", &["Range: bytes=0-", "If-Range: \"nope\""], 410, None),
+    ];
+    for (name, headers, status, body) in cases {
+        let mut headers = headers.to_vec();
+        let right = format!("If-Range: {etag}");
+        let right_date = format!("If-Range: {last_modified}");
+        if name.ends_with("right If-Range") {
+            headers.push(&right);
+        }
+        if name.ends_with("right If-Range date") {
+            headers.push(&right_date);
+        }
+        let response = get_with(&server.addr, &link, &headers);
+        assert_eq!(response.status, *status, "{name}\n{}", server.error_log());
+        match body {
+            Some(body) => assert_eq!(response.body_text(), *body, "{name}"),
+            None => assert_ne!(response.body_text(), whole, "{name}: a full copy"),
+        }
     }
 }

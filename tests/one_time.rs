@@ -308,3 +308,85 @@ async fn streamed_uploads_are_cut_off_at_the_limit_while_they_stream() {
         )
     );
 }
+
+#[tokio::test]
+async fn a_resume_through_serve_dir_stays_partial_whatever_if_range_says() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("private")).unwrap();
+    let whole = "0123456789abcdefghij";
+    std::fs::write(root.path().join("private/video.mp4"), whole).unwrap();
+    let layer = layer().with_one_time_resume_window(Duration::from_secs(60));
+    let signer = layer.signer();
+    let app = Router::new()
+        .fallback_service(tower_http::services::ServeDir::new(root.path()))
+        .layer(layer);
+    let link = signer
+        .link("/private/video.mp4")
+        .one_time()
+        .to_target()
+        .unwrap();
+    let fetch = |request: Request<Body>| {
+        let app = app.clone();
+        async move {
+            let response = app.oneshot(request).await.unwrap();
+            let status = response.status();
+            let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            (status, String::from_utf8(body.to_vec()).unwrap())
+        }
+    };
+    let (status, body) = fetch(get(&link)).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, whole));
+    for if_range in ["\"not-the-etag\"", "Thu, 01 Jan 1970 00:00:00 GMT"] {
+        let request = Request::get(&link)
+            .header(header::RANGE, "bytes=10-")
+            .header(header::IF_RANGE, if_range)
+            .body(Body::empty())
+            .unwrap();
+        let (status, body) = fetch(request).await;
+        assert_eq!(status, StatusCode::PARTIAL_CONTENT, "If-Range {if_range}");
+        assert_eq!(
+            body, "abcdefghij",
+            "If-Range {if_range}: never the whole file"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_clock_stepping_back_and_forth_never_frees_a_used_link() {
+    let clock = ManualClock::new(NOW);
+    let layer = layer().with_clock(clock.clone());
+    let signer = layer.signer();
+    let app = Router::new().fallback(any(|| async { "x" })).layer(layer);
+    let link = signer
+        .link("/private/once.txt")
+        .one_time()
+        .expires_in(Duration::from_secs(60))
+        .to_target()
+        .unwrap();
+    assert_eq!(send(&app, get(&link)).await.0, StatusCode::OK);
+    #[rustfmt::skip]
+    let steps = [
+        ("an hour back", NOW - 3600, RejectionKind::AlreadyUsed),
+        ("a day ahead (the memory store purges as it goes)", NOW + 86_400, RejectionKind::Expired),
+        ("back to within the link's life", NOW + 30, RejectionKind::AlreadyUsed),
+        ("a year ahead", NOW + 365 * 86_400, RejectionKind::Expired),
+        ("back to the first use", NOW, RejectionKind::AlreadyUsed),
+    ];
+    for (name, now, kind) in steps {
+        clock.set(now);
+        // A fresh one-time link each step makes the store purge what it thinks it may.
+        let other = signer
+            .link("/private/other.txt")
+            .one_time()
+            .to_target()
+            .unwrap();
+        assert_eq!(send(&app, get(&other)).await.0, StatusCode::OK, "{name}");
+        assert_eq!(
+            send(&app, get(&link)).await,
+            (StatusCode::GONE, Some(kind)),
+            "{name}"
+        );
+    }
+}

@@ -71,6 +71,26 @@ pub trait NonceStore: Send + Sync + 'static {
     fn consume(&self, nonce: &str, used_at: u64, keep_for: Duration) -> ConsumeFuture;
 }
 
+/// Put into the extensions of a request that a one-time link's resume window admitted (a
+/// repeated use whose `Range` starts past the first byte).
+///
+/// The layer removes the request's `If-Range` header before the inner service sees it, so that
+/// a mismatched validator cannot turn the resume into a full copy; it is kept here. A service
+/// that lets another server send the bytes (nginx behind `X-Accel-Redirect`, which reads the
+/// client's original headers) must check it itself: see
+/// [`XAccelRedirect::with_validators_from`](crate::accel::XAccelRedirect::with_validators_from).
+#[derive(Debug, Clone)]
+pub struct ResumedDownload {
+    pub(crate) if_range: Option<http::HeaderValue>,
+}
+
+impl ResumedDownload {
+    /// The `If-Range` the client sent, removed from the request's headers.
+    pub fn if_range(&self) -> Option<&http::HeaderValue> {
+        self.if_range.as_ref()
+    }
+}
+
 /// What a store answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Use {
