@@ -409,7 +409,7 @@ mod tests {
     #[test]
     fn the_service_maps_prefixes_and_refuses_the_rest() {
         let service = XAccelRedirect::<()>::new("/private/", "/protected/").unwrap();
-        let response = service.respond("/private/dir/my%20file.pdf");
+        let response = service.redirect("/private/dir/my%20file.pdf");
         assert_eq!(
             response.headers()[X_ACCEL_REDIRECT],
             "/protected/dir/my%20file.pdf"
@@ -420,7 +420,7 @@ mod tests {
             "inline; filename=\"my file.pdf\""
         );
         for path in ["/public/x", "/private/", "/private/%ff"] {
-            let response = service.respond(path);
+            let response = service.redirect(path);
             assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
             assert!(response.headers().get(X_ACCEL_REDIRECT).is_none(), "{path}");
         }
