@@ -102,6 +102,9 @@ fn wait_for_port(addr: &str, child: &mut Child) {
 
 /// Stops a child with SIGTERM (so nginx takes its workers along), then waits.
 fn terminate(child: &mut Child) {
+    if matches!(child.try_wait(), Ok(Some(_))) {
+        return;
+    }
     send_sigterm(child);
     if wait_for_exit(child, Duration::from_secs(5)).is_none() {
         let _ = child.kill();

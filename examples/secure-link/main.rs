@@ -17,12 +17,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use axum::serve::ListenerExt as _;
 use axum::Router;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use http::{Method, Uri};
 use tower_http::services::ServeDir;
 use tower_secure_link::{Key, Keyring, RejectionKind, SecureLinkLayer, UrlSigner, MIN_SECRET_LEN};
+
+mod server;
 
 #[derive(Parser)]
 #[command(
@@ -84,9 +85,19 @@ enum Command {
         /// A public exception inside a private prefix (repeatable).
         #[arg(long, value_name = "PREFIX")]
         public: Vec<String>,
-        /// Keep one-time link state in Redis at this URL.
+        /// Keep one-time link state in Redis at this URL (a Redis Cluster node works too).
         #[arg(long, value_name = "URL")]
         redis: Option<String>,
+        /// Refuse to start when the Redis keeps nothing across its restarts (no AOF, no RDB),
+        /// since a restart would let every used one-time link work once more.
+        #[arg(long, requires = "redis")]
+        redis_require_persistence: bool,
+        /// For this long after a one-time link's first use, GET requests whose Range starts past
+        /// byte 0 are still admitted (what a <video> element sends), with any If-Range removed.
+        #[arg(long, value_name = "SECONDS")]
+        resume_window: Option<u64>,
+        #[command(flatten)]
+        limits: LimitArgs,
         #[command(flatten)]
         scheme: SchemeArgs,
     },
@@ -108,6 +119,35 @@ enum Command {
         #[command(flatten)]
         nginx: NginxArgs,
     },
+}
+
+/// What a slow or idle client may hold; see `server.rs`.
+#[derive(Args)]
+struct LimitArgs {
+    /// Close a connection whose request head has not arrived within this time.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    header_timeout: u64,
+    /// Close a connection on which nothing was read or written for this long.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    idle_timeout: u64,
+    /// Serve at most this many connections at once; more wait to be accepted.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    max_connections: usize,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Result<server::Limits, Failure> {
+        if self.header_timeout == 0 || self.idle_timeout == 0 || self.max_connections == 0 {
+            return Err(usage(
+                "--header-timeout, --idle-timeout and --max-connections must be above 0",
+            ));
+        }
+        Ok(server::Limits {
+            header_read: Duration::from_secs(self.header_timeout),
+            idle: Duration::from_secs(self.idle_timeout),
+            max_connections: self.max_connections,
+        })
+    }
 }
 
 #[derive(Args)]
@@ -187,8 +227,21 @@ fn main() -> ExitCode {
             private,
             public,
             redis,
+            redis_require_persistence,
+            resume_window,
+            limits,
             scheme,
-        } => serve(root, addr, private, public, redis, &scheme),
+        } => serve(ServeArgs {
+            root,
+            addr,
+            private,
+            public,
+            redis,
+            redis_require_persistence,
+            resume_window,
+            limits,
+            scheme,
+        }),
         Command::NginxConfig {
             location,
             alias,
@@ -360,14 +413,33 @@ fn verify(
     }
 }
 
-fn serve(
+/// Everything `serve` was given.
+struct ServeArgs {
     root: Option<PathBuf>,
     addr: SocketAddr,
     private: Vec<String>,
     public: Vec<String>,
     redis: Option<String>,
-    scheme: &SchemeArgs,
-) -> Result<(), Failure> {
+    redis_require_persistence: bool,
+    resume_window: Option<u64>,
+    limits: LimitArgs,
+    scheme: SchemeArgs,
+}
+
+fn serve(args: ServeArgs) -> Result<(), Failure> {
+    let ServeArgs {
+        root,
+        addr,
+        private,
+        public,
+        redis,
+        redis_require_persistence,
+        resume_window,
+        limits,
+        scheme,
+    } = args;
+    let scheme = &scheme;
+    let limits = limits.limits()?;
     let root = root
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/demo")));
     if !root.is_dir() {
@@ -399,26 +471,25 @@ fn serve(
             .with_public_exception(prefix.as_str())
             .map_err(|e| usage(format!("--public: {e}")))?;
     }
+    if let Some(window) = resume_window {
+        layer = layer.with_one_time_resume_window(Duration::from_secs(window));
+    }
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| runtime_failure(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async move {
         if let Some(url) = &redis {
-            layer = layer.with_nonce_store(redis_store(url).await?);
+            layer = layer.with_nonce_store(redis_store(url, redis_require_persistence).await?);
         }
         let signer = layer.signer();
-        let app = Router::new()
-            .fallback_service(ServeDir::new(&root))
-            .layer(layer);
+        // The layer outside the whole router: it sees every path as the client sent it.
+        let files = Router::new().fallback_service(ServeDir::new(&root));
+        let app = Router::new().fallback_service(tower::Layer::layer(&layer, files));
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| runtime_failure(format!("cannot listen on {addr}: {e}")))?;
         let local = listener
             .local_addr()
             .map_err(|e| runtime_failure(e.to_string()))?;
-        // Without TCP_NODELAY a response written in two parts waits for a delayed ACK (~40 ms).
-        let listener = listener.tap_io(|stream| {
-            let _ = stream.set_nodelay(true);
-        });
         // A reader that went away must not take the server down with it: ignore write errors.
         let mut stdout = std::io::stdout();
         let _ = writeln!(stdout, "listening on http://{local}");
@@ -433,8 +504,7 @@ fn serve(
             root.display(),
             private.join(", ")
         );
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
+        server::run(listener, app, limits, shutdown_signal())
             .await
             .map_err(|e| runtime_failure(format!("server error: {e}")))
     })
@@ -451,14 +521,46 @@ fn nginx_config(location: &str, alias: &str, args: &NginxArgs) -> Result<(), Fai
 }
 
 #[cfg(feature = "redis")]
-async fn redis_store(url: &str) -> Result<tower_secure_link::one_time::RedisNonceStore, Failure> {
-    tower_secure_link::one_time::RedisNonceStore::connect(url)
-        .await
-        .map_err(|e| runtime_failure(format!("--redis: {e}")))
+async fn redis_store(
+    url: &str,
+    require_persistence: bool,
+) -> Result<tower_secure_link::one_time::RedisNonceStore, Failure> {
+    let mut builder = tower_secure_link::one_time::RedisNonceStore::builder(url);
+    if require_persistence {
+        builder = builder.require_persistence();
+    }
+    let store = builder.connect().await.map_err(|e| {
+        let fix = if require_persistence {
+            " (turn on appendonly or save, or drop --redis-require-persistence)"
+        } else {
+            " (is redis-server running at that address?)"
+        };
+        usage(format!("--redis {}: {e}{fix}", redacted_url(url)))
+    })?;
+    eprintln!(
+        "secure-link: one-time links in Redis{}; {}",
+        if store.is_cluster() { " Cluster" } else { "" },
+        store.persistence().describe()
+    );
+    Ok(store)
+}
+
+/// A Redis URL without its password.
+#[cfg(feature = "redis")]
+fn redacted_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://REDACTED{}", &url[..scheme], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
 }
 
 #[cfg(not(feature = "redis"))]
-async fn redis_store(_: &str) -> Result<tower_secure_link::one_time::MemoryNonceStore, Failure> {
+async fn redis_store(
+    _: &str,
+    _: bool,
+) -> Result<tower_secure_link::one_time::MemoryNonceStore, Failure> {
     Err(usage(
         "this build has no Redis support: build with --all-features (or --features redis)",
     ))
