@@ -10,15 +10,20 @@
 //! - The method the link was minted for consumes it. A HEAD request on a GET link is answered
 //!   without consuming (mail scanners and link previews probe with HEAD), and so is any request
 //!   the layer refuses for another reason.
-//! - The store keeps a nonce until the link could no longer verify (expiry plus leeway), so
-//!   memory is bounded by the links alive at once.
-//! - If the store cannot answer (Redis down, memory store full), the request gets 503 and the
-//!   resource is not served. Ordinary links do not touch the store and keep working.
+//! - The store keeps a nonce for a relative time computed on the verifying clock, until no host
+//!   whose clock is within the leeway could still accept the link (`expiry + 2 × leeway`, plus a
+//!   second): a store's own clock, or a clock step, never shortens it. Memory is bounded by the
+//!   links alive at once.
+//! - If the store cannot answer (Redis down or stalled, memory store full), the request gets 503
+//!   and the resource is not served, and the attempt does not count as a use. Ordinary links do
+//!   not touch the store and keep working.
+//! - Restarts: the memory store forgets everything with its process; Redis keeps used nonces
+//!   only as far as its persistence does (see `RedisNonceStore`, feature `redis`).
 //! - Resumed downloads: by default a one-time link admits exactly one request, so a broken
 //!   download cannot resume. [`SecureLinkLayer::with_one_time_resume_window`] admits, for a
 //!   short window after the first use, GET requests whose `Range` starts past byte 0 (a resume,
-//!   never a fresh full copy). That window is a deliberate trade: whoever holds the link may
-//!   fetch the rest of the file during it.
+//!   never a fresh full copy), with `If-Range` removed (see [`ResumedDownload`]). That window is
+//!   a deliberate trade: whoever holds the link may fetch the rest of the file during it.
 //!
 //! ```
 //! use axum::{body::Body, routing::get, Router};
