@@ -422,3 +422,109 @@ fn a_resumed_one_time_download_through_nginx_stays_partial() {
         }
     }
 }
+
+#[test]
+fn nginx_config_is_right_whatever_slashes_the_user_types() {
+    let Some(nginx) = nginx_binary() else { return };
+    let secret = "slash test secret";
+    let root = tempfile::tempdir().unwrap();
+    let folder = root.path().join("files");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("hello.txt"), "the right file").unwrap();
+    // What `alias` without its `/` used to open for /private/hello.txt: `<folder>hello.txt`.
+    std::fs::write(root.path().join("fileshello.txt"), "the WRONG file").unwrap();
+    std::fs::create_dir_all(root.path().join("other")).unwrap();
+    open_up(root.path());
+    let folder = folder.display().to_string();
+    let link = sign(secret, "/private/hello.txt", &["--expires", "2147483647"]);
+    let sibling = link.replace("/private/", "/private-other/");
+    for location in ["/private/", "/private"] {
+        for alias in [format!("{folder}/"), folder.clone(), format!("{folder}//")] {
+            let (code, block, stderr) = cli(
+                &["nginx-config", "--location", location, "--alias", &alias],
+                secret,
+            );
+            assert_eq!(code, 0, "{location} {alias}: {stderr}");
+            let server = Nginx::start(&nginx, &block);
+            let case = format!("--location {location} --alias {alias}");
+            let served = get(&server.addr, &link);
+            assert_eq!(
+                served.status,
+                200,
+                "{case}\n{block}\n{}",
+                server.error_log()
+            );
+            assert_eq!(served.body_text(), "the right file", "{case}");
+            assert_eq!(served.header("cache-control"), Some("private"), "{case}");
+            assert_eq!(
+                served.header("referrer-policy"),
+                Some("no-referrer"),
+                "{case}"
+            );
+            let refused = get(&server.addr, "/private/hello.txt");
+            assert_eq!(refused.status, 403, "{case}");
+            assert_eq!(refused.header("cache-control"), Some("no-store"), "{case}");
+            assert_eq!(
+                refused.header("referrer-policy"),
+                Some("no-referrer"),
+                "{case}"
+            );
+            let other = get(&server.addr, &sibling);
+            assert_ne!(
+                other.status, 200,
+                "{case}: the location must not cover /private-other/"
+            );
+        }
+    }
+    for (location, alias) in [
+        ("private/", folder.as_str()),
+        ("/private/", "relative/dir/"),
+    ] {
+        let (code, _, stderr) = cli(
+            &["nginx-config", "--location", location, "--alias", alias],
+            secret,
+        );
+        assert_eq!(code, 2, "{location} {alias}");
+        assert!(stderr.contains("absolute"), "{stderr}");
+    }
+}
+
+#[test]
+fn the_accel_block_is_right_whatever_slashes_the_user_types() {
+    let Some(nginx) = nginx_binary() else { return };
+    let root = files();
+    let (backend, signer) = start_accel_backend();
+    let link = signer.sign("/private/file.txt").unwrap();
+    let folder = root.path().join("private").display().to_string();
+    for (internal, alias) in [
+        ("/protected/", folder.clone()),
+        ("/protected", folder.clone()),
+    ] {
+        let (code, config, stderr) = cli(
+            &[
+                "nginx-config",
+                "--location",
+                "/private",
+                "--accel-internal",
+                internal,
+                "--alias",
+                &alias,
+                "--upstream",
+                &backend,
+            ],
+            "unused",
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let server = Nginx::start(&nginx, &config);
+        let response = get(&server.addr, &link);
+        assert_eq!(
+            response.status,
+            200,
+            "{internal} {alias}\n{config}\n{}",
+            server.error_log()
+        );
+        assert_eq!(response.body_text(), "plain file");
+        assert_eq!(response.header("cache-control"), Some("private"));
+        assert_eq!(response.header("referrer-policy"), Some("no-referrer"));
+    }
+}

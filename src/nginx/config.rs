@@ -26,19 +26,27 @@ impl NginxScheme {
                 }
             }
         }
-        let location = escape(location).ok_or(NginxConfigError::UnsafePath)?;
-        let alias = escape(alias).ok_or(NginxConfigError::UnsafePath)?;
+        let (location, alias) = folder_pair(location, alias)?;
         let secure_link = if self.expiring {
             format!("$arg_{},$arg_{}", self.token_param, self.expires_param)
         } else {
             format!("$arg_{}", self.token_param)
         };
+        // The same headers the layer adds: refusals are not stored anywhere, served files are
+        // not cached for others, and the page does not leak its link through `Referer`.
         Ok(format!(
             "location \"{location}\" {{\n    \
              secure_link {secure_link};\n    \
              secure_link_md5 \"{expression}\";\n    \
-             if ($secure_link = \"\") {{ return 403; }}\n    \
-             if ($secure_link = \"0\") {{ return 410; }}\n    \
+             if ($secure_link = \"\") {{\n        \
+             {REFUSED_HEADERS}\n        \
+             return 403;\n    \
+             }}\n    \
+             if ($secure_link = \"0\") {{\n        \
+             {REFUSED_HEADERS}\n        \
+             return 410;\n    \
+             }}\n    \
+             {SERVED_HEADERS}\n    \
              alias \"{alias}\";\n\
              }}\n"
         ))
@@ -61,12 +69,14 @@ pub fn accel_config(
     if !upstream_ok {
         return Err(NginxConfigError::UnsafePath);
     }
-    let location = escape(location).ok_or(NginxConfigError::UnsafePath)?;
-    let internal = escape(internal).ok_or(NginxConfigError::UnsafePath)?;
-    let alias = escape(alias).ok_or(NginxConfigError::UnsafePath)?;
+    let location = escape(&with_slash(location)?).ok_or(NginxConfigError::UnsafePath)?;
+    let (internal, alias) = folder_pair(internal, alias)?;
+    // The backend's `Cache-Control: private` reaches the client through X-Accel-Redirect; its
+    // `Referrer-Policy` does not, so the internal location adds it.
     Ok(format!(
         "location \"{internal}\" {{\n    \
          internal;\n    \
+         add_header Referrer-Policy \"no-referrer\" always;\n    \
          alias \"{alias}\";\n\
          }}\n\
          location \"{location}\" {{\n    \
@@ -75,6 +85,33 @@ pub fn accel_config(
          proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
          }}\n"
     ))
+}
+
+/// Headers for nginx's own refusals and for the files it serves through a valid link.
+const REFUSED_HEADERS: &str =
+    "add_header Cache-Control \"no-store\" always;\n        add_header Referrer-Policy \"no-referrer\" always;";
+const SERVED_HEADERS: &str =
+    "add_header Cache-Control \"private\" always;\n    add_header Referrer-Policy \"no-referrer\" always;";
+
+/// A prefix location and the folder it is served from, both ending with `/`, escaped for
+/// nginx. nginx's `alias` replaces the location's text exactly: `location /private/` with
+/// `alias /srv/x` would open `/srv/xhello.txt` for `/private/hello.txt`, and `location /private`
+/// would also match `/private-other/`.
+fn folder_pair(location: &str, alias: &str) -> Result<(String, String), NginxConfigError> {
+    let location = with_slash(location)?;
+    let alias = with_slash(alias)?;
+    Ok((
+        escape(&location).ok_or(NginxConfigError::UnsafePath)?,
+        escape(&alias).ok_or(NginxConfigError::UnsafePath)?,
+    ))
+}
+
+/// An absolute path ending with exactly one `/`.
+fn with_slash(path: &str) -> Result<String, NginxConfigError> {
+    if !path.starts_with('/') {
+        return Err(NginxConfigError::NotAbsolute);
+    }
+    Ok(format!("{}/", path.trim_end_matches('/')))
 }
 
 /// Writes text for a double-quoted nginx string, or `None` when it cannot be written safely:

@@ -426,6 +426,8 @@ pub enum NginxConfigError {
     UnsafePath,
     /// The legacy `secure_link_secret` mode has no generated configuration.
     LegacyMode,
+    /// The location is not an absolute path, or the alias not an absolute folder.
+    NotAbsolute,
 }
 
 impl fmt::Display for NginxConfigError {
@@ -445,6 +447,10 @@ impl fmt::Display for NginxConfigError {
                  not host:port"
             }
             Self::LegacyMode => "the legacy secure_link_secret mode has no generated config",
+            Self::NotAbsolute => {
+                "the location must start with '/' and the alias must be an absolute folder \
+                 (for example /srv/private-files/)"
+            }
         })
     }
 }
