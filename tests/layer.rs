@@ -411,3 +411,37 @@ fn minting_errors_are_typed() {
         "{url}"
     );
 }
+
+#[tokio::test]
+async fn url_gives_plain_paths_for_public_files_and_links_for_private_ones() {
+    struct Case {
+        name: &'static str,
+        target: &'static str,
+        /// `Some(path)`: returned plain; `None`: signed.
+        plain: Option<&'static str>,
+    }
+    #[rustfmt::skip]
+    let cases = [
+        Case { name: "public file", target: "/static/app.js", plain: Some("/static/app.js") },
+        Case { name: "public file with a space and a query", target: "/static/a b.css?v=2", plain: Some("/static/a%20b.css?v=2") },
+        Case { name: "public exception", target: "/private/public/logo.png", plain: Some("/private/public/logo.png") },
+        Case { name: "private file", target: "/private/a.pdf", plain: None },
+        Case { name: "private file with a query", target: "/private/a.pdf?v=2", plain: None },
+        Case { name: "climbs out of the exception into private", target: "/private/public/../a.pdf", plain: None },
+    ];
+    let clock = ManualClock::new(NOW);
+    let layer = layer(&clock);
+    let signer = layer.signer();
+    let app = app(layer);
+    for case in cases {
+        let url = signer.url(case.target).unwrap();
+        match case.plain {
+            Some(plain) => assert_eq!(url, plain, "{}", case.name),
+            None => assert!(url.contains("sl_sig="), "{}: {url}", case.name),
+        }
+        let response = send(&app, Method::GET, &url).await;
+        assert_eq!(response.status(), StatusCode::OK, "{}: {url}", case.name);
+    }
+    assert!(signer.url("/private/a%2Fb").is_err(), "ambiguous");
+    assert!(signer.url("relative/path").is_err());
+}

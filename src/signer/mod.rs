@@ -47,7 +47,7 @@ mod folder;
 pub use folder::PrefixLinkBuilder;
 
 use crate::key::Keyring;
-use crate::path::{canonical_for_minting, decode_canonical};
+use crate::path::{canonical_for_minting, decode_canonical, Route};
 use crate::settings::{Scheme, Settings};
 use crate::token::{
     append_signing_params, is_method_scope, signing_params_len, AppQuery, Claims, Decimal, Scope,
@@ -68,6 +68,37 @@ impl UrlSigner {
     /// A GET link (also good for HEAD) to `target` that lives for the default lifetime.
     pub fn sign(&self, target: &str) -> Result<String, SignError> {
         self.link(target).to_target()
+    }
+
+    /// The URL a page should use for `target`, whatever it is: its plain path when the layer
+    /// treats it as public, a signed GET link (default lifetime) when it is private. Like a
+    /// Django storage's `url(name)`, templates can call it for every file.
+    ///
+    /// ```
+    /// use tower_secure_link::{Key, SecureLinkLayer};
+    ///
+    /// let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap())
+    ///     .with_private_prefix("/media/private/")
+    ///     .unwrap();
+    /// let signer = layer.signer();
+    /// assert_eq!(signer.url("/media/logo 2026.png").unwrap(), "/media/logo%202026.png");
+    /// assert!(signer.url("/media/private/cv.pdf").unwrap().contains("sl_sig="));
+    /// ```
+    pub fn url(&self, target: &str) -> Result<String, SignError> {
+        let (raw_path, query) = target.split_once('?').unwrap_or((target, ""));
+        let path =
+            canonical_for_minting(raw_path).map_err(|_| fail(SignErrorKind::InvalidTarget))?;
+        match self.settings.prefixes.route(&path) {
+            Route::Public(_) => {
+                let query = escape_query(query);
+                Ok(if query.is_empty() {
+                    path.into_owned()
+                } else {
+                    format!("{path}?{query}")
+                })
+            }
+            _ => self.sign(target),
+        }
     }
 
     /// Starts a link to `target` whose method, lifetime or start time can be chosen.
