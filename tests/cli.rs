@@ -51,11 +51,14 @@ fn sign_then_verify_round_trips() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(stdout(&output), "valid");
 
-    let put = sign(&["--method", "PUT", "--ttl", "60", "/private/upload.bin"]);
+    // Methods in any case.
+    let put = sign(&["--method", "put", "--ttl", "60", "/private/upload.bin"]);
+    assert!(put.contains("sl_method=PUT"), "{put}");
     let as_get = run(&["verify", &put], &[("SECURE_LINK_KEY", KEY)]);
     assert_eq!(as_get.status.code(), Some(1));
+    assert_eq!(stderr(&as_get).trim(), "method_not_allowed");
     let as_put = run(
-        &["verify", "--method", "PUT", &put],
+        &["verify", "--method", "Put", &put],
         &[("SECURE_LINK_KEY", KEY)],
     );
     assert_eq!(as_put.status.code(), Some(0));
@@ -73,10 +76,13 @@ fn verify_names_the_reason() {
     }
     #[rustfmt::skip]
     let cases = [
-        Case { name: "tampered path", target: link.replace("a.pdf", "b.pdf"), key: KEY, reason: "invalid" },
-        Case { name: "other key", target: link.clone(), key: "another secret of thirty-two bytes!!", reason: "invalid" },
-        Case { name: "no token", target: "/private/a.pdf".into(), key: KEY, reason: "invalid" },
+        Case { name: "tampered path", target: link.replace("a.pdf", "b.pdf"), key: KEY, reason: "bad_signature" },
+        Case { name: "other key", target: link.clone(), key: "another secret of thirty-two bytes!!", reason: "bad_signature" },
+        Case { name: "unknown key id", target: link.replace("sl_kid=1", "sl_kid=9"), key: KEY, reason: "unknown_key" },
+        Case { name: "no token", target: "/private/a.pdf".into(), key: KEY, reason: "missing_token" },
+        Case { name: "malformed token", target: link.replace("sl_exp=", "sl_exp=0"), key: KEY, reason: "malformed_token" },
         Case { name: "expired", target: expired, key: KEY, reason: "expired" },
+        Case { name: "ambiguous path", target: link.replace("/private/", "/private/x/../"), key: KEY, reason: "ambiguous_path" },
     ];
     for case in cases {
         let output = run(&["verify", &case.target], &[("SECURE_LINK_KEY", case.key)]);
@@ -103,14 +109,18 @@ fn old_keys_verify_but_do_not_sign() {
 #[test]
 fn usage_errors_exit_with_2_and_a_message() {
     #[rustfmt::skip]
-    let cases: [(&str, &[&str], Option<&str>, &str); 7] = [
+    let cases: [(&str, &[&str], Option<&str>, &str); 11] = [
         ("short key", &["sign", "/x"], Some("short"), "at least 32"),
         ("no key for sign", &["sign", "/x"], None, "SECURE_LINK_KEY"),
         ("no key for verify", &["verify", "/x"], None, "SECURE_LINK_KEY"),
         ("reserved parameter", &["sign", "/x?sl_sig=1"], Some(KEY), "reserved"),
-        ("lifetime over the maximum", &["sign", "--ttl", "99999999", "/x"], Some(KEY), "maximum lifetime"),
+        ("lifetime over the maximum", &["sign", "--ttl", "99999999", "/x"], Some(KEY), "maximum is 604800 s"),
+        ("the option that raises it", &["sign", "--ttl", "99999999", "/x"], Some(KEY), "--max-lifetime"),
+        ("dot segments", &["sign", "/private/../etc/passwd"], Some(KEY), "resolves to \"/etc/passwd\""),
+        ("double slash", &["sign", "/private//a.pdf"], Some(KEY), "resolves to \"/private/a.pdf\""),
+        ("not a method", &["sign", "--method", "G E T", "/x"], Some(KEY), "not an HTTP method"),
         ("unknown option", &["sign", "--bogus", "/x"], Some(KEY), "--bogus"),
-        ("bad path", &["sign", "/../x"], Some(KEY), "target path"),
+        ("bad path", &["sign", "/../x"], Some(KEY), "climbs above the root"),
     ];
     for (name, args, key, needle) in cases {
         let env: Vec<(&str, &str)> = key.map(|k| ("SECURE_LINK_KEY", k)).into_iter().collect();
@@ -176,4 +186,151 @@ fn serve_guards_the_private_prefix_and_stops_on_sigterm() {
 
     #[cfg(unix)]
     assert!(server.stop(), "serve did not stop cleanly on SIGTERM");
+}
+
+#[test]
+fn a_longer_maximum_lifetime_is_an_option_on_every_command() {
+    let ttl = (30 * 24 * 60 * 60).to_string();
+    let month = ["--max-lifetime", "2592000"];
+    let link = sign(&[&month[..], &["--ttl", &ttl, "/private/a.pdf"]].concat());
+    let without = run(&["verify", &link], &[("SECURE_LINK_KEY", KEY)]);
+    assert_eq!(stderr(&without).trim(), "lifetime_too_long");
+    let with = run(
+        &[&["verify"], &month[..], &[&link]].concat(),
+        &[("SECURE_LINK_KEY", KEY)],
+    );
+    assert_eq!(with.status.code(), Some(0), "{}", stderr(&with));
+}
+
+#[test]
+fn every_help_names_the_environment_it_reads() {
+    for (command, names) in [
+        (
+            "sign",
+            &[
+                "SECURE_LINK_KEY",
+                "SECURE_LINK_KEY_ID",
+                "SECURE_LINK_OLD_KEYS",
+            ][..],
+        ),
+        (
+            "verify",
+            &[
+                "SECURE_LINK_KEY",
+                "SECURE_LINK_KEY_ID",
+                "SECURE_LINK_OLD_KEYS",
+            ],
+        ),
+        (
+            "serve",
+            &[
+                "SECURE_LINK_KEY",
+                "SECURE_LINK_KEY_ID",
+                "SECURE_LINK_OLD_KEYS",
+            ],
+        ),
+        ("nginx-config", &["SECURE_LINK_KEY"]),
+    ] {
+        let output = run(&[command, "--help"], &[]);
+        assert_eq!(output.status.code(), Some(0), "{command}");
+        for name in names {
+            assert!(
+                stdout(&output).contains(name),
+                "{command} --help lacks {name}"
+            );
+        }
+    }
+}
+
+#[cfg(feature = "nginx")]
+#[test]
+fn nginx_secret_links_and_remote_addr_templates_work_through_serve() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("p")).unwrap();
+    std::fs::write(root.path().join("p/test.html"), "legacy page").unwrap();
+    let root_arg = root.path().display().to_string();
+    let env = [("SECURE_LINK_KEY", "secret")];
+    // nginx's own secure_link.t case: /p/<md5("test.html" + "secret")>/test.html.
+    let legacy = run(&["sign", "--format", "nginx-secret", "/p/test.html"], &env);
+    assert_eq!(
+        stdout(&legacy),
+        "/p/181a8c6df88b74bb87b14f72df0a86f9/test.html"
+    );
+    let server = Serve::start(
+        &[
+            "--root",
+            &root_arg,
+            "--private",
+            "/p/",
+            "--format",
+            "nginx-secret",
+        ],
+        &env,
+    );
+    let served = get(&server.addr, &stdout(&legacy));
+    assert_eq!(
+        (served.status, served.body_text().as_str()),
+        (200, "legacy page")
+    );
+    assert_eq!(
+        get(
+            &server.addr,
+            "/p/181a8c6df88b74bb87b14f72df0a86f0/test.html"
+        )
+        .status,
+        403
+    );
+    let verified = run(
+        &["verify", "--format", "nginx-secret", &stdout(&legacy)],
+        &env,
+    );
+    assert_eq!(stdout(&verified), "valid");
+    drop(server);
+
+    // {remote_addr} is the TCP peer: a link bound to 127.0.0.1 works from loopback only.
+    let template = [
+        "--format",
+        "nginx",
+        "--template",
+        "{expires}{uri}{remote_addr} {secret}",
+    ];
+    let server = Serve::start(
+        &[&["--root", &root_arg, "--private", "/p/"][..], &template].concat(),
+        &env,
+    );
+    let mine = run(
+        &[
+            &["sign"][..],
+            &template,
+            &["--client-ip", "127.0.0.1", "/p/test.html"],
+        ]
+        .concat(),
+        &env,
+    );
+    let other = run(
+        &[
+            &["sign"][..],
+            &template,
+            &["--client-ip", "10.1.2.3", "/p/test.html"],
+        ]
+        .concat(),
+        &env,
+    );
+    assert_eq!(
+        get(&server.addr, &stdout(&mine)).status,
+        200,
+        "{}",
+        stderr(&mine)
+    );
+    assert_eq!(get(&server.addr, &stdout(&other)).status, 403);
+    let verified = run(
+        &[
+            &["verify"][..],
+            &template,
+            &["--client-ip", "127.0.0.1", &stdout(&mine)],
+        ]
+        .concat(),
+        &env,
+    );
+    assert_eq!(stdout(&verified), "valid", "{}", stderr(&verified));
 }

@@ -12,7 +12,7 @@
 //! or configuration problem.
 
 use std::io::Write as _;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -21,7 +21,9 @@ use axum::Router;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use http::{Method, Uri};
 use tower_http::services::ServeDir;
-use tower_secure_link::{Key, Keyring, RejectionKind, SecureLinkLayer, UrlSigner, MIN_SECRET_LEN};
+use tower_secure_link::{
+    Key, Keyring, RejectionKind, SecureLinkLayer, SignErrorKind, UrlSigner, MIN_SECRET_LEN,
+};
 
 mod server;
 
@@ -36,9 +38,27 @@ struct Cli {
     command: Command,
 }
 
+/// What `sign` and `verify` read from the environment.
+const KEY_ENV_HELP: &str = "Environment:
+  SECURE_LINK_KEY       the secret (32 bytes or more for the native format; with
+                        --format nginx or nginx-secret, nginx's secret)
+  SECURE_LINK_KEY_ID    the id of that key (default 1)
+  SECURE_LINK_OLD_KEYS  id:secret pairs, comma-separated, accepted for verification only";
+
+/// What `serve` reads from the environment.
+const SERVE_ENV_HELP: &str = "Environment:
+  SECURE_LINK_KEY       the secret (without it, a random key for this run, said on stderr)
+  SECURE_LINK_KEY_ID    the id of that key (default 1)
+  SECURE_LINK_OLD_KEYS  id:secret pairs, comma-separated, accepted for verification only";
+
+/// What `nginx-config` reads from the environment.
+const NGINX_ENV_HELP: &str = "Environment:
+  SECURE_LINK_KEY       the secret written into the secure_link_md5 expression";
+
 #[derive(Subcommand)]
 enum Command {
     /// Print a signed request target for TARGET (a path with an optional query).
+    #[command(after_help = KEY_ENV_HELP)]
     Sign {
         /// Lifetime from now, in seconds (default: the layer's default lifetime).
         #[arg(long, value_name = "SECONDS", conflicts_with = "expires")]
@@ -53,12 +73,16 @@ enum Command {
         /// The link can be used once.
         #[arg(long)]
         one_time: bool,
+        /// nginx formats: the client address, for templates that use {remote_addr}.
+        #[arg(long, value_name = "IP")]
+        client_ip: Option<IpAddr>,
         #[command(flatten)]
         scheme: SchemeArgs,
         /// The target to sign.
         target: String,
     },
     /// Check a signed request target as the layer would.
+    #[command(after_help = KEY_ENV_HELP)]
     Verify {
         /// The method the request would use.
         #[arg(long, default_value = "GET")]
@@ -66,12 +90,16 @@ enum Command {
         /// Treat only paths under this prefix as private (repeatable; default: every path).
         #[arg(long, value_name = "PREFIX")]
         private: Vec<String>,
+        /// nginx formats: the client address, for templates that use {remote_addr}.
+        #[arg(long, value_name = "IP")]
+        client_ip: Option<IpAddr>,
         #[command(flatten)]
         scheme: SchemeArgs,
         /// The signed target to check.
         target: String,
     },
     /// Serve a folder over HTTP with the layer in front.
+    #[command(after_help = SERVE_ENV_HELP)]
     Serve {
         /// The folder to serve (default: the demo folder shipped with the example).
         #[arg(long)]
@@ -102,6 +130,7 @@ enum Command {
         scheme: SchemeArgs,
     },
     /// Print an nginx location block that verifies `--format nginx` links.
+    #[command(after_help = NGINX_ENV_HELP)]
     NginxConfig {
         /// The location prefix.
         #[arg(long, default_value = "/private/")]
@@ -155,6 +184,10 @@ struct SchemeArgs {
     /// The link format.
     #[arg(long, value_enum, default_value_t = Format::Hmac)]
     format: Format,
+    /// The longest lifetime a native link may have, in seconds (default 7 days); sign, verify
+    /// and serve must agree.
+    #[arg(long, value_name = "SECONDS", default_value_t = 7 * 24 * 60 * 60)]
+    max_lifetime: u64,
     #[command(flatten)]
     nginx: NginxArgs,
 }
@@ -182,6 +215,8 @@ enum Format {
     Hmac,
     /// nginx `secure_link_md5` compatible.
     Nginx,
+    /// nginx's legacy `secure_link_secret` (`/p/<md5 hex>/<path>` under each --private prefix).
+    NginxSecret,
 }
 
 /// A failure with the exit code it maps to.
@@ -212,15 +247,27 @@ fn main() -> ExitCode {
             expires,
             method,
             one_time,
+            client_ip,
             scheme,
             target,
-        } => sign(ttl, expires, &method, one_time, &scheme, &target),
+        } => sign(
+            SignArgs {
+                ttl,
+                expires,
+                method,
+                one_time,
+                client_ip,
+            },
+            &scheme,
+            &target,
+        ),
         Command::Verify {
             method,
             private,
+            client_ip,
             scheme,
             target,
-        } => verify(&method, &private, &scheme, &target),
+        } => verify(&method, &private, client_ip, &scheme, &target),
         Command::Serve {
             root,
             addr,
@@ -309,8 +356,11 @@ fn required_secret() -> Result<String, Failure> {
 /// A layer for the chosen format, every path private.
 fn layer_for(scheme: &SchemeArgs, secret: &str) -> Result<SecureLinkLayer, Failure> {
     match scheme.format {
-        Format::Hmac => Ok(SecureLinkLayer::new(keyring(secret)?)),
-        Format::Nginx => nginx_layer(&scheme.nginx, secret),
+        Format::Hmac => SecureLinkLayer::new(keyring(secret)?)
+            .with_max_lifetime(Duration::from_secs(scheme.max_lifetime))
+            .map_err(|e| usage(format!("--max-lifetime {}: {e}", scheme.max_lifetime))),
+        Format::Nginx => nginx_layer(&scheme.nginx, secret, false),
+        Format::NginxSecret => nginx_layer(&scheme.nginx, secret, true),
     }
 }
 
@@ -330,40 +380,70 @@ fn nginx_scheme(
 }
 
 #[cfg(feature = "nginx")]
-fn nginx_layer(args: &NginxArgs, secret: &str) -> Result<SecureLinkLayer, Failure> {
-    SecureLinkLayer::nginx(nginx_scheme(args, secret)?).map_err(|e| usage(e.to_string()))
+fn nginx_layer(args: &NginxArgs, secret: &str, legacy: bool) -> Result<SecureLinkLayer, Failure> {
+    let scheme = if legacy {
+        tower_secure_link::nginx::NginxScheme::legacy_secret(secret)
+    } else {
+        nginx_scheme(args, secret)?
+    };
+    // `{remote_addr}` is the TCP peer: `serve` puts it into every request, `verify` takes it
+    // from --client-ip.
+    let scheme = scheme.with_remote_addr(|extensions| {
+        extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip())
+    });
+    SecureLinkLayer::nginx(scheme).map_err(|e| usage(e.to_string()))
 }
 
 #[cfg(not(feature = "nginx"))]
-fn nginx_layer(_: &NginxArgs, _: &str) -> Result<SecureLinkLayer, Failure> {
+fn nginx_layer(_: &NginxArgs, _: &str, _: bool) -> Result<SecureLinkLayer, Failure> {
     Err(usage(
         "this build has no nginx support: build with --all-features (or --features nginx)",
     ))
 }
 
+/// A method in any case (`put` is `PUT`).
 fn parse_method(method: &str) -> Result<Method, Failure> {
-    Method::from_bytes(method.as_bytes()).map_err(|_| usage(format!("invalid method {method:?}")))
+    Method::from_bytes(method.to_ascii_uppercase().as_bytes()).map_err(|_| {
+        usage(format!(
+            "--method {method:?}: not an HTTP method (GET, HEAD, POST, PUT, DELETE, ...)"
+        ))
+    })
 }
 
-fn sign(
+/// How `sign` shapes the link.
+struct SignArgs {
     ttl: Option<u64>,
     expires: Option<String>,
-    method: &str,
+    method: String,
     one_time: bool,
-    scheme: &SchemeArgs,
-    target: &str,
-) -> Result<(), Failure> {
+    client_ip: Option<IpAddr>,
+}
+
+fn sign(args: SignArgs, scheme: &SchemeArgs, target: &str) -> Result<(), Failure> {
+    let SignArgs {
+        ttl,
+        expires,
+        method,
+        one_time,
+        client_ip,
+    } = args;
     let signer = layer_for(scheme, &required_secret()?)?.signer();
-    let mut link = signer.link(target).method(parse_method(method)?);
+    refuse_reshaped_target(&signer, target)?;
+    let mut link = signer.link(target).method(parse_method(&method)?);
     if one_time {
         link = link.one_time();
+    }
+    if let Some(ip) = client_ip {
+        link = link.client_ip(ip);
     }
     if let Some(ttl) = ttl {
         link = link.expires_in(Duration::from_secs(ttl));
     }
     if let Some(expires) = &expires {
         link = match scheme.format {
-            Format::Nginx => link.expires_at_text(expires),
+            Format::Nginx | Format::NginxSecret => link.expires_at_text(expires),
             Format::Hmac => link.expires_at(
                 expires
                     .parse()
@@ -371,16 +451,56 @@ fn sign(
             ),
         };
     }
-    let signed = link
-        .to_target()
-        .map_err(|e| usage(format!("cannot sign {target:?}: {e}")))?;
+    let signed = link.to_target().map_err(|e| {
+        let fix = match e.kind() {
+            SignErrorKind::LifetimeTooLong => format!(
+                " (the maximum is {} s; choose a shorter --ttl or --expires, or raise it with \
+                 --max-lifetime SECONDS on sign, verify and serve alike)",
+                scheme.max_lifetime
+            ),
+            SignErrorKind::ReservedParameter => {
+                " (drop the signing parameters from TARGET: sign the plain path)".to_owned()
+            }
+            _ => String::new(),
+        };
+        usage(format!("cannot sign {target:?}: {e}{fix}"))
+    })?;
     println!("{signed}");
     Ok(())
+}
+
+/// Refuses a target whose path names another file once resolved (`/private/../etc/passwd`):
+/// an operator must never sign a different path than the one typed. Escaping differences
+/// (`/a b.pdf` and `/a%20b.pdf`) name the same file and are fine.
+fn refuse_reshaped_target(signer: &UrlSigner, target: &str) -> Result<(), Failure> {
+    let path = target.split('?').next().unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let last = segments.len().saturating_sub(1);
+    let reshaped = segments.iter().enumerate().any(|(i, segment)| {
+        let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+        matches!(&*decoded, "." | "..") || (decoded.is_empty() && i != last)
+    });
+    if !reshaped {
+        return Ok(());
+    }
+    let canonical = signer
+        .link(path)
+        .to_target()
+        .ok()
+        .and_then(|link| link.split('?').next().map(str::to_owned));
+    Err(usage(match canonical {
+        Some(canonical) => format!(
+            "refusing to sign {target:?}: its path resolves to {canonical:?}, another spelling \
+             (dot segments or '//'); sign {canonical:?} itself if that is the file you mean"
+        ),
+        None => format!("refusing to sign {target:?}: its path climbs above the root"),
+    }))
 }
 
 fn verify(
     method: &str,
     private: &[String],
+    client_ip: Option<IpAddr>,
     scheme: &SchemeArgs,
     target: &str,
 ) -> Result<(), Failure> {
@@ -396,20 +516,24 @@ fn verify(
         eprintln!("{reason}");
         runtime_failure("")
     };
-    let uri: Uri = target.parse().map_err(|_| not_valid("invalid"))?;
-    match layer.check(&method, &uri) {
+    let uri: Uri = target
+        .parse()
+        .map_err(|_| not_valid(RejectionKind::MalformedPath.as_str()))?;
+    let mut request = http::Request::new(());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    if let Some(ip) = client_ip {
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(SocketAddr::new(ip, 0)));
+    }
+    match layer.check_request(&request) {
         Ok(_) => {
             println!("valid");
             Ok(())
         }
-        Err(rejection) => Err(not_valid(match rejection.kind() {
-            RejectionKind::Expired => "expired",
-            RejectionKind::NotYetValid => "not yet valid",
-            RejectionKind::AlreadyUsed => "used",
-            RejectionKind::AmbiguousPath | RejectionKind::MalformedPath => "bad path",
-            RejectionKind::StoreUnavailable => "store unavailable",
-            _ => "invalid",
-        })),
+        // The stable label (`bad_signature`, `expired`, `unknown_key`, ...).
+        Err(rejection) => Err(not_valid(rejection.kind().as_str())),
     }
 }
 
