@@ -712,7 +712,7 @@ fn accel_config(_: &str, _: &str, _: &str, _: &str) -> Result<(), Failure> {
 
 #[cfg(not(feature = "nginx"))]
 fn nginx_config(_: &str, _: &str, args: &NginxArgs) -> Result<(), Failure> {
-    nginx_layer(args, "").map(|_| ())
+    nginx_layer(args, "", false).map(|_| ())
 }
 
 /// A signed link to the first file under the first private prefix, so a person has something
