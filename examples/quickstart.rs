@@ -48,9 +48,10 @@ mod tests {
 
     #[tokio::test]
     async fn no_private_file_without_a_valid_link() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("invoice-42.pdf"), "%PDF-1.7 private").unwrap();
-        let (app, layer) = super::app(dir.path().to_str().unwrap(), &[7u8; 32]).unwrap();
+        let dir = std::env::temp_dir().join(format!("quickstart-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("invoice-42.pdf"), "%PDF-1.7 private").unwrap();
+        let (app, layer) = super::app(dir.to_str().unwrap(), &[7u8; 32]).unwrap();
 
         let report = Audit::new(layer.signer())
             .target("/files/invoice-42.pdf")

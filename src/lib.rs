@@ -155,10 +155,21 @@ pub mod fuzzing {
     }
 }
 
-/// The README's Rust examples, compiled as doc tests so they stay true.
-#[cfg(doctest)]
+/// The README's Rust examples, compiled as doc tests so they stay true (they use every
+/// feature; `tests/readme-crate` also builds them in a crate of a user's).
+#[cfg(all(
+    doctest,
+    feature = "nginx",
+    feature = "redis",
+    feature = "axum",
+    feature = "tracing"
+))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The `http` crate this one speaks (`Method`, `Request`, `Uri`), so users need no separate
+/// dependency to name them.
+pub use http;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 #[cfg(feature = "axum")]
