@@ -25,6 +25,7 @@ use tower_secure_link::{
     Key, Keyring, RejectionKind, SecureLinkLayer, SignErrorKind, UrlSigner, MIN_SECRET_LEN,
 };
 
+mod demo;
 mod server;
 
 #[derive(Parser)]
@@ -104,6 +105,10 @@ enum Command {
         /// The folder to serve (default: the demo folder shipped with the example).
         #[arg(long)]
         root: Option<PathBuf>,
+        /// Serve the demo page of live links at `/` (the default without --root; ROOT must
+        /// then hold the demo's private/ files).
+        #[arg(long)]
+        demo: bool,
         /// Where to listen; port 0 picks a free port.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
@@ -270,6 +275,7 @@ fn main() -> ExitCode {
         } => verify(&method, &private, client_ip, &scheme, &target),
         Command::Serve {
             root,
+            demo,
             addr,
             private,
             public,
@@ -280,6 +286,7 @@ fn main() -> ExitCode {
             scheme,
         } => serve(ServeArgs {
             root,
+            demo,
             addr,
             private,
             public,
@@ -540,6 +547,7 @@ fn verify(
 /// Everything `serve` was given.
 struct ServeArgs {
     root: Option<PathBuf>,
+    demo: bool,
     addr: SocketAddr,
     private: Vec<String>,
     public: Vec<String>,
@@ -553,6 +561,7 @@ struct ServeArgs {
 fn serve(args: ServeArgs) -> Result<(), Failure> {
     let ServeArgs {
         root,
+        demo,
         addr,
         private,
         public,
@@ -564,11 +573,14 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
     } = args;
     let scheme = &scheme;
     let limits = limits.limits()?;
+    // Without --root, the demo: its folder and a page of live links at `/`.
+    let demo = demo || root.is_none();
     let root = root
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/demo")));
     if !root.is_dir() {
         return Err(usage(format!("--root {}: not a folder", root.display())));
     }
+    let random_key = secret_from_env()?.is_none();
     let secret = match secret_from_env()? {
         Some(secret) => secret,
         None => {
@@ -605,8 +617,27 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
             layer = layer.with_nonce_store(redis_store(url, redis_require_persistence).await?);
         }
         let signer = layer.signer();
+        let mut files = Router::new().fallback_service(ServeDir::new(&root));
+        if demo {
+            let setup = std::sync::Arc::new(demo::Setup {
+                resume_window,
+                random_key,
+            });
+            let page_signer = signer.clone();
+            files = files.route(
+                "/",
+                axum::routing::get(move || {
+                    let html = demo::page(&page_signer, &setup);
+                    async move { axum::response::Html(html) }
+                }),
+            );
+        }
+        // Refusals say why in a browser (the library's default is an empty body).
+        let layer = layer.with_rejection_response(
+            demo::refusal_page
+                as fn(&tower_secure_link::Rejection) -> http::Response<axum::body::Body>,
+        );
         // The layer outside the whole router: it sees every path as the client sent it.
-        let files = Router::new().fallback_service(ServeDir::new(&root));
         let app = Router::new().fallback_service(tower::Layer::layer(&layer, files));
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -628,6 +659,9 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
             root.display(),
             private.join(", ")
         );
+        if demo {
+            eprintln!("secure-link: open http://{local}/ in a browser for the demo page");
+        }
         server::run(listener, app, limits, shutdown_signal())
             .await
             .map_err(|e| runtime_failure(format!("server error: {e}")))

@@ -1,0 +1,346 @@
+//! The demo `serve` shows when it serves its own folder: a page of live links, each saying what
+//! it demonstrates and what to expect, and refusals that explain themselves in a browser.
+//!
+//! The library answers refusals with an empty body (nothing for a prober to read); a demo should
+//! say why, so `serve` installs [`refusal_page`] with `with_rejection_response`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Response};
+use tower_secure_link::{Rejection, RejectionKind, UrlSigner};
+
+/// What the page needs to know about how the server was started.
+pub struct Setup {
+    /// `--resume-window`, which decides whether a one-time video can play.
+    pub resume_window: Option<u64>,
+    /// The server made its own key, so only it can mint links.
+    pub random_key: bool,
+}
+
+/// A short HTML page saying why a request was refused.
+pub fn refusal_page(rejection: &Rejection) -> Response<Body> {
+    let kind = rejection.kind();
+    let (title, why) = explain(kind);
+    let status = rejection.status();
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>{code} {title}</title><style>{STYLE}</style></head><body><main>\
+         <h1>{title}</h1><p>{why}</p>\
+         <p class=\"meta\">HTTP {code} &middot; reason <code>{label}</code></p>\
+         <p><a href=\"/\">Back to the demo</a></p></main></body></html>",
+        code = status.as_u16(),
+        label = kind.as_str(),
+    );
+    let mut response = Response::new(Body::from(html));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+fn explain(kind: RejectionKind) -> (&'static str, &'static str) {
+    match kind {
+        RejectionKind::MissingToken => (
+            "This file is private",
+            "It opens only through a signed link, and this address carries none.",
+        ),
+        RejectionKind::BadSignature | RejectionKind::MalformedToken => (
+            "This link is not valid",
+            "It was changed, cut short or pasted wrongly: its signature does not match.",
+        ),
+        RejectionKind::UnknownKey => (
+            "This link is not valid",
+            "It was signed with a key this server does not hold (retired, or another server's).",
+        ),
+        RejectionKind::Expired => (
+            "This link has expired",
+            "Signed links live for a limited time. Ask for a new one.",
+        ),
+        RejectionKind::NotYetValid => ("This link is not valid yet", "It starts working later."),
+        RejectionKind::AlreadyUsed => (
+            "This link has been used",
+            "It was a one-time link and it worked once already.",
+        ),
+        RejectionKind::MethodNotAllowed => (
+            "This link does not allow that",
+            "It was signed for another kind of request (for example an upload).",
+        ),
+        RejectionKind::LifetimeTooLong | RejectionKind::OutsideScope => (
+            "This link does not cover this file",
+            "It was signed for something else.",
+        ),
+        RejectionKind::StoreUnavailable => (
+            "Try again in a moment",
+            "The server cannot check this one-time link right now; it has not been used up.",
+        ),
+        RejectionKind::PayloadTooLarge => {
+            ("Too large", "The upload is larger than this slot allows.")
+        }
+        RejectionKind::LengthRequired => (
+            "Length required",
+            "This upload slot needs to know the upload's size in advance.",
+        ),
+        RejectionKind::AmbiguousPath | RejectionKind::MalformedPath => (
+            "This address is not valid",
+            "Its path could be read in more than one way, so it is refused.",
+        ),
+        _ => ("Refused", "This request was refused."),
+    }
+}
+
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2330}\
+main{max-width:960px;margin:0 auto;padding:24px}h1{font-size:1.6rem;margin:.2em 0}\
+.meta{color:#5b6475}code{background:#e8eaf0;padding:1px 5px;border-radius:4px}\
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:16px}\
+.card{background:#fff;border-radius:10px;padding:14px 16px;box-shadow:0 1px 3px #0002}\
+.card h2{font-size:1.05rem;margin:0 0 6px}.card p{margin:6px 0;font-size:.92rem}\
+.media{height:110px;display:flex;align-items:center;gap:8px;background:#eef0f4;border-radius:6px;justify-content:center}\
+.media img{max-height:100px;image-rendering:pixelated}.media video{max-height:104px;max-width:100%}\
+.expect{font-weight:600}.result{font-weight:600}.ok{color:#147a3c}.no{color:#b3261e}\
+a{color:#2b59c3}";
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+/// The link with one character of its signature changed.
+fn tampered(link: &str) -> String {
+    let at = link
+        .find("sl_sig=")
+        .map_or(link.len() - 1, |at| at + "sl_sig=".len() + 5);
+    let mut out = link.to_owned();
+    let swap = if &link[at..at + 1] == "A" { "B" } else { "A" };
+    out.replace_range(at..at + 1, swap);
+    out
+}
+
+struct Card {
+    id: &'static str,
+    title: &'static str,
+    what: String,
+    expect: &'static str,
+    /// `img`, `video` or a plain link.
+    media: String,
+    open: String,
+}
+
+/// The demo page, with links minted now.
+pub fn page(signer: &UrlSigner, setup: &Setup) -> String {
+    let sign = |target: &str| signer.sign(target).unwrap_or_default();
+    let photo = sign("/private/photo.png");
+    let report = sign("/private/report.pdf");
+    let bad = tampered(&photo);
+    let expired = signer
+        .link("/private/photo.png")
+        .expires_at(now().saturating_sub(3600))
+        .to_target()
+        .unwrap_or_default();
+    let once = signer
+        .link("/private/photo.png")
+        .one_time()
+        .to_target()
+        .unwrap_or_default();
+    let folder = signer
+        .prefix_link("/private/gallery/")
+        .to_path_base()
+        .unwrap_or_default();
+    let video = signer
+        .link("/private/video.mp4")
+        .one_time()
+        .to_target()
+        .unwrap_or_default();
+    let img = |id: &str, src: &str, expect: &str| {
+        format!("<img id=\"{id}\" data-expect=\"{expect}\" src=\"{src}\" alt=\"\">")
+    };
+    let open = |href: &str, text: &str| format!("<a href=\"{href}\">{text}</a>");
+    let video_note = match setup.resume_window {
+        Some(window) => format!(
+            "This server admits resumed downloads for {window} s after a one-time link's first \
+             use (<code>--resume-window</code>), so the player's later range requests (its index \
+             sits at the end of the file; seeking asks for more) still work, with any \
+             <code>If-Range</code> removed. Expect it to play."
+        ),
+        None => "Started without <code>--resume-window</code>: the first request uses the link \
+                 up, and the player's next range request (its index sits at the end of the \
+                 file) gets 410, so it will not play. Restart with \
+                 <code>serve --resume-window 60</code> to see it play."
+            .to_owned(),
+    };
+    let cards = [
+        Card {
+            id: "valid",
+            title: "A private image, valid link",
+            what: "Signed for <code>/private/photo.png</code>, GET, one hour.".into(),
+            expect: "200, the image shows",
+            media: img("valid-img", &photo, "loaded"),
+            open: open(&photo, "open the link"),
+        },
+        Card {
+            id: "pdf",
+            title: "A private PDF",
+            what: "The same kind of link for a PDF; the browser opens it inline.".into(),
+            expect: "200, the PDF opens",
+            // HEAD asks for the status without opening the PDF.
+            media: format!(
+                "<span id=\"pdf\" data-expect=\"loaded\" data-head=\"{report}\">report.pdf</span>"
+            ),
+            open: open(&report, "open the PDF"),
+        },
+        Card {
+            id: "none",
+            title: "No link at all",
+            what: "<code>/private/photo.png</code> without signing parameters.".into(),
+            expect: "403, refused",
+            media: img("none-img", "/private/photo.png", "refused"),
+            open: open("/private/photo.png", "see the refusal"),
+        },
+        Card {
+            id: "tampered",
+            title: "A tampered link",
+            what: "The first link with one character of its signature changed.".into(),
+            expect: "403, refused",
+            media: img("tampered-img", &bad, "refused"),
+            open: open(&bad, "see the refusal"),
+        },
+        Card {
+            id: "expired",
+            title: "An expired link",
+            what: "Signed correctly, but its expiry passed an hour ago.".into(),
+            expect: "410, gone",
+            media: img("expired-img", &expired, "refused"),
+            open: open(&expired, "see the refusal"),
+        },
+        Card {
+            id: "once",
+            title: "A one-time image",
+            what: "Works exactly once: this page used it to show the image. Opening it again \
+                   (or reloading it) gets 410."
+                .into(),
+            expect: "200 here, then 410",
+            media: img("once-img", &once, "loaded"),
+            open: open(&once, "open it again"),
+        },
+        Card {
+            id: "folder",
+            title: "A folder link",
+            what: "One signature for everything under <code>/private/gallery/</code>, carried in \
+                   a path segment, so relative URLs inside the folder keep it."
+                .into(),
+            expect: "200 for both images",
+            media: format!(
+                "{}{}",
+                img("folder-one", &format!("{folder}one.png"), "loaded"),
+                img("folder-two", &format!("{folder}two.png"), "loaded")
+            ),
+            open: open(&format!("{folder}one.png"), "open one image"),
+        },
+        Card {
+            id: "video",
+            title: "A one-time video",
+            what: video_note,
+            expect: if setup.resume_window.is_some() {
+                "plays"
+            } else {
+                "does not play"
+            },
+            media: format!(
+                "<video id=\"video\" data-expect=\"{}\" src=\"{video}\" muted controls \
+                 preload=\"auto\"></video>",
+                if setup.resume_window.is_some() {
+                    "played"
+                } else {
+                    "refused"
+                }
+            ),
+            open: String::new(),
+        },
+    ];
+    let mut html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>tower-secure-link demo</title><style>{STYLE}</style></head><body><main>\
+         <h1>tower-secure-link demo</h1>\
+         <p>This page is public. Everything under <code>/private/</code> needs a signed link; \
+         every link below was minted for this page view. Each card says what it shows and what \
+         to expect; the line under it says what your browser got.</p><div class=\"grid\">"
+    );
+    for card in &cards {
+        html.push_str(&format!(
+            "<section class=\"card\" id=\"card-{id}\"><h2>{title}</h2>\
+             <div class=\"media\">{media}</div><p>{what}</p>\
+             <p>Expect: <span class=\"expect\">{expect}</span></p>\
+             <p>Got: <span class=\"result\" id=\"result-{id}\">waiting&hellip;</span> {open}</p>\
+             </section>",
+            id = card.id,
+            title = card.title,
+            media = card.media,
+            what = card.what,
+            expect = card.expect,
+            open = card.open,
+        ));
+    }
+    html.push_str("</div>");
+    html.push_str(&if setup.random_key {
+        "<p class=\"meta\">This server made a random key for this run, so only it can mint \
+         links that it accepts: the links above come from it. To mint links on the command line, \
+         start it with a key of your own, <code>SECURE_LINK_KEY='a secret of at least \
+         thirty-two bytes' cargo run --example secure-link -- serve</code>, and run \
+         <code>cargo run --example secure-link -- sign /private/photo.png</code> with the same \
+         <code>SECURE_LINK_KEY</code>.</p>"
+            .to_owned()
+    } else {
+        "<p class=\"meta\">Mint more links with <code>cargo run --example secure-link -- sign \
+         /private/photo.png</code> and the same <code>SECURE_LINK_KEY</code> as this server.</p>"
+            .to_owned()
+    });
+    html.push_str(SCRIPT);
+    html.push_str("</main></body></html>");
+    html
+}
+
+/// Records what the browser got for each image and the video, in the page (the Chromium test
+/// reads these attributes).
+const SCRIPT: &str = r#"<script>
+function mark(el, got) {
+  if (el.dataset.result) { return; }
+  el.dataset.result = got;
+  const card = el.closest('.card');
+  const out = card.querySelector('.result');
+  const fine = got === el.dataset.expect;
+  const words = {loaded: 'loaded (200)', refused: 'refused, as the link says', played: 'played'};
+  out.textContent = (out.dataset.done ? out.textContent + ', ' : '') + (words[got] || got);
+  out.dataset.done = '1';
+  out.className = 'result ' + (fine ? 'ok' : 'no');
+}
+document.querySelectorAll('img[data-expect]').forEach(function (img) {
+  if (img.complete && img.naturalWidth > 0) { mark(img, 'loaded'); }
+  else if (img.complete) { mark(img, 'refused'); }
+  img.addEventListener('load', function () { mark(img, 'loaded'); });
+  img.addEventListener('error', function () { mark(img, 'refused'); });
+});
+document.querySelectorAll('[data-head]').forEach(function (el) {
+  fetch(el.dataset.head, {method: 'HEAD'})
+    .then(function (response) { mark(el, response.ok ? 'loaded' : 'refused'); })
+    .catch(function () { mark(el, 'refused'); });
+});
+const video = document.getElementById('video');
+let seeked = false;
+video.addEventListener('loadedmetadata', function () {
+  // Ask for the end of the file too, as a viewer skipping ahead would.
+  video.currentTime = Math.max(0, video.duration - 1);
+});
+video.addEventListener('seeked', function () {
+  if (!seeked) { seeked = true; video.play().catch(function () {}); }
+});
+video.addEventListener('timeupdate', function () {
+  if (seeked && !video.dataset.result) { mark(video, 'played'); }
+});
+video.addEventListener('error', function () {
+  if (!video.dataset.result) { mark(video, 'refused'); }
+});
+</script>"#;

@@ -1,0 +1,122 @@
+//! The demo in a real browser: headless Chromium (Debian's `chromium`, installed by `.ci/run`)
+//! opens the page `secure-link serve` shows, runs its script, and the test reads what each image
+//! and the video got. Valid images load, refused ones fail and their links open a page that
+//! says why, a one-time image loads once, and a one-time MP4 whose index sits at the end of the
+//! file plays only with `--resume-window`.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const KEY: &str = "browser test secret of 32 bytes or more";
+
+fn chromium() -> Option<PathBuf> {
+    support::installed_binary(
+        &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+        "chromium",
+    )
+}
+
+/// The page's DOM after its scripts ran, as headless Chromium sees it.
+fn dump_dom(chromium: &PathBuf, url: &str) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let output = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(url)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The value of `name` on the element with `id`.
+fn attribute(dom: &str, id: &str, name: &str) -> Option<String> {
+    let start = dom.find(&format!("id=\"{id}\""))?;
+    let tag = &dom[start..start + dom[start..].find('>')?];
+    let at = tag.find(&format!("{name}=\""))? + name.len() + 2;
+    Some(tag[at..at + tag[at..].find('"')?].replace("&amp;", "&"))
+}
+
+const MEDIA: [&str; 9] = [
+    "pdf",
+    "valid-img",
+    "none-img",
+    "tampered-img",
+    "expired-img",
+    "once-img",
+    "folder-one",
+    "folder-two",
+    "video",
+];
+
+#[test]
+fn the_demo_page_shows_what_each_link_does() {
+    let Some(chromium) = chromium() else { return };
+    let server = support::Serve::start(&["--resume-window", "60"], &[("SECURE_LINK_KEY", KEY)]);
+    let base = format!("http://{}", server.addr);
+    let dom = dump_dom(&chromium, &format!("{base}/"));
+    for id in MEDIA {
+        let expect = attribute(&dom, id, "data-expect").unwrap_or_else(|| panic!("{id}: {dom}"));
+        let got = attribute(&dom, id, "data-result");
+        assert_eq!(got.as_deref(), Some(expect.as_str()), "{id}");
+    }
+    assert_eq!(
+        attribute(&dom, "video", "data-result").as_deref(),
+        Some("played")
+    );
+
+    // Refused links open a page that says why, not the browser's bare error.
+    for (id, says, label) in [
+        ("none-img", "This file is private", "missing_token"),
+        ("tampered-img", "This link is not valid", "bad_signature"),
+        ("expired-img", "This link has expired", "expired"),
+        ("once-img", "This link has been used", "already_used"),
+    ] {
+        let link = attribute(&dom, id, "src").unwrap();
+        let page = dump_dom(&chromium, &format!("{base}{link}"));
+        assert!(page.contains(says), "{id}: {page}");
+        assert!(page.contains(label), "{id}: {page}");
+    }
+    // The valid PDF link opens (Chromium's viewer embeds it).
+    let pdf = dom
+        .split("href=\"")
+        .find_map(|rest| {
+            rest.split('"')
+                .next()
+                .filter(|href| href.contains("report.pdf"))
+        })
+        .unwrap()
+        .replace("&amp;", "&");
+    assert_eq!(support::get(&server.addr, &pdf).status, 200);
+}
+
+#[test]
+fn a_one_time_video_does_not_play_without_the_resume_window() {
+    let Some(chromium) = chromium() else { return };
+    let server = support::Serve::start(&[], &[("SECURE_LINK_KEY", KEY)]);
+    let dom = dump_dom(&chromium, &format!("http://{}/", server.addr));
+    assert_eq!(
+        attribute(&dom, "video", "data-expect").as_deref(),
+        Some("refused")
+    );
+    assert_eq!(
+        attribute(&dom, "video", "data-result").as_deref(),
+        Some("refused")
+    );
+    assert_eq!(
+        attribute(&dom, "once-img", "data-result").as_deref(),
+        Some("loaded")
+    );
+}
