@@ -150,6 +150,9 @@ pub fn page(signer: &UrlSigner, setup: &Setup) -> String {
         .prefix_link("/private/gallery/")
         .to_path_base()
         .unwrap_or_default();
+    // 12 s of a test pattern (H.264) with 16 MB of `free` padding before its index (`moov`):
+    // like a long video, the player cannot find its index in the first response's buffer and
+    // must make a second range request, which is what a one-time link refuses.
     let video = signer
         .link("/private/video.mp4")
         .one_time()
@@ -251,7 +254,7 @@ pub fn page(signer: &UrlSigner, setup: &Setup) -> String {
             },
             media: format!(
                 "<video id=\"video\" data-expect=\"{}\" src=\"{video}\" muted controls \
-                 preload=\"auto\"></video>",
+                 preload=\"metadata\"></video>",
                 if setup.resume_window.is_some() {
                     "played"
                 } else {
