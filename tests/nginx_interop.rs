@@ -258,23 +258,7 @@ fn x_accel_redirect_lets_nginx_serve_what_the_backend_checked() {
     let Some(nginx) = nginx_binary() else { return };
     let root = files();
     let (backend, signer) = start_accel_backend();
-    let alias = format!("{}/", root.path().join("private").display());
-    let (code, config, stderr) = cli(
-        &[
-            "nginx-config",
-            "--location",
-            "/private/",
-            "--accel-internal",
-            "/protected/",
-            "--alias",
-            &alias,
-            "--upstream",
-            &backend,
-        ],
-        "unused",
-    );
-    assert_eq!(code, 0, "{stderr}");
-    let server = Nginx::start(&nginx, &config);
+    let server = accel_nginx(&nginx, root.path(), &backend);
 
     for (target, body, content_type) in [
         (

@@ -39,18 +39,29 @@ struct Cli {
     command: Command,
 }
 
-/// What `sign` and `verify` read from the environment.
-const KEY_ENV_HELP: &str = "Environment:
-  SECURE_LINK_KEY       the secret (32 bytes or more for the native format; with
-                        --format nginx or nginx-secret, nginx's secret)
+/// The key variables besides the secret, for every command that reads keys.
+macro_rules! more_key_variables {
+    () => {
+        "
   SECURE_LINK_KEY_ID    the id of that key (default 1)
-  SECURE_LINK_OLD_KEYS  id:secret pairs, comma-separated, accepted for verification only";
+  SECURE_LINK_OLD_KEYS  id:secret pairs, comma-separated, accepted for verification only"
+    };
+}
+
+/// What `sign` and `verify` read from the environment.
+const KEY_ENV_HELP: &str = concat!(
+    "Environment:
+  SECURE_LINK_KEY       the secret (32 bytes or more for the native format; with
+                        --format nginx or nginx-secret, nginx's secret)",
+    more_key_variables!()
+);
 
 /// What `serve` reads from the environment.
-const SERVE_ENV_HELP: &str = "Environment:
-  SECURE_LINK_KEY       the secret (without it, a random key for this run, said on stderr)
-  SECURE_LINK_KEY_ID    the id of that key (default 1)
-  SECURE_LINK_OLD_KEYS  id:secret pairs, comma-separated, accepted for verification only";
+const SERVE_ENV_HELP: &str = concat!(
+    "Environment:
+  SECURE_LINK_KEY       the secret (without it, a random key for this run, said on stderr)",
+    more_key_variables!()
+);
 
 /// What `nginx-config` reads from the environment.
 const NGINX_ENV_HELP: &str = "Environment:

@@ -128,6 +128,23 @@ impl<T> IdleTimeout<T> {
         self.deadline.as_mut().reset(next);
     }
 
+    /// A write's outcome: progress resets the deadline, a pending write may time out.
+    fn after_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        written: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        match written {
+            Poll::Ready(result) => {
+                if matches!(result, Ok(written) if written > 0) {
+                    self.progressed();
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => self.expired(cx).map(Err),
+        }
+    }
+
     /// Pending I/O: an error once the deadline has passed.
     fn expired(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
         ready!(self.deadline.as_mut().poll(cx));
@@ -160,15 +177,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for IdleTimeout<T> {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.inner).poll_write(cx, data) {
-            Poll::Ready(result) => {
-                if matches!(result, Ok(written) if written > 0) {
-                    self.progressed();
-                }
-                Poll::Ready(result)
-            }
-            Poll::Pending => self.expired(cx).map(Err),
-        }
+        let written = Pin::new(&mut self.inner).poll_write(cx, data);
+        self.after_write(cx, written)
     }
 
     fn poll_write_vectored(
@@ -176,15 +186,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for IdleTimeout<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
-            Poll::Ready(result) => {
-                if matches!(result, Ok(written) if written > 0) {
-                    self.progressed();
-                }
-                Poll::Ready(result)
-            }
-            Poll::Pending => self.expired(cx).map(Err),
-        }
+        let written = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.after_write(cx, written)
     }
 
     fn is_write_vectored(&self) -> bool {

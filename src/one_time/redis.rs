@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -39,6 +39,14 @@ if current == false then
   return 2
 end
 return 0";
+
+static CONSUME_SCRIPT: OnceLock<Script> = OnceLock::new();
+static TAKE_BACK_SCRIPT: OnceLock<Script> = OnceLock::new();
+
+/// A script, hashed once per process (Redis caches it by that hash).
+fn script(cell: &'static OnceLock<Script>, source: &str) -> &'static Script {
+    cell.get_or_init(|| Script::new(source))
+}
 
 /// Records one-time link uses in Redis, on one server or a Redis Cluster, with one atomic
 /// single-key script per use: write `<first use>:<attempt id>` under `<prefix><nonce>` with a
@@ -385,9 +393,9 @@ impl RedisNonceStore {
         let pause = self.timeout;
         tokio::spawn(async move {
             let give_up = Instant::now() + keep_for;
-            let script = Script::new(TAKE_BACK);
+            let script = script(&TAKE_BACK_SCRIPT, TAKE_BACK);
             while connection
-                .run::<i64>(&script, &key, &value, keep_for)
+                .run::<i64>(script, &key, &value, keep_for)
                 .await
                 .is_err()
                 && Instant::now() < give_up
@@ -409,9 +417,9 @@ impl NonceStore for RedisNonceStore {
             store.wait_for_take_back(&key).await?;
             let value = attempt_value(used_at)?;
             let mut connection = store.connection.clone();
-            let script = Script::new(CONSUME);
+            let script = script(&CONSUME_SCRIPT, CONSUME);
             let answer = connection
-                .run::<Option<String>>(&script, &key, &value, keep_for)
+                .run::<Option<String>>(script, &key, &value, keep_for)
                 .await;
             match answer {
                 Ok(None) => Ok(Use::First),
