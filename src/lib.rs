@@ -99,6 +99,7 @@ pub mod audit;
 mod clock;
 #[cfg(feature = "axum")]
 mod extract;
+mod format;
 mod future;
 mod key;
 mod layer;

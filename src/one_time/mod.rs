@@ -96,6 +96,17 @@ impl ResumedDownload {
     }
 }
 
+/// How long from `now` (the verifying host's clock) a one-time nonce must be remembered.
+///
+/// A host accepts a link until its own clock passes `expires + leeway`. Hosts whose clocks are
+/// within `leeway` of this one may therefore accept it until this clock reads
+/// `expires + 2 * leeway`; one more second covers the rounding to whole seconds. The time is
+/// relative, so a store applies it on its own clock without depending on that clock's offset.
+pub(crate) fn keep_for(expires: u64, leeway: u64, now: u64) -> Duration {
+    let last_acceptance = expires.saturating_add(leeway.saturating_mul(2));
+    Duration::from_secs(last_acceptance.saturating_sub(now).saturating_add(1))
+}
+
 /// What a store answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Use {

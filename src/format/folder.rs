@@ -1,0 +1,101 @@
+//! Folder links: one signature for everything under a folder, such as a video's playlist and
+//! its segments. The token travels as a path segment right after the folder
+//! (`/folder/sl_t~<key id>~<expiry>~<signature>/file`, so relative URLs keep it) or as
+//! `sl_prefix=<folder>` in the query. The message signs scope `prefix` and the folder.
+
+use std::borrow::Cow;
+
+use percent_encoding::percent_decode_str;
+
+use super::native::check;
+use super::Presented;
+use crate::key::Keyring;
+use crate::path::{decode_canonical, Route};
+use crate::rejection::RejectionKind;
+use crate::settings::{Conditions, Settings, Verdict};
+use crate::token::{AppQuery, Claims, ParamNames, PathToken, Scope, SignedQuery, DEFAULT_METHOD};
+
+/// A token segment in the path: `/folder/<token>/rest` admits `/folder/rest`.
+pub(super) fn admit_path_token<'p, 'q>(
+    settings: &'q Settings,
+    keyring: &Keyring,
+    presented: Presented<'p, 'q, '_>,
+    (start, end): (usize, usize),
+) -> Result<Verdict<'p, 'q>, RejectionKind> {
+    let path = &presented.path;
+    let token = PathToken::parse(&path[start..end], &settings.names)?;
+    let folder = decode_canonical(&path[..start]);
+    let claims = token.claims(&folder);
+    check(
+        settings,
+        keyring,
+        &claims,
+        token.signature,
+        (token.expires.0, None),
+        presented.method,
+    )?;
+    // The folder without the token segment; it must still be private.
+    let inner = format!("{}{}", &path[..start], path[end..].trim_start_matches('/'));
+    match settings.prefixes.route(&inner) {
+        Route::Private(inner) => Ok(Verdict::Signed {
+            path: Cow::Owned(inner.into_owned()),
+            query: Cow::Borrowed(presented.query),
+            conditions: Conditions::default(),
+        }),
+        _ => Err(RejectionKind::MalformedPath),
+    }
+}
+
+/// A folder link in the query (`sl_prefix`): the request must lie inside the folder it names.
+pub(super) fn admit_query_token<'p, 'q>(
+    settings: &'q Settings,
+    keyring: &Keyring,
+    presented: Presented<'p, 'q, '_>,
+    signed: &SignedQuery<'q>,
+    escaped_folder: &str,
+) -> Result<Verdict<'p, 'q>, RejectionKind> {
+    let folder = percent_decode_str(escaped_folder)
+        .decode_utf8()
+        .map_err(|_| RejectionKind::MalformedToken)?;
+    if !folder.starts_with('/') || !folder.ends_with('/') {
+        return Err(RejectionKind::MalformedToken);
+    }
+    // Folder links are GET links with no one-time use or upload limit.
+    if signed.nonce.is_some() || signed.max_body.is_some() || signed.method != DEFAULT_METHOD {
+        return Err(RejectionKind::MalformedToken);
+    }
+    let claims = Claims {
+        scope: Scope::Prefix,
+        query: AppQuery::Plain(""),
+        ..signed.claims(&folder)
+    };
+    check(
+        settings,
+        keyring,
+        &claims,
+        signed.signature,
+        signed.times(),
+        presented.method,
+    )?;
+    if !decode_canonical(&presented.path).starts_with(&*folder) {
+        return Err(RejectionKind::OutsideScope);
+    }
+    Ok(Verdict::Signed {
+        path: presented.path,
+        query: signed.app_query.to_query(),
+        conditions: Conditions::default(),
+    })
+}
+
+/// Where a token segment sits in a canonical path: its start and end byte offsets.
+pub(crate) fn path_token_position(path: &str, names: &ParamNames) -> Option<(usize, usize)> {
+    // Most paths hold no `~` at all: one byte scan settles them.
+    if !path.as_bytes().contains(&b'~') {
+        return None;
+    }
+    let (start, _) = path
+        .match_indices(&*names.path_token)
+        .find(|(at, _)| *at > 0 && path.as_bytes()[at - 1] == b'/')?;
+    let end = path[start..].find('/').map_or(path.len(), |at| start + at);
+    Some((start, end))
+}

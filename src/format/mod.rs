@@ -1,0 +1,59 @@
+//! Link formats: how a private request proves it may pass.
+//!
+//! Each format lives in its own module behind one small interface: it reads what the request
+//! carries (query parameters, a path segment), verifies it against the keys and the clock, and
+//! returns the [`Verdict`] (the target the inner service sees and the conditions still to check:
+//! one-time use, upload limit). [`Settings`] only classifies the path and hands private requests
+//! here; [`admit`] picks the format. Adding a format touches its module and the match in
+//! [`admit`].
+//!
+//! | format | module | carried in |
+//! | --- | --- | --- |
+//! | native links, version 1 | `native` | the query (`sl_kid`, ..., `sl_sig`) |
+//! | folder links | `folder` | a path segment after the folder, or `sl_prefix` in the query |
+//! | nginx `secure_link_md5`, legacy `secure_link_secret` | `nginx` | the query / a path segment |
+
+use std::borrow::Cow;
+
+use http::{Extensions, Method};
+
+use crate::rejection::RejectionKind;
+use crate::settings::{Scheme, Settings, Verdict};
+
+mod folder;
+mod native;
+#[cfg(feature = "nginx")]
+mod nginx;
+
+pub(crate) use folder::path_token_position;
+
+/// A request the path boundary classified private, as a format sees it.
+// The raw path and the extensions are read by the nginx formats only.
+#[cfg_attr(not(feature = "nginx"), allow(dead_code))]
+pub(crate) struct Presented<'p, 'q, 'r> {
+    /// The canonical private path.
+    pub(crate) path: Cow<'p, str>,
+    /// The path exactly as the client sent it (nginx hashes it in one compatibility mode).
+    pub(crate) raw_path: &'p str,
+    pub(crate) query: &'q str,
+    pub(crate) method: &'r Method,
+    pub(crate) extensions: &'r Extensions,
+}
+
+/// Verifies a private request with the layer's format.
+pub(crate) fn admit<'p, 'q>(
+    settings: &'q Settings,
+    presented: Presented<'p, 'q, '_>,
+) -> Result<Verdict<'p, 'q>, RejectionKind> {
+    match &settings.scheme {
+        Scheme::Native(keyring) => {
+            let keyring = keyring.load();
+            if let Some(at) = path_token_position(&presented.path, &settings.names) {
+                return folder::admit_path_token(settings, &keyring, presented, at);
+            }
+            native::admit(settings, &keyring, presented)
+        }
+        #[cfg(feature = "nginx")]
+        Scheme::Nginx(scheme) => nginx::admit(settings, scheme, presented),
+    }
+}
