@@ -32,7 +32,8 @@ pin_project! {
         Inner {
             #[pin]
             future: S::Future,
-            signed: bool,
+            // `Cache-Control` for a response through a valid link; `None` when public.
+            private: Option<HeaderValue>,
         },
         Rejected {
             response: Option<Response<ResBody>>,
@@ -65,9 +66,9 @@ impl<S, ReqBody, ResBody> ResponseFuture<S, ReqBody, ResBody>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
 {
-    pub(crate) fn inner(future: S::Future, signed: bool) -> Self {
+    pub(crate) fn inner(future: S::Future, private: Option<HeaderValue>) -> Self {
         Self {
-            kind: Kind::Inner { future, signed },
+            kind: Kind::Inner { future, private },
         }
     }
 
@@ -102,10 +103,10 @@ where
         let mut kind = self.project().kind;
         loop {
             match kind.as_mut().project() {
-                KindProj::Inner { future, signed } => {
+                KindProj::Inner { future, private } => {
                     let mut response = ready!(future.poll(cx))?;
-                    if *signed {
-                        mark_private(&mut response);
+                    if let Some(cache_control) = private.take() {
+                        mark_private(&mut response, cache_control);
                     }
                     return Poll::Ready(Ok(response));
                 }
@@ -150,7 +151,7 @@ where
                             let future = service.call(request);
                             kind.set(Kind::Inner {
                                 future,
-                                signed: true,
+                                private: Some(HeaderValue::from_static("private")),
                             });
                         }
                         _ => kind.set(Kind::Rejected { response: refusal }),
@@ -163,10 +164,10 @@ where
 
 /// A response to a signed link must not be cached for others, and the page it shows must not
 /// leak the link through `Referer`.
-fn mark_private<B>(response: &mut Response<B>) {
+fn mark_private<B>(response: &mut Response<B>, cache_control: HeaderValue) {
     let headers = response.headers_mut();
     if !headers.contains_key(CACHE_CONTROL) {
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
+        headers.insert(CACHE_CONTROL, cache_control);
     }
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
 }

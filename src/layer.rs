@@ -87,6 +87,7 @@ impl SecureLinkLayer {
             nonce_store: Arc::new(MemoryNonceStore::new()),
             resume_window: None,
             streamed_uploads: false,
+            private_cache: None,
             mount: None,
             id: fresh_id(),
         };
@@ -277,6 +278,18 @@ impl<R> SecureLinkLayer<R> {
     /// the slot's limit while they stream. See [`upload`](crate::upload).
     pub fn with_streamed_uploads(mut self) -> Self {
         self.settings_mut().streamed_uploads = true;
+        self
+    }
+
+    /// Lets browsers keep what a valid link served: responses get
+    /// `Cache-Control: private, max-age=N`, where N is `max_age` or the time left until the
+    /// link expires, whichever is shorter (plain `private` without this, and always for
+    /// one-time links and uploads). With cache-stable links
+    /// ([`LinkBuilder::window`](crate::LinkBuilder::window)) a page re-rendered within the
+    /// window hands out the same URL, so the browser uses its copy. A `Cache-Control` the inner
+    /// service set is left alone.
+    pub fn with_private_caching(mut self, max_age: Duration) -> Self {
+        self.settings_mut().private_cache = Some(max_age.as_secs());
         self
     }
 

@@ -77,7 +77,8 @@ where
             .get::<Verified>()
             .is_some_and(|mark| mark.covers(settings.id, request.uri().path()));
         if verified_outside {
-            return ResponseFuture::inner(self.inner.call(request), true);
+            let private = HeaderValue::from_static("private");
+            return ResponseFuture::inner(self.inner.call(request), Some(private));
         }
         let verdict = match settings.decide(request.method(), request.uri(), request.extensions()) {
             Ok(verdict) => verdict,
@@ -92,15 +93,21 @@ where
         if !signed && settings.carries_link(request.uri()) {
             warn_public_link(&self.settings, &request);
         }
-        let (one_time, max_body) = match &verdict {
+        let (one_time, max_body, cache_for) = match &verdict {
             Verdict::Signed {
-                conditions: Conditions { consume, max_body },
+                conditions:
+                    Conditions {
+                        consume,
+                        max_body,
+                        cache_for,
+                    },
                 ..
             } => (
                 consume.as_ref().map(|c| (c.nonce, c.now, c.keep_for)),
                 *max_body,
+                *cache_for,
             ),
-            _ => (None, None),
+            _ => (None, None, None),
         };
         let uri = match verdict.into_target() {
             None => None,
@@ -143,7 +150,8 @@ where
                 .insert(UrlSigner::new(self.settings.clone()));
         }
         let Some((consume, now)) = one_time else {
-            return ResponseFuture::inner(self.inner.call(request), signed);
+            let private = signed.then(|| private_cache_control(settings.private_cache, cache_for));
+            return ResponseFuture::inner(self.inner.call(request), private);
         };
         let admit_repeat_from = settings
             .resume_window
@@ -198,6 +206,18 @@ fn warn_public_link<B>(settings: &Arc<Settings>, request: &Request<B>) {
          sits (nest/nest_service strip the mount path; see SecureLinkLayer::with_mount_path) \
          and its private prefixes"
     );
+}
+
+/// `Cache-Control` for a response through a valid link: never shared, and kept by the browser
+/// at most `max_age` and never past the link's expiry.
+fn private_cache_control(max_age: Option<u64>, cache_for: Option<u64>) -> HeaderValue {
+    match (max_age, cache_for) {
+        (Some(max_age), Some(left)) if max_age.min(left) > 0 => {
+            HeaderValue::from_str(&format!("private, max-age={}", max_age.min(left)))
+                .unwrap_or(HeaderValue::from_static("private"))
+        }
+        _ => HeaderValue::from_static("private"),
+    }
 }
 
 /// A GET whose `Range` (strictly parsed) only asks for bytes past the first: the rest of an

@@ -46,6 +46,9 @@ pub(crate) struct Settings {
     pub(crate) resume_window: Option<u64>,
     /// Whether an `UploadLimitLayer` inside enforces slot limits on bodies of unknown length.
     pub(crate) streamed_uploads: bool,
+    /// The longest `max-age` responses through a valid link may carry (never past the link's
+    /// expiry); `None`: plain `Cache-Control: private`.
+    pub(crate) private_cache: Option<u64>,
     /// Where a router mounted the layer's service, when the layer cannot see it for itself
     /// (canonical, without a trailing `/`).
     pub(crate) mount: Option<Box<str>>,
@@ -82,6 +85,9 @@ pub(crate) struct Conditions<'a> {
     pub(crate) consume: Option<OneTimeUse<'a>>,
     /// An upload slot's body limit, in bytes.
     pub(crate) max_body: Option<u64>,
+    /// Seconds until the link expires, which bounds how long a private cache may keep the
+    /// response (`None` for links a cache must not replay: one-time links, uploads).
+    pub(crate) cache_for: Option<u64>,
 }
 
 /// A nonce to record, when it is used (the verifying clock), and for how long from now the store

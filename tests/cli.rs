@@ -334,3 +334,23 @@ fn nginx_secret_links_and_remote_addr_templates_work_through_serve() {
     );
     assert_eq!(stdout(&verified), "valid", "{}", stderr(&verified));
 }
+
+#[test]
+fn signs_within_a_window_print_the_same_link() {
+    let first = sign(&["--window", "86400", "/private/avatar.png"]);
+    let second = sign(&["--window", "86400", "/private/avatar.png"]);
+    let third = sign(&["/private/avatar.png"]);
+    assert_eq!(first, second);
+    let expires = |link: &str| -> u64 {
+        link.split("sl_exp=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(expires(&first) % 86400, 0);
+    assert!(expires(&third) % 86400 != 0 || expires(&third) != expires(&first));
+}

@@ -445,3 +445,71 @@ async fn url_gives_plain_paths_for_public_files_and_links_for_private_ones() {
     assert!(signer.url("/private/a%2Fb").is_err(), "ambiguous");
     assert!(signer.url("relative/path").is_err());
 }
+
+#[tokio::test]
+async fn private_caching_never_reaches_past_the_links_expiry() {
+    struct Case {
+        name: &'static str,
+        max_age: Option<u64>,
+        link: fn(&tower_secure_link::UrlSigner) -> String,
+        expect: &'static str,
+    }
+    #[rustfmt::skip]
+    let cases = [
+        Case { name: "off", max_age: None, link: |s| s.link("/private/a").expires_in(Duration::from_secs(100)).to_target().unwrap(), expect: "private" },
+        Case { name: "bounded by the expiry", max_age: Some(3600), link: |s| s.link("/private/a").expires_in(Duration::from_secs(100)).to_target().unwrap(), expect: "private, max-age=100" },
+        Case { name: "bounded by the setting", max_age: Some(60), link: |s| s.link("/private/a").expires_in(Duration::from_secs(3600)).to_target().unwrap(), expect: "private, max-age=60" },
+        Case { name: "one-time links are not for caches", max_age: Some(60), link: |s| s.link("/private/a").one_time().to_target().unwrap(), expect: "private" },
+        Case { name: "folder links too", max_age: Some(3600), link: |s| format!("{}a", s.prefix_link("/private/").expires_in(Duration::from_secs(30)).to_path_base().unwrap()), expect: "private, max-age=30" },
+    ];
+    for case in cases {
+        let clock = ManualClock::new(NOW);
+        let mut layer = layer(&clock);
+        if let Some(max_age) = case.max_age {
+            layer = layer.with_private_caching(Duration::from_secs(max_age));
+        }
+        let signer = layer.signer();
+        let app = app(layer);
+        let response = send(&app, Method::GET, &(case.link)(&signer)).await;
+        assert_eq!(response.status(), StatusCode::OK, "{}", case.name);
+        assert_eq!(
+            response.headers()[header::CACHE_CONTROL],
+            case.expect,
+            "{}",
+            case.name
+        );
+    }
+}
+
+#[test]
+fn links_minted_within_a_window_are_the_same_bytes() {
+    let clock = ManualClock::new(1_800_000_000 - 1_800_000_000 % 3600 + 10);
+    let signer = layer(&clock).signer();
+    let mint = || {
+        signer
+            .link("/private/avatar.png")
+            .window(Duration::from_secs(3600))
+            .to_target()
+            .unwrap()
+    };
+    let first = mint();
+    clock.advance(1800);
+    assert_eq!(mint(), first, "same window");
+    clock.advance(1800);
+    assert_ne!(mint(), first, "the next window");
+    let expires: u64 = first
+        .split("sl_exp=")
+        .nth(1)
+        .and_then(|rest| rest.split('&').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(expires % 3600, 0, "on a window boundary");
+    // A window that would push the expiry past the maximum lifetime is refused.
+    let too_far = signer
+        .link("/private/a")
+        .expires_in(Duration::from_secs(7 * 24 * 3600 - 5))
+        .window(Duration::from_secs(86_400))
+        .to_target();
+    assert!(too_far.is_err());
+}

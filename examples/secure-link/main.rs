@@ -88,6 +88,10 @@ enum Command {
         /// nginx formats: the client address, for templates that use {remote_addr}.
         #[arg(long, value_name = "IP")]
         client_ip: Option<IpAddr>,
+        /// Cache-stable links: round the expiry up to a multiple of SECONDS (from the Unix
+        /// epoch), so every sign of TARGET within one window prints the same link.
+        #[arg(long, value_name = "SECONDS")]
+        window: Option<u64>,
         #[command(flatten)]
         scheme: SchemeArgs,
         /// The target to sign.
@@ -264,6 +268,7 @@ fn main() -> ExitCode {
             method,
             one_time,
             client_ip,
+            window,
             scheme,
             target,
         } => sign(
@@ -273,6 +278,7 @@ fn main() -> ExitCode {
                 method,
                 one_time,
                 client_ip,
+                window,
             },
             &scheme,
             &target,
@@ -437,6 +443,7 @@ struct SignArgs {
     method: String,
     one_time: bool,
     client_ip: Option<IpAddr>,
+    window: Option<u64>,
 }
 
 fn sign(args: SignArgs, scheme: &SchemeArgs, target: &str) -> Result<(), Failure> {
@@ -446,6 +453,7 @@ fn sign(args: SignArgs, scheme: &SchemeArgs, target: &str) -> Result<(), Failure
         method,
         one_time,
         client_ip,
+        window,
     } = args;
     let signer = layer_for(scheme, &required_secret()?)?.signer();
     refuse_reshaped_target(&signer, target)?;
@@ -455,6 +463,9 @@ fn sign(args: SignArgs, scheme: &SchemeArgs, target: &str) -> Result<(), Failure
     }
     if let Some(ip) = client_ip {
         link = link.client_ip(ip);
+    }
+    if let Some(window) = window {
+        link = link.window(Duration::from_secs(window));
     }
     if let Some(ttl) = ttl {
         link = link.expires_in(Duration::from_secs(ttl));

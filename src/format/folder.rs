@@ -26,7 +26,7 @@ pub(super) fn admit_path_token<'p, 'q>(
     let token = PathToken::parse(&path[start..end], &settings.names)?;
     let folder = decode_canonical(&path[..start]);
     let claims = token.claims(&folder);
-    check(
+    let (_, now) = check(
         settings,
         keyring,
         &claims,
@@ -40,7 +40,7 @@ pub(super) fn admit_path_token<'p, 'q>(
         Route::Private(inner) => Ok(Verdict::Signed {
             path: Cow::Owned(inner.into_owned()),
             query: Cow::Borrowed(presented.query),
-            conditions: Conditions::default(),
+            conditions: cacheable_until(token.expires.0, now),
         }),
         _ => Err(RejectionKind::MalformedPath),
     }
@@ -69,7 +69,7 @@ pub(super) fn admit_query_token<'p, 'q>(
         query: AppQuery::Plain(""),
         ..signed.claims(&folder)
     };
-    check(
+    let (_, now) = check(
         settings,
         keyring,
         &claims,
@@ -83,8 +83,17 @@ pub(super) fn admit_query_token<'p, 'q>(
     Ok(Verdict::Signed {
         path: presented.path,
         query: signed.app_query.to_query(),
-        conditions: Conditions::default(),
+        conditions: cacheable_until(signed.expires.0, now),
     })
+}
+
+/// Folder links are GET links without one-time use: a private cache may keep what they serve
+/// until they expire.
+fn cacheable_until(expires: u64, now: u64) -> Conditions<'static> {
+    Conditions {
+        cache_for: Some(expires.saturating_sub(now)),
+        ..Conditions::default()
+    }
 }
 
 /// Where a token segment sits in a canonical path: its start and end byte offsets.

@@ -41,6 +41,8 @@ pub(super) fn admit<'p, 'q>(
             keep_for: one_time::keep_for(signed.expires.0, settings.leeway, now),
         }),
         max_body: signed.max_body.map(|(limit, _)| limit),
+        cache_for: (signed.nonce.is_none() && claims.method == DEFAULT_METHOD)
+            .then(|| signed.expires.0.saturating_sub(now)),
     };
     Ok(Verdict::Signed {
         path: presented.path,

@@ -17,6 +17,7 @@ pub struct PrefixLinkBuilder<'a> {
     signer: &'a UrlSigner,
     folder: &'a str,
     expiry: Expiry<'a>,
+    window: Option<u64>,
 }
 
 impl<'a> PrefixLinkBuilder<'a> {
@@ -25,7 +26,15 @@ impl<'a> PrefixLinkBuilder<'a> {
             signer,
             folder,
             expiry: Expiry::Default,
+            window: None,
         }
+    }
+
+    /// Rounds the expiry up to a multiple of `window`, as
+    /// [`LinkBuilder::window`](super::LinkBuilder::window) does.
+    pub fn window(mut self, window: Duration) -> Self {
+        self.window = Some(window.as_secs());
+        self
     }
 }
 
@@ -83,7 +92,7 @@ impl PrefixLinkBuilder<'_> {
         let folder = canonical_for_minting(self.folder)
             .map_err(|_| fail(SignErrorKind::InvalidTarget))?
             .into_owned();
-        let expires = self.expiry.native_expiry(settings)?;
+        let expires = self.expiry.native_expiry(settings, self.window)?;
         let key = keyring.signing_key();
         let decoded = decode_canonical(&folder);
         let mut expires_text = Decimal::default();

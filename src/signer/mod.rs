@@ -112,6 +112,7 @@ impl UrlSigner {
             client_ip: None,
             one_time: false,
             max_body: None,
+            window: None,
         }
     }
 
@@ -160,8 +161,13 @@ impl fmt::Debug for UrlSigner {
 }
 
 impl Expiry<'_> {
-    /// The expiry of a native link: numeric, and within the maximum lifetime from now.
-    pub(crate) fn native_expiry(self, settings: &Settings) -> Result<u64, SignError> {
+    /// The expiry of a native link: numeric, rounded up to a multiple of `window` seconds when
+    /// one is given, and within the maximum lifetime from now.
+    pub(crate) fn native_expiry(
+        self,
+        settings: &Settings,
+        window: Option<u64>,
+    ) -> Result<u64, SignError> {
         let now = settings.clock.now_unix();
         let expires = match self {
             Expiry::Default => now.saturating_add(settings.default_lifetime),
@@ -170,6 +176,11 @@ impl Expiry<'_> {
             Expiry::Raw(_) | Expiry::Never => {
                 return Err(fail(SignErrorKind::NotSupportedByScheme))
             }
+        };
+        // Every link minted within one window gets the same expiry, so the same bytes.
+        let expires = match window.filter(|window| *window > 0) {
+            Some(window) => expires.div_ceil(window).saturating_mul(window),
+            None => expires,
         };
         if expires > now.saturating_add(settings.max_lifetime) {
             return Err(fail(SignErrorKind::LifetimeTooLong));
@@ -201,9 +212,33 @@ pub struct LinkBuilder<'a> {
     client_ip: Option<IpAddr>,
     one_time: bool,
     max_body: Option<u64>,
+    window: Option<u64>,
 }
 
 impl<'a> LinkBuilder<'a> {
+    /// Cache-stable links: rounds the expiry up to the next multiple of `window` (counted from
+    /// the Unix epoch), so every link to the same target minted within one window is the same,
+    /// byte for byte, and browsers and CDNs can reuse what they cached. The link then lives up
+    /// to `window` longer than asked; the rounded expiry must still be within the maximum
+    /// lifetime.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_secure_link::{Key, ManualClock, SecureLinkLayer};
+    ///
+    /// let clock = ManualClock::new(1_700_000_000);
+    /// let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap()).with_clock(clock.clone());
+    /// let signer = layer.signer();
+    /// let mint = || signer.link("/avatar.png").window(Duration::from_secs(3600)).to_target();
+    /// let first = mint().unwrap();
+    /// clock.advance(60);
+    /// assert_eq!(mint().unwrap(), first);
+    /// ```
+    pub fn window(mut self, window: Duration) -> Self {
+        self.window = Some(window.as_secs());
+        self
+    }
+
     /// The method the link is for (GET by default; a GET link also allows HEAD).
     pub fn method(mut self, method: Method) -> Self {
         self.method = method;
@@ -328,7 +363,7 @@ impl<'a> LinkBuilder<'a> {
         if !is_method_scope(method) {
             return Err(fail(SignErrorKind::InvalidMethod));
         }
-        let expires = self.expiry.native_expiry(settings)?;
+        let expires = self.expiry.native_expiry(settings, self.window)?;
         if self
             .not_before
             .is_some_and(|not_before| not_before > expires)
