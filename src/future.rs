@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use http::header::{CACHE_CONTROL, IF_RANGE, REFERRER_POLICY};
+use http::header::{CACHE_CONTROL, ETAG, IF_RANGE, LAST_MODIFIED, REFERRER_POLICY};
 use http::{HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
@@ -34,6 +34,7 @@ pin_project! {
             future: S::Future,
             // `Cache-Control` for a response through a valid link; `None` when public.
             private: Option<HeaderValue>,
+            version: Option<VersionCheck<ResBody>>,
         },
         Rejected {
             response: Option<Response<ResBody>>,
@@ -47,7 +48,33 @@ pin_project! {
             unavailable: Option<Response<ResBody>>,
             // A repeated use first made at or after this time is admitted (a resumed download).
             admit_repeat_from: Option<u64>,
+            version: Option<VersionCheck<ResBody>>,
         },
+    }
+}
+
+/// A version-bound link's condition on the response: the validator it must carry, and the
+/// answer when it does not (built up front, so the future needs no responder).
+pub(crate) struct VersionCheck<ResBody> {
+    pub(crate) validator: Box<[u8]>,
+    pub(crate) changed: Response<ResBody>,
+}
+
+impl<ResBody> VersionCheck<ResBody> {
+    /// The response when it is the version the link was minted for, `changed` otherwise (its
+    /// body dropped unread).
+    fn apply(self, response: Response<ResBody>) -> Response<ResBody> {
+        let headers = response.headers();
+        let carries = |name| {
+            headers
+                .get(name)
+                .is_some_and(|value: &HeaderValue| value.as_bytes() == &*self.validator)
+        };
+        if carries(ETAG) || carries(LAST_MODIFIED) {
+            response
+        } else {
+            self.changed
+        }
     }
 }
 
@@ -60,15 +87,24 @@ pub(crate) struct OneTimeCall<S, ReqBody, ResBody> {
     pub(crate) used: Response<ResBody>,
     pub(crate) unavailable: Response<ResBody>,
     pub(crate) admit_repeat_from: Option<u64>,
+    pub(crate) version: Option<VersionCheck<ResBody>>,
 }
 
 impl<S, ReqBody, ResBody> ResponseFuture<S, ReqBody, ResBody>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
 {
-    pub(crate) fn inner(future: S::Future, private: Option<HeaderValue>) -> Self {
+    pub(crate) fn inner(
+        future: S::Future,
+        private: Option<HeaderValue>,
+        version: Option<VersionCheck<ResBody>>,
+    ) -> Self {
         Self {
-            kind: Kind::Inner { future, private },
+            kind: Kind::Inner {
+                future,
+                private,
+                version,
+            },
         }
     }
 
@@ -88,6 +124,7 @@ where
                 used: Some(call.used),
                 unavailable: Some(call.unavailable),
                 admit_repeat_from: call.admit_repeat_from,
+                version: call.version,
             },
         }
     }
@@ -103,8 +140,15 @@ where
         let mut kind = self.project().kind;
         loop {
             match kind.as_mut().project() {
-                KindProj::Inner { future, private } => {
+                KindProj::Inner {
+                    future,
+                    private,
+                    version,
+                } => {
                     let mut response = ready!(future.poll(cx))?;
+                    if let Some(check) = version.take() {
+                        response = check.apply(response);
+                    }
                     if let Some(cache_control) = private.take() {
                         mark_private(&mut response, cache_control);
                     }
@@ -124,6 +168,7 @@ where
                     used,
                     unavailable,
                     admit_repeat_from,
+                    version,
                 } => {
                     let outcome = ready!(Pin::new(consume).poll(cx));
                     let admitted = match outcome {
@@ -137,6 +182,7 @@ where
                         Err(_) => unavailable.take(),
                         Ok(_) => used.take(),
                     };
+                    let version = version.take();
                     match call.take() {
                         Some((mut service, mut request)) if admitted => {
                             if matches!(outcome, Ok(Use::Repeated { .. })) {
@@ -152,6 +198,7 @@ where
                             kind.set(Kind::Inner {
                                 future,
                                 private: Some(HeaderValue::from_static("private")),
+                                version,
                             });
                         }
                         _ => kind.set(Kind::Rejected { response: refusal }),

@@ -183,4 +183,6 @@ pub use layer::{
 };
 pub use rejection::{DefaultRejectionResponse, Rejection, RejectionKind, RejectionResponse};
 pub use service::SecureLink;
-pub use signer::{LinkBuilder, PrefixLinkBuilder, SignError, SignErrorKind, UrlSigner};
+pub use signer::{
+    file_version, LinkBuilder, PrefixLinkBuilder, SignError, SignErrorKind, UrlSigner,
+};

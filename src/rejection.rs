@@ -60,6 +60,8 @@ pub enum RejectionKind {
     /// The path under a private prefix holds a bad escape, a NUL, invalid UTF-8 or climbs above
     /// the root.
     MalformedPath,
+    /// A version-bound link: the resource no longer has the version the link was minted for.
+    VersionChanged,
 }
 
 impl RejectionKind {
@@ -73,7 +75,9 @@ impl RejectionKind {
             | Self::LifetimeTooLong
             | Self::MethodNotAllowed
             | Self::OutsideScope => StatusCode::FORBIDDEN,
-            Self::Expired | Self::NotYetValid | Self::AlreadyUsed => StatusCode::GONE,
+            Self::Expired | Self::NotYetValid | Self::AlreadyUsed | Self::VersionChanged => {
+                StatusCode::GONE
+            }
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::LengthRequired => StatusCode::LENGTH_REQUIRED,
@@ -99,6 +103,7 @@ impl RejectionKind {
             Self::LengthRequired => "length_required",
             Self::AmbiguousPath => "ambiguous_path",
             Self::MalformedPath => "malformed_path",
+            Self::VersionChanged => "version_changed",
         }
     }
 }
@@ -141,6 +146,7 @@ impl fmt::Display for Rejection {
             RejectionKind::LengthRequired => "the upload slot needs a body of known length",
             RejectionKind::AmbiguousPath => "the path is ambiguous under a private prefix",
             RejectionKind::MalformedPath => "the path under a private prefix is malformed",
+            RejectionKind::VersionChanged => "the resource changed since the link was minted",
         })
     }
 }

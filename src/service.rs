@@ -11,7 +11,10 @@ use http_body::Body;
 use http_range_header::{EndPosition, StartPosition};
 use tower_service::Service;
 
-use crate::future::{OneTimeCall, ResponseFuture};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+
+use crate::future::{OneTimeCall, ResponseFuture, VersionCheck};
 use crate::mount::Verified;
 use crate::rejection::{Rejection, RejectionKind, RejectionResponse};
 use crate::settings::{Conditions, Settings, Verdict};
@@ -78,7 +81,7 @@ where
             .is_some_and(|mark| mark.covers(settings.id, request.uri().path()));
         if verified_outside {
             let private = HeaderValue::from_static("private");
-            return ResponseFuture::inner(self.inner.call(request), Some(private));
+            return ResponseFuture::inner(self.inner.call(request), Some(private), None);
         }
         let verdict = match settings.decide(request.method(), request.uri(), request.extensions()) {
             Ok(verdict) => verdict,
@@ -93,22 +96,32 @@ where
         if !signed && settings.carries_link(request.uri()) {
             warn_public_link(&self.settings, &request);
         }
-        let (one_time, max_body, cache_for) = match &verdict {
+        let (one_time, max_body, cache_for, version) = match &verdict {
             Verdict::Signed {
                 conditions:
                     Conditions {
                         consume,
                         max_body,
                         cache_for,
+                        version,
                     },
                 ..
             } => (
                 consume.as_ref().map(|c| (c.nonce, c.now, c.keep_for)),
                 *max_body,
                 *cache_for,
+                *version,
             ),
-            _ => (None, None, None),
+            _ => (None, None, None, None),
         };
+        // The link's format already checked the version is canonical base64url.
+        let version = version.map(|version| VersionCheck {
+            validator: URL_SAFE_NO_PAD
+                .decode(version)
+                .unwrap_or_default()
+                .into_boxed_slice(),
+            changed: self.reject(RejectionKind::VersionChanged),
+        });
         let uri = match verdict.into_target() {
             None => None,
             Some(target) => match with_path_and_query(request.uri(), target) {
@@ -151,7 +164,7 @@ where
         }
         let Some((consume, now)) = one_time else {
             let private = signed.then(|| private_cache_control(settings.private_cache, cache_for));
-            return ResponseFuture::inner(self.inner.call(request), private);
+            return ResponseFuture::inner(self.inner.call(request), private, version);
         };
         let admit_repeat_from = settings
             .resume_window
@@ -167,6 +180,7 @@ where
             used: self.reject(RejectionKind::AlreadyUsed),
             unavailable: self.reject(RejectionKind::StoreUnavailable),
             admit_repeat_from,
+            version,
         })
     }
 }

@@ -88,6 +88,8 @@ pub(crate) struct Conditions<'a> {
     /// Seconds until the link expires, which bounds how long a private cache may keep the
     /// response (`None` for links a cache must not replay: one-time links, uploads).
     pub(crate) cache_for: Option<u64>,
+    /// A version-bound link: the validator (base64url) the response must carry.
+    pub(crate) version: Option<&'a str>,
 }
 
 /// A nonce to record, when it is used (the verifying clock), and for how long from now the store

@@ -74,6 +74,8 @@ pub(crate) struct ParamNames {
     pub(crate) expires: Box<str>,
     pub(crate) nonce: Box<str>,
     pub(crate) max_body: Box<str>,
+    pub(crate) version: Box<str>,
+    pub(crate) group: Box<str>,
     pub(crate) prefix_scope: Box<str>,
     pub(crate) signature: Box<str>,
     /// How a path segment carrying a prefix token starts.
@@ -91,6 +93,8 @@ impl ParamNames {
             expires: name("exp"),
             nonce: name("nonce"),
             max_body: name("max"),
+            version: name("ver"),
+            group: name("grp"),
             prefix_scope: name("prefix"),
             signature: name("sig"),
             path_token: name("t~"),
@@ -139,6 +143,10 @@ pub(crate) struct Claims<'a> {
     pub(crate) expires: &'a str,
     pub(crate) nonce: Option<&'a str>,
     pub(crate) max_body: Option<&'a str>,
+    /// The resource's version (its validator, base64url), for version-bound links.
+    pub(crate) version: Option<&'a str>,
+    /// A revocation group.
+    pub(crate) group: Option<&'a str>,
 }
 
 /// The application's part of a query string.
@@ -214,6 +222,17 @@ impl Claims<'_> {
             + self.expires.len()
             + self.nonce.map_or(0, str::len)
             + self.max_body.map_or(0, str::len)
+            + if self.has_extension() {
+                4 * 2 + self.version.map_or(0, str::len) + self.group.map_or(0, str::len)
+            } else {
+                0
+            }
+    }
+
+    /// Links with a version or a group sign two more fields; others keep the nine, so their
+    /// messages (and signatures) are what they always were.
+    fn has_extension(&self) -> bool {
+        self.version.is_some() || self.group.is_some()
     }
 
     /// Feeds the canonical message to `sink`, piece by piece.
@@ -233,6 +252,10 @@ impl Claims<'_> {
         field(&mut sink, self.expires.as_bytes());
         field(&mut sink, self.nonce.unwrap_or("").as_bytes());
         field(&mut sink, self.max_body.unwrap_or("").as_bytes());
+        if self.has_extension() {
+            field(&mut sink, self.version.unwrap_or("").as_bytes());
+            field(&mut sink, self.group.unwrap_or("").as_bytes());
+        }
     }
 
     /// The canonical message as bytes, for tests and known-answer vectors.
@@ -306,6 +329,8 @@ pub(crate) struct SignedQuery<'a> {
     pub(crate) expires: (u64, &'a str),
     pub(crate) nonce: Option<&'a str>,
     pub(crate) max_body: Option<(u64, &'a str)>,
+    pub(crate) version: Option<&'a str>,
+    pub(crate) group: Option<&'a str>,
     /// The folder a prefix-scoped link grants, as the query carries it (escaped).
     pub(crate) prefix: Option<&'a str>,
     pub(crate) signature: &'a str,
@@ -321,6 +346,8 @@ impl<'a> SignedQuery<'a> {
         let mut expires = None;
         let mut nonce = None;
         let mut max_body = None;
+        let mut version = None;
+        let mut group = None;
         let mut prefix = None;
         let mut signature = None;
         // Where the first signing parameter starts, and whether application parameters follow
@@ -348,6 +375,8 @@ impl<'a> SignedQuery<'a> {
                 Some([b'e', b'x', b'p']) => &mut expires,
                 Some([b'n', b'o', b'n', b'c', b'e']) => &mut nonce,
                 Some([b'm', b'a', b'x']) => &mut max_body,
+                Some([b'v', b'e', b'r']) => &mut version,
+                Some([b'g', b'r', b'p']) => &mut group,
                 Some([b'p', b'r', b'e', b'f', b'i', b'x']) => &mut prefix,
                 Some([b's', b'i', b'g']) => &mut signature,
                 _ if names.is_reserved(name) => return Err(RejectionKind::MalformedToken),
@@ -393,6 +422,8 @@ impl<'a> SignedQuery<'a> {
             Some(_) => return Err(RejectionKind::MalformedToken),
         };
         if nonce.is_some_and(|nonce| !is_nonce(nonce))
+            || version.is_some_and(|version| !is_version(version))
+            || group.is_some_and(|group| !is_group(group))
             || !is_valid_key_id(key_id)
             || signature.len() != SIGNATURE_LEN
         {
@@ -406,6 +437,8 @@ impl<'a> SignedQuery<'a> {
             expires: with_value(expires)?,
             nonce,
             max_body: max_body.map(with_value).transpose()?,
+            version,
+            group,
             prefix,
             signature,
             app_query: if interleaved {
@@ -432,6 +465,8 @@ impl<'a> SignedQuery<'a> {
             expires: self.expires.1,
             nonce: self.nonce,
             max_body: self.max_body.map(|(_, text)| text),
+            version: self.version,
+            group: self.group,
         }
     }
 }
@@ -478,6 +513,8 @@ impl<'a> PathToken<'a> {
             expires: self.expires.1,
             nonce: None,
             max_body: None,
+            version: None,
+            group: None,
         }
     }
 }
@@ -507,6 +544,29 @@ pub(crate) fn parse_seconds(text: &str) -> Result<u64, RejectionKind> {
 /// An HTTP method name as a link scope: 1 to 16 upper-case ASCII letters.
 pub(crate) fn is_method_scope(method: &str) -> bool {
     (1..=16).contains(&method.len()) && method.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+/// A revocation group: 1 to 64 characters of `A-Z a-z 0-9 . _ -`.
+fn is_group(group: &str) -> bool {
+    (1..=64).contains(&group.len())
+        && group
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// A version as a link carries it: the validator in canonical base64url without padding, at
+/// most 256 characters.
+fn is_version(version: &str) -> bool {
+    let mut bytes = [0u8; 192];
+    (1..=256).contains(&version.len())
+        && URL_SAFE_NO_PAD
+            .decode_slice(version, &mut bytes)
+            .is_ok_and(|len| {
+                let mut again = [0u8; 256];
+                URL_SAFE_NO_PAD
+                    .encode_slice(&bytes[..len], &mut again)
+                    .is_ok_and(|written| &again[..written] == version.as_bytes())
+            })
 }
 
 fn is_nonce(nonce: &str) -> bool {
@@ -552,6 +612,12 @@ pub(crate) fn append_signing_params(
     if let Some(max_body) = claims.max_body {
         param(&names.max_body, max_body);
     }
+    if let Some(version) = claims.version {
+        param(&names.version, version);
+    }
+    if let Some(group) = claims.group {
+        param(&names.group, group);
+    }
     param(&names.signature, "");
     URL_SAFE_NO_PAD.encode_string(claims.tag(key), out);
 }
@@ -571,6 +637,12 @@ pub(crate) fn signing_params_len(names: &ParamNames, claims: &Claims<'_>) -> usi
     }
     if let Some(max_body) = claims.max_body {
         len += 1 + names.max_body.len() + 1 + max_body.len();
+    }
+    if let Some(version) = claims.version {
+        len += 1 + names.version.len() + 1 + version.len();
+    }
+    if let Some(group) = claims.group {
+        len += 1 + names.group.len() + 1 + group.len();
     }
     len + 1 + names.signature.len() + 1 + SIGNATURE_LEN
 }
@@ -610,6 +682,8 @@ mod tests {
                 expires: &expires,
                 nonce: v["nonce"].as_str(),
                 max_body: max_body.as_deref(),
+                version: v["version"].as_str(),
+                group: v["group"].as_str(),
             };
             let hex: String = claims
                 .message()
@@ -754,6 +828,8 @@ mod tests {
             expires: "10",
             nonce: None,
             max_body: None,
+            version: None,
+            group: None,
         };
         let variants = [
             Claims {
@@ -777,6 +853,8 @@ mod tests {
             },
             Claims {
                 max_body: Some("1"),
+                version: None,
+                group: None,
                 ..base
             },
             Claims {
@@ -824,6 +902,8 @@ mod properties {
             expires: &t.5,
             nonce: t.6.as_deref(),
             max_body: t.7.as_deref(),
+            version: None,
+            group: None,
         }
     }
 

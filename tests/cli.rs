@@ -354,3 +354,36 @@ fn signs_within_a_window_print_the_same_link() {
     assert_eq!(expires(&first) % 86400, 0);
     assert!(expires(&third) % 86400 != 0 || expires(&third) != expires(&first));
 }
+
+#[test]
+fn a_link_bound_to_a_file_dies_when_the_file_changes() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("private")).unwrap();
+    let file = root.path().join("private/doc.txt");
+    std::fs::write(&file, "first").unwrap();
+    let root_arg = root.path().display().to_string();
+    let file_arg = file.display().to_string();
+    let server = Serve::start(&["--root", &root_arg], &[("SECURE_LINK_KEY", KEY)]);
+    let link = sign(&["--bind-file", &file_arg, "/private/doc.txt"]);
+    let plain = sign(&["/private/doc.txt"]);
+    let served = get(&server.addr, &link);
+    assert_eq!((served.status, served.body_text().as_str()), (200, "first"));
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(get(&server.addr, &link).status, 410, "touched");
+    assert_eq!(
+        get(&server.addr, &plain).status,
+        200,
+        "a link without a version lives on"
+    );
+    let missing = run(
+        &["sign", "--bind-file", "/no/such/file", "/private/doc.txt"],
+        &[("SECURE_LINK_KEY", KEY)],
+    );
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("--bind-file"));
+}

@@ -84,6 +84,10 @@ fn explain(kind: RejectionKind) -> (&'static str, &'static str) {
             "Length required",
             "This upload slot needs to know the upload's size in advance.",
         ),
+        RejectionKind::VersionChanged => (
+            "This file has changed",
+            "The link was minted for an earlier version of the file. Ask for a new one.",
+        ),
         RejectionKind::AmbiguousPath | RejectionKind::MalformedPath => (
             "This address is not valid",
             "Its path could be read in more than one way, so it is refused.",

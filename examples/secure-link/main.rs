@@ -92,6 +92,10 @@ enum Command {
         /// epoch), so every sign of TARGET within one window prints the same link.
         #[arg(long, value_name = "SECONDS")]
         window: Option<u64>,
+        /// Version-bound links: bind the link to FILE's current version, as `serve` will see
+        /// the file it serves for TARGET; once FILE is replaced or touched, the link gets 410.
+        #[arg(long, value_name = "FILE")]
+        bind_file: Option<PathBuf>,
         #[command(flatten)]
         scheme: SchemeArgs,
         /// The target to sign.
@@ -269,6 +273,7 @@ fn main() -> ExitCode {
             one_time,
             client_ip,
             window,
+            bind_file,
             scheme,
             target,
         } => sign(
@@ -279,6 +284,7 @@ fn main() -> ExitCode {
                 one_time,
                 client_ip,
                 window,
+                bind_file,
             },
             &scheme,
             &target,
@@ -444,6 +450,7 @@ struct SignArgs {
     one_time: bool,
     client_ip: Option<IpAddr>,
     window: Option<u64>,
+    bind_file: Option<PathBuf>,
 }
 
 fn sign(args: SignArgs, scheme: &SchemeArgs, target: &str) -> Result<(), Failure> {
@@ -454,7 +461,15 @@ fn sign(args: SignArgs, scheme: &SchemeArgs, target: &str) -> Result<(), Failure
         one_time,
         client_ip,
         window,
+        bind_file,
     } = args;
+    let version = match &bind_file {
+        Some(file) => Some(
+            tower_secure_link::file_version(file)
+                .map_err(|e| usage(format!("--bind-file {}: {e}", file.display())))?,
+        ),
+        None => None,
+    };
     let signer = layer_for(scheme, &required_secret()?)?.signer();
     refuse_reshaped_target(&signer, target)?;
     let mut link = signer.link(target).method(parse_method(&method)?);
@@ -466,6 +481,9 @@ fn sign(args: SignArgs, scheme: &SchemeArgs, target: &str) -> Result<(), Failure
     }
     if let Some(window) = window {
         link = link.window(Duration::from_secs(window));
+    }
+    if let Some(version) = &version {
+        link = link.version(version);
     }
     if let Some(ttl) = ttl {
         link = link.expires_in(Duration::from_secs(ttl));

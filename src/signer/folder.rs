@@ -106,6 +106,8 @@ impl PrefixLinkBuilder<'_> {
             expires: expires_text.text(expires),
             nonce: None,
             max_body: None,
+            version: None,
+            group: None,
         };
         let signature = URL_SAFE_NO_PAD.encode(claims.tag(key));
         Ok((folder, key.id().to_owned(), expires, signature))

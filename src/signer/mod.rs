@@ -51,8 +51,16 @@ use crate::path::{canonical_for_minting, decode_canonical, Route};
 use crate::settings::{Scheme, Settings};
 use crate::token::{
     append_signing_params, is_method_scope, signing_params_len, AppQuery, Claims, Decimal, Scope,
-    NONCE_LEN,
+    DEFAULT_METHOD, NONCE_LEN,
 };
+
+/// The version tower-http's `ServeDir` will report for the file at `path`: its `Last-Modified`
+/// header value, from the file's modification time in whole seconds. Bind a link to it with
+/// [`LinkBuilder::version`]; replacing or touching the file changes it.
+pub fn file_version(path: impl AsRef<std::path::Path>) -> std::io::Result<String> {
+    let modified = std::fs::metadata(path)?.modified()?;
+    Ok(httpdate::fmt_http_date(modified))
+}
 
 /// Mints signed links. Cheap to clone.
 #[derive(Clone)]
@@ -113,6 +121,7 @@ impl UrlSigner {
             one_time: false,
             max_body: None,
             window: None,
+            version: None,
         }
     }
 
@@ -213,6 +222,8 @@ pub struct LinkBuilder<'a> {
     one_time: bool,
     max_body: Option<u64>,
     window: Option<u64>,
+    /// The bound version, base64url-encoded as the link carries it.
+    version: Option<String>,
 }
 
 impl<'a> LinkBuilder<'a> {
@@ -236,6 +247,15 @@ impl<'a> LinkBuilder<'a> {
     /// ```
     pub fn window(mut self, window: Duration) -> Self {
         self.window = Some(window.as_secs());
+        self
+    }
+
+    /// Version-bound links: the link is only good while the inner service answers with this
+    /// validator, its `ETag` or `Last-Modified` header value exactly (see [`file_version`] for
+    /// a file served by tower-http's `ServeDir`). When the resource changes, the layer answers
+    /// 410 (`version_changed`) instead of the new content. GET links only.
+    pub fn version(mut self, validator: &str) -> Self {
+        self.version = Some(URL_SAFE_NO_PAD.encode(validator.as_bytes()));
         self
     }
 
@@ -363,6 +383,11 @@ impl<'a> LinkBuilder<'a> {
         if !is_method_scope(method) {
             return Err(fail(SignErrorKind::InvalidMethod));
         }
+        // A version is checked on what the service answers: only reads have one.
+        if self.version.is_some() && method != DEFAULT_METHOD {
+            return Err(fail(SignErrorKind::NotSupportedByScheme));
+        }
+
         let expires = self.expiry.native_expiry(settings, self.window)?;
         if self
             .not_before
@@ -389,6 +414,8 @@ impl<'a> LinkBuilder<'a> {
             expires: expires_text.text(expires),
             nonce,
             max_body: self.max_body.map(|limit| max_body_text.text(limit)),
+            version: self.version.as_deref(),
+            group: None,
         };
         let mut link = target.start(signing_params_len(&settings.names, &claims));
         append_signing_params(&mut link, &settings.names, &claims, key);

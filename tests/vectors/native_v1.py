@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent implementation of the native link scheme v1, written from README.md's
+"""An independent implementation of the native link scheme v1, written from SPEC.md's
 specification. It prints the known-answer vectors in native-v1.json; the crate's tests check that
 the Rust implementation produces the same messages, signatures and links, and accepts the links.
 
@@ -31,6 +31,9 @@ def message(v):
         (v["nonce"] or "").encode(),
         b"" if v.get("max_body") is None else str(v["max_body"]).encode(),
     ]
+    # Links with a version or a revocation group sign two more fields; others keep nine.
+    if v.get("version") is not None or v.get("group") is not None:
+        parts += [(v.get("version") or "").encode(), (v.get("group") or "").encode()]
     return b"tsl-v1" + b"".join(field(p) for p in parts)
 
 
@@ -51,6 +54,10 @@ def link(v, signature):
         params.append(f"{PREFIX}nonce={v['nonce']}")
     if v.get("max_body") is not None:
         params.append(f"{PREFIX}max={v['max_body']}")
+    if v.get("version") is not None:
+        params.append(f"{PREFIX}ver={v['version']}")
+    if v.get("group") is not None:
+        params.append(f"{PREFIX}grp={v['group']}")
     params.append(f"{PREFIX}sig={signature}")
     query = ([v["query"]] if v["query"] else []) + params
     return path + "?" + "&".join(query)
@@ -76,6 +83,10 @@ VECTORS = [
     dict(name="upload slot", secret="0123456789abcdef0123456789abcdef", key_id="1",
          method="PUT", path="/private/uploads/slot-7.bin", query="", not_before=None,
          expires=1767225600, nonce="AAECAwQFBgcICQoLDA0ODw", max_body=1048576, now=1767222000),
+    dict(name="version-bound link", secret="0123456789abcdef0123456789abcdef", key_id="1",
+         method="GET", path="/private/report.pdf", query="", not_before=None,
+         expires=1767225600, nonce=None, now=1767222000,
+         version=base64.urlsafe_b64encode(b"Tue, 24 Nov 2026 23:27:00 GMT").rstrip(b"=").decode()),
 ]
 
 out = []
@@ -85,6 +96,8 @@ for v in VECTORS:
     signature = base64.urlsafe_b64encode(tag).rstrip(b"=").decode()
     v.setdefault("max_body", None)
     v.setdefault("scope", "path")
+    v.setdefault("version", None)
+    v.setdefault("group", None)
     out.append(dict(v, message_hex=msg.hex(), signature=signature, link=link(v, signature)))
 print(json.dumps({"scheme": "tower-secure-link native v1", "param_prefix": PREFIX,
                   "vectors": out}, indent=1, ensure_ascii=False))
