@@ -9,7 +9,7 @@ use http::{HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use crate::one_time::{ConsumeFuture, ResumedDownload, Use};
+use crate::one_time::{Gate, ResumedDownload, StoreFuture, Use};
 
 pin_project! {
     /// The inner service's future, a rejection that is ready at once, or a one-time link's use
@@ -40,11 +40,12 @@ pin_project! {
             response: Option<Response<ResBody>>,
         },
         Consuming {
-            consume: ConsumeFuture,
+            gate: StoreFuture<Gate>,
             // The inner service, already ready, and the request for it.
             call: Option<(S, Request<ReqBody>)>,
             // Built up front so the future needs no responder: 410 and 503.
             used: Option<Response<ResBody>>,
+            revoked: Option<Response<ResBody>>,
             unavailable: Option<Response<ResBody>>,
             // A repeated use first made at or after this time is admitted (a resumed download).
             admit_repeat_from: Option<u64>,
@@ -81,10 +82,11 @@ impl<ResBody> VersionCheck<ResBody> {
 /// What a one-time request waits for, and what it answers when the link was used or the store
 /// failed.
 pub(crate) struct OneTimeCall<S, ReqBody, ResBody> {
-    pub(crate) consume: ConsumeFuture,
+    pub(crate) gate: StoreFuture<Gate>,
     pub(crate) service: S,
     pub(crate) request: Request<ReqBody>,
     pub(crate) used: Response<ResBody>,
+    pub(crate) revoked: Response<ResBody>,
     pub(crate) unavailable: Response<ResBody>,
     pub(crate) admit_repeat_from: Option<u64>,
     pub(crate) version: Option<VersionCheck<ResBody>>,
@@ -119,9 +121,10 @@ where
     pub(crate) fn one_time(call: OneTimeCall<S, ReqBody, ResBody>) -> Self {
         Self {
             kind: Kind::Consuming {
-                consume: call.consume,
+                gate: call.gate,
                 call: Some((call.service, call.request)),
                 used: Some(call.used),
+                revoked: Some(call.revoked),
                 unavailable: Some(call.unavailable),
                 admit_repeat_from: call.admit_repeat_from,
                 version: call.version,
@@ -163,29 +166,31 @@ where
                     };
                 }
                 KindProj::Consuming {
-                    consume,
+                    gate,
                     call,
                     used,
+                    revoked,
                     unavailable,
                     admit_repeat_from,
                     version,
                 } => {
-                    let outcome = ready!(Pin::new(consume).poll(cx));
+                    let outcome = ready!(Pin::new(gate).poll(cx));
                     let admitted = match outcome {
-                        Ok(Use::First) => true,
-                        Ok(Use::Repeated { first_used_at }) => {
+                        Ok(Gate::Open | Gate::Used(Use::First)) => true,
+                        Ok(Gate::Used(Use::Repeated { first_used_at })) => {
                             admit_repeat_from.is_some_and(|from| first_used_at >= from)
                         }
-                        Err(_) => false,
+                        Ok(Gate::Revoked) | Err(_) => false,
                     };
                     let refusal = match outcome {
                         Err(_) => unavailable.take(),
+                        Ok(Gate::Revoked) => revoked.take(),
                         Ok(_) => used.take(),
                     };
                     let version = version.take();
                     match call.take() {
                         Some((mut service, mut request)) if admitted => {
-                            if matches!(outcome, Ok(Use::Repeated { .. })) {
+                            if matches!(outcome, Ok(Gate::Used(Use::Repeated { .. }))) {
                                 // A resume must stay partial: a mismatched `If-Range` would let
                                 // the server send it all. The inner service never sees it; a
                                 // service that hands the bytes to nginx can still check it.

@@ -9,7 +9,7 @@ use tower_layer::Layer;
 
 use crate::clock::{Clock, SystemClock};
 use crate::key::{Keyring, KeyringHandle};
-use crate::one_time::{MemoryNonceStore, NonceStore};
+use crate::one_time::{MemoryNonceStore, NonceStore, StoreError, StoreFuture};
 use crate::path::{PrefixError, Prefixes};
 use crate::rejection::{DefaultRejectionResponse, Rejection};
 use crate::service::SecureLink;
@@ -328,6 +328,40 @@ impl<R> SecureLinkLayer<R> {
     /// for access logs and tracing spans.
     pub fn redactor(&self) -> crate::redact::Redactor {
         crate::redact::Redactor::new(self.settings.clone())
+    }
+
+    /// Revokes every link of revocation group `group` (see
+    /// [`LinkBuilder::group`](crate::LinkBuilder::group)) until `until` (Unix seconds: the
+    /// latest expiry its links can have; the maximum lifetime from now covers them all). The
+    /// deny entry goes into the nonce store, so every server sharing a Redis store refuses them
+    /// (410, `revoked`); it is kept, like a nonce, for a relative time with a margin of twice
+    /// the leeway, then forgotten. A store that cannot be reached fails the call.
+    ///
+    /// ```
+    /// use http::{Method, StatusCode};
+    /// use tower_secure_link::{Key, SecureLinkLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32])?);
+    /// let link = layer.signer().link("/shared/deck.pdf").group("team-a").to_target()?;
+    /// let until = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs()
+    ///     + 7 * 24 * 3600;
+    /// layer.revoke_group("team-a", until).await?;
+    /// // `check` does not ask the store; a request through the layer gets 410 `revoked`.
+    /// # let _ = link;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn revoke_group(&self, group: &str, until: u64) -> StoreFuture<()> {
+        if !crate::token::is_group(group) {
+            return StoreFuture::ready(Err(StoreError::new(
+                "a revocation group is 1 to 64 characters of A-Z a-z 0-9 . _ -",
+            )));
+        }
+        let now = self.settings.clock.now_unix();
+        let keep_for = crate::one_time::keep_for(until, self.settings.leeway, now);
+        self.settings.nonce_store.revoke(group, now, keep_for)
     }
 
     /// A signer with this layer's settings, for minting links outside requests.

@@ -62,6 +62,8 @@ pub enum RejectionKind {
     MalformedPath,
     /// A version-bound link: the resource no longer has the version the link was minted for.
     VersionChanged,
+    /// The link's revocation group was revoked.
+    Revoked,
 }
 
 impl RejectionKind {
@@ -75,9 +77,11 @@ impl RejectionKind {
             | Self::LifetimeTooLong
             | Self::MethodNotAllowed
             | Self::OutsideScope => StatusCode::FORBIDDEN,
-            Self::Expired | Self::NotYetValid | Self::AlreadyUsed | Self::VersionChanged => {
-                StatusCode::GONE
-            }
+            Self::Expired
+            | Self::NotYetValid
+            | Self::AlreadyUsed
+            | Self::VersionChanged
+            | Self::Revoked => StatusCode::GONE,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::LengthRequired => StatusCode::LENGTH_REQUIRED,
@@ -104,6 +108,7 @@ impl RejectionKind {
             Self::AmbiguousPath => "ambiguous_path",
             Self::MalformedPath => "malformed_path",
             Self::VersionChanged => "version_changed",
+            Self::Revoked => "revoked",
         }
     }
 }
@@ -147,6 +152,7 @@ impl fmt::Display for Rejection {
             RejectionKind::AmbiguousPath => "the path is ambiguous under a private prefix",
             RejectionKind::MalformedPath => "the path under a private prefix is malformed",
             RejectionKind::VersionChanged => "the resource changed since the link was minted",
+            RejectionKind::Revoked => "the link's revocation group was revoked",
         })
     }
 }

@@ -16,6 +16,7 @@ use base64::Engine as _;
 
 use crate::future::{OneTimeCall, ResponseFuture, VersionCheck};
 use crate::mount::Verified;
+use crate::one_time::{Gate, StoreFuture};
 use crate::rejection::{Rejection, RejectionKind, RejectionResponse};
 use crate::settings::{Conditions, Settings, Verdict};
 use crate::signer::UrlSigner;
@@ -96,7 +97,7 @@ where
         if !signed && settings.carries_link(request.uri()) {
             warn_public_link(&self.settings, &request);
         }
-        let (one_time, max_body, cache_for, version) = match &verdict {
+        let (one_time, max_body, cache_for, version, group) = match &verdict {
             Verdict::Signed {
                 conditions:
                     Conditions {
@@ -104,6 +105,7 @@ where
                         max_body,
                         cache_for,
                         version,
+                        group,
                     },
                 ..
             } => (
@@ -111,8 +113,9 @@ where
                 *max_body,
                 *cache_for,
                 *version,
+                *group,
             ),
-            _ => (None, None, None, None),
+            _ => (None, None, None, None, None),
         };
         // The link's format already checked the version is canonical base64url.
         let version = version.map(|version| VersionCheck {
@@ -142,11 +145,19 @@ where
                 return ResponseFuture::rejected(self.reject(kind));
             }
         }
-        // Nothing refuses the request after this point, so a one-time link is used now (its
-        // nonce still borrowed from the request's own URI).
-        let one_time = one_time.map(|(nonce, now, keep_for)| {
-            (settings.nonce_store.consume(nonce, now, keep_for), now)
-        });
+        // Nothing refuses the request after this point, so the store is asked now: whether the
+        // link's group is revoked, then to record a one-time use.
+        let gate = match (group, one_time) {
+            (None, None) => None,
+            (None, Some((nonce, now, keep_for))) => Some((
+                settings
+                    .nonce_store
+                    .consume(nonce, now, keep_for)
+                    .map(Gate::Used),
+                now,
+            )),
+            (Some(group), one_time) => Some(revocation_gate(settings, group, one_time)),
+        };
         if let Some(uri) = uri {
             *request.uri_mut() = uri;
         }
@@ -162,7 +173,7 @@ where
                 .extensions_mut()
                 .insert(UrlSigner::new(self.settings.clone()));
         }
-        let Some((consume, now)) = one_time else {
+        let Some((gate, now)) = gate else {
             let private = signed.then(|| private_cache_control(settings.private_cache, cache_for));
             return ResponseFuture::inner(self.inner.call(request), private, version);
         };
@@ -174,10 +185,11 @@ where
         let fresh = self.inner.clone();
         let ready_service = std::mem::replace(&mut self.inner, fresh);
         ResponseFuture::one_time(OneTimeCall {
-            consume,
+            gate,
             service: ready_service,
             request,
             used: self.reject(RejectionKind::AlreadyUsed),
+            revoked: self.reject(RejectionKind::Revoked),
             unavailable: self.reject(RejectionKind::StoreUnavailable),
             admit_repeat_from,
             version,
@@ -220,6 +232,31 @@ fn warn_public_link<B>(settings: &Arc<Settings>, request: &Request<B>) {
          sits (nest/nest_service strip the mount path; see SecureLinkLayer::with_mount_path) \
          and its private prefixes"
     );
+}
+
+/// Asks the store whether `group` is revoked, then records the one-time use if there is one.
+/// Only links that carry a group get here; ordinary links never touch the store.
+fn revocation_gate(
+    settings: &Settings,
+    group: &str,
+    one_time: Option<(&str, u64, std::time::Duration)>,
+) -> (StoreFuture<Gate>, u64) {
+    let now = one_time.map_or_else(|| settings.clock.now_unix(), |(_, now, _)| now);
+    let store = settings.nonce_store.clone();
+    let group = group.to_owned();
+    let consume = one_time.map(|(nonce, now, keep_for)| (nonce.to_owned(), now, keep_for));
+    let gate = StoreFuture::pending(async move {
+        if store.is_revoked(&group, now).await? {
+            return Ok(Gate::Revoked);
+        }
+        match consume {
+            Some((nonce, now, keep_for)) => {
+                store.consume(&nonce, now, keep_for).await.map(Gate::Used)
+            }
+            None => Ok(Gate::Open),
+        }
+    });
+    (gate, now)
 }
 
 /// `Cache-Control` for a response through a valid link: never shared, and kept by the browser

@@ -90,6 +90,8 @@ pub(crate) struct Conditions<'a> {
     pub(crate) cache_for: Option<u64>,
     /// A version-bound link: the validator (base64url) the response must carry.
     pub(crate) version: Option<&'a str>,
+    /// The link's revocation group: the store must say it is not revoked.
+    pub(crate) group: Option<&'a str>,
 }
 
 /// A nonce to record, when it is used (the verifying clock), and for how long from now the store

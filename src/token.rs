@@ -547,7 +547,7 @@ pub(crate) fn is_method_scope(method: &str) -> bool {
 }
 
 /// A revocation group: 1 to 64 characters of `A-Z a-z 0-9 . _ -`.
-fn is_group(group: &str) -> bool {
+pub(crate) fn is_group(group: &str) -> bool {
     (1..=64).contains(&group.len())
         && group
             .bytes()

@@ -84,6 +84,10 @@ fn explain(kind: RejectionKind) -> (&'static str, &'static str) {
             "Length required",
             "This upload slot needs to know the upload's size in advance.",
         ),
+        RejectionKind::Revoked => (
+            "This link was withdrawn",
+            "Every link of its group was revoked.",
+        ),
         RejectionKind::VersionChanged => (
             "This file has changed",
             "The link was minted for an earlier version of the file. Ask for a new one.",

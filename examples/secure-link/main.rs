@@ -96,6 +96,10 @@ enum Command {
         /// the file it serves for TARGET; once FILE is replaced or touched, the link gets 410.
         #[arg(long, value_name = "FILE")]
         bind_file: Option<PathBuf>,
+        /// Put the link in revocation group ID (1 to 64 characters of A-Z a-z 0-9 . _ -);
+        /// `revoke --group ID` refuses every link of the group at once.
+        #[arg(long, value_name = "ID")]
+        group: Option<String>,
         #[command(flatten)]
         scheme: SchemeArgs,
         /// The target to sign.
@@ -152,6 +156,19 @@ enum Command {
         limits: LimitArgs,
         #[command(flatten)]
         scheme: SchemeArgs,
+    },
+    /// Refuse every link of a revocation group, on every `serve --redis URL` sharing that Redis.
+    Revoke {
+        /// The group to revoke.
+        #[arg(long, value_name = "ID")]
+        group: String,
+        /// The Redis the servers keep their one-time and revocation state in.
+        #[arg(long, value_name = "URL")]
+        redis: String,
+        /// How long to refuse the group's links, in seconds (default: the maximum lifetime,
+        /// 7 days, which outlives every link of the group).
+        #[arg(long, value_name = "SECONDS", default_value_t = 7 * 24 * 60 * 60)]
+        ttl: u64,
     },
     /// Print an nginx location block that verifies `--format nginx` links.
     #[command(after_help = NGINX_ENV_HELP)]
@@ -274,6 +291,7 @@ fn main() -> ExitCode {
             client_ip,
             window,
             bind_file,
+            group,
             scheme,
             target,
         } => sign(
@@ -285,6 +303,7 @@ fn main() -> ExitCode {
                 client_ip,
                 window,
                 bind_file,
+                group,
             },
             &scheme,
             &target,
@@ -319,6 +338,7 @@ fn main() -> ExitCode {
             limits,
             scheme,
         }),
+        Command::Revoke { group, redis, ttl } => revoke(&group, &redis, ttl),
         Command::NginxConfig {
             location,
             alias,
@@ -451,6 +471,7 @@ struct SignArgs {
     client_ip: Option<IpAddr>,
     window: Option<u64>,
     bind_file: Option<PathBuf>,
+    group: Option<String>,
 }
 
 fn sign(args: SignArgs, scheme: &SchemeArgs, target: &str) -> Result<(), Failure> {
@@ -462,6 +483,7 @@ fn sign(args: SignArgs, scheme: &SchemeArgs, target: &str) -> Result<(), Failure
         client_ip,
         window,
         bind_file,
+        group,
     } = args;
     let version = match &bind_file {
         Some(file) => Some(
@@ -484,6 +506,9 @@ fn sign(args: SignArgs, scheme: &SchemeArgs, target: &str) -> Result<(), Failure
     }
     if let Some(version) = &version {
         link = link.version(version);
+    }
+    if let Some(group) = &group {
+        link = link.group(group);
     }
     if let Some(ttl) = ttl {
         link = link.expires_in(Duration::from_secs(ttl));
@@ -582,6 +607,30 @@ fn verify(
         // The stable label (`bad_signature`, `expired`, `unknown_key`, ...).
         Err(rejection) => Err(not_valid(rejection.kind().as_str())),
     }
+}
+
+fn revoke(group: &str, redis: &str, ttl: u64) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| runtime_failure(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(async {
+        let store = redis_store(redis, false).await?;
+        // Only the store and the clock matter for a revocation; the key is never used.
+        let layer = SecureLinkLayer::new(
+            Key::new("revoke", [0u8; MIN_SECRET_LEN])
+                .map_err(|e| runtime_failure(e.to_string()))?,
+        )
+        .with_nonce_store(store);
+        let until = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs())
+            .saturating_add(ttl);
+        layer
+            .revoke_group(group, until)
+            .await
+            .map_err(|e| usage(format!("--group {group:?}: {e}")))?;
+        println!("revoked {group} until {until}");
+        Ok(())
+    })
 }
 
 /// Everything `serve` was given.

@@ -20,11 +20,6 @@ pub(super) fn admit<'p, 'q>(
     presented: Presented<'p, 'q, '_>,
 ) -> Result<Verdict<'p, 'q>, RejectionKind> {
     let signed = SignedQuery::parse(presented.query, &settings.names)?;
-    // Revocation groups are signed fields of the format, but this layer has no revocation
-    // store to ask yet: refuse rather than admit a link whose group might be revoked.
-    if signed.group.is_some() {
-        return Err(RejectionKind::MalformedToken);
-    }
     if let Some(folder) = signed.prefix {
         return folder::admit_query_token(settings, keyring, presented, &signed, folder);
     }
@@ -49,6 +44,7 @@ pub(super) fn admit<'p, 'q>(
         cache_for: (signed.nonce.is_none() && claims.method == DEFAULT_METHOD)
             .then(|| signed.expires.0.saturating_sub(now)),
         version: signed.version,
+        group: signed.group,
     };
     Ok(Verdict::Signed {
         path: presented.path,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
-use super::{ConsumeFuture, NonceStore, StoreError, Use};
+use super::{ConsumeFuture, NonceStore, StoreError, StoreFuture, Use};
 
 /// How many nonces the memory store holds unless told otherwise.
 pub const DEFAULT_CAPACITY: usize = 100_000;
@@ -73,6 +73,9 @@ impl Ticks {
 struct State {
     /// Nonce → first use (layer clock).
     used: HashMap<u128, u64>,
+    /// Revoked group → until when on the layer's clock and on the monotonic clock; it is
+    /// forgotten only when both have passed, as nonces are.
+    revoked: HashMap<String, (u64, u64)>,
     /// Nonces by when they may be looked at for forgetting, soonest first.
     forget: BinaryHeap<Reverse<Entry>>,
 }
@@ -124,7 +127,7 @@ impl MemoryNonceStore {
             .state
             .lock()
             .map_err(|_| StoreError::new("the memory store's lock is poisoned"))?;
-        let State { used, forget } = &mut *state;
+        let State { used, forget, .. } = &mut *state;
         while let Some(Reverse(entry)) = forget.peek().copied() {
             if entry.tick > tick {
                 break;
@@ -168,6 +171,39 @@ impl Default for MemoryNonceStore {
 impl NonceStore for MemoryNonceStore {
     fn consume(&self, nonce: &str, used_at: u64, keep_for: Duration) -> ConsumeFuture {
         ConsumeFuture::ready(self.record(nonce, used_at, keep_for))
+    }
+
+    fn revoke(&self, group: &str, now: u64, keep_for: Duration) -> StoreFuture<()> {
+        let keep = keep_for.as_secs() + u64::from(keep_for.subsec_nanos() > 0);
+        let deadlines = (
+            now.saturating_add(keep),
+            self.ticks.now().saturating_add(keep).saturating_add(1),
+        );
+        StoreFuture::ready(match self.state.lock() {
+            Ok(mut state) => {
+                let entry = state.revoked.entry(group.to_owned()).or_insert(deadlines);
+                *entry = (entry.0.max(deadlines.0), entry.1.max(deadlines.1));
+                Ok(())
+            }
+            Err(_) => Err(StoreError::new("the memory store's lock is poisoned")),
+        })
+    }
+
+    fn is_revoked(&self, group: &str, now: u64) -> StoreFuture<bool> {
+        let tick = self.ticks.now();
+        StoreFuture::ready(match self.state.lock() {
+            Ok(mut state) => {
+                let revoked = state
+                    .revoked
+                    .get(group)
+                    .is_some_and(|(until, tick_until)| now <= *until || tick < *tick_until);
+                if !revoked {
+                    state.revoked.remove(group);
+                }
+                Ok(revoked)
+            }
+            Err(_) => Err(StoreError::new("the memory store's lock is poisoned")),
+        })
     }
 }
 

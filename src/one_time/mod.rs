@@ -74,6 +74,21 @@ pub trait NonceStore: Send + Sync + 'static {
     /// must answer an error and make sure the write does not count as a use: the layer answers
     /// 503, and a 503 never uses a link up.
     fn consume(&self, nonce: &str, used_at: u64, keep_for: Duration) -> ConsumeFuture;
+
+    /// Records that every link of revocation group `group` is refused from now on, for
+    /// `keep_for` (a relative time, as for nonces) measured from `now` (the layer's clock).
+    /// Stores that keep no revocations answer an error.
+    fn revoke(&self, group: &str, now: u64, keep_for: Duration) -> StoreFuture<()> {
+        let _ = (group, now, keep_for);
+        StoreFuture::ready(Err(StoreError::new("this store keeps no revocations")))
+    }
+
+    /// Whether links of `group` are revoked at `now` (the layer's clock). Only links that carry
+    /// a group ask; a store that cannot answer makes those links fail closed (503).
+    fn is_revoked(&self, group: &str, now: u64) -> StoreFuture<bool> {
+        let _ = (group, now);
+        StoreFuture::ready(Err(StoreError::new("this store keeps no revocations")))
+    }
 }
 
 /// Put into the extensions of a request that a one-time link's resume window admitted (a
@@ -142,35 +157,63 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
-/// The answer of [`NonceStore::consume`]: ready at once (an in-process store, no allocation) or
-/// later (a network store).
-pub struct ConsumeFuture {
-    inner: Inner,
+/// A store's answer: ready at once (an in-process store, no allocation) or later (a network
+/// store).
+pub struct StoreFuture<T> {
+    inner: Inner<T>,
 }
 
-enum Inner {
-    Ready(Option<Result<Use, StoreError>>),
-    Pending(Pin<Box<dyn Future<Output = Result<Use, StoreError>> + Send>>),
+/// The answer of [`NonceStore::consume`].
+pub type ConsumeFuture = StoreFuture<Use>;
+
+enum Inner<T> {
+    Ready(Option<Result<T, StoreError>>),
+    Pending(Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send>>),
 }
 
-impl ConsumeFuture {
+impl<T> StoreFuture<T> {
     /// An answer that is known now.
-    pub fn ready(result: Result<Use, StoreError>) -> Self {
+    pub fn ready(result: Result<T, StoreError>) -> Self {
         Self {
             inner: Inner::Ready(Some(result)),
         }
     }
 
     /// An answer that comes later.
-    pub fn pending(future: impl Future<Output = Result<Use, StoreError>> + Send + 'static) -> Self {
+    pub fn pending(future: impl Future<Output = Result<T, StoreError>> + Send + 'static) -> Self {
         Self {
             inner: Inner::Pending(Box::pin(future)),
         }
     }
 }
 
-impl Future for ConsumeFuture {
-    type Output = Result<Use, StoreError>;
+impl<T: Send + 'static> StoreFuture<T> {
+    /// The answer passed through `f` (no allocation for an answer that is ready).
+    pub(crate) fn map<U: Send + 'static>(self, f: fn(T) -> U) -> StoreFuture<U> {
+        match self.inner {
+            Inner::Ready(result) => StoreFuture {
+                inner: Inner::Ready(result.map(|result| result.map(f))),
+            },
+            Inner::Pending(future) => StoreFuture::pending(async move { future.await.map(f) }),
+        }
+    }
+}
+
+/// What the store said about a request whose link needs it: a one-time use, a revocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gate {
+    /// Nothing to record, and not revoked.
+    Open,
+    /// A one-time link's use, recorded.
+    Used(Use),
+    /// The link's revocation group is revoked.
+    Revoked,
+}
+
+impl<T> Unpin for StoreFuture<T> {}
+
+impl<T> Future for StoreFuture<T> {
+    type Output = Result<T, StoreError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match &mut self.inner {
@@ -184,8 +227,8 @@ impl Future for ConsumeFuture {
     }
 }
 
-impl fmt::Debug for ConsumeFuture {
+impl<T> fmt::Debug for StoreFuture<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConsumeFuture").finish_non_exhaustive()
+        f.debug_struct("StoreFuture").finish_non_exhaustive()
     }
 }

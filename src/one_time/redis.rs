@@ -9,7 +9,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, FromRedisValue, RedisError, Script};
 
-use super::{ConsumeFuture, NonceStore, StoreError, Use};
+use super::{ConsumeFuture, NonceStore, StoreError, StoreFuture, Use};
 
 /// The key prefix unless configured otherwise.
 pub const DEFAULT_KEY_PREFIX: &str = "secure-link:nonce:";
@@ -29,6 +29,14 @@ if current == false or (void and current ~= 'void:' .. ARGV[1]) then
 end
 return current";
 
+/// Revokes a group for at least the given time: never shortens a longer revocation.
+const REVOKE: &str = r"
+local left = redis.call('PTTL', KEYS[1])
+if left < tonumber(ARGV[2]) and left ~= -1 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return 1";
+
 /// Takes an attempt back: deletes its value if it landed, or leaves a `void:` mark so that it
 /// cannot land later.
 const TAKE_BACK: &str = r"
@@ -41,6 +49,7 @@ end
 return 0";
 
 static CONSUME_SCRIPT: OnceLock<Script> = OnceLock::new();
+static REVOKE_SCRIPT: OnceLock<Script> = OnceLock::new();
 static TAKE_BACK_SCRIPT: OnceLock<Script> = OnceLock::new();
 
 /// A script, hashed once per process (Redis caches it by that hash).
@@ -409,7 +418,39 @@ impl RedisNonceStore {
     }
 }
 
+impl RedisNonceStore {
+    /// Where a revoked group is recorded (nonces hold no `:`, so the two never meet).
+    fn group_key(&self, group: &str) -> String {
+        format!("{}group:{group}", self.key_prefix)
+    }
+}
+
 impl NonceStore for RedisNonceStore {
+    fn revoke(&self, group: &str, now: u64, keep_for: Duration) -> StoreFuture<()> {
+        let mut connection = self.connection.clone();
+        let key = self.group_key(group);
+        StoreFuture::pending(async move {
+            let script = script(&REVOKE_SCRIPT, REVOKE);
+            connection
+                .run::<i64>(script, &key, &now.to_string(), keep_for)
+                .await
+                .map(|_| ())
+                .map_err(|e| describe(&e))
+        })
+    }
+
+    fn is_revoked(&self, group: &str, _now: u64) -> StoreFuture<bool> {
+        let mut connection = self.connection.clone();
+        let key = self.group_key(group);
+        StoreFuture::pending(async move {
+            let found: i64 = connection
+                .query(redis::cmd("EXISTS").arg(&key))
+                .await
+                .map_err(|e| describe(&e))?;
+            Ok(found == 1)
+        })
+    }
+
     fn consume(&self, nonce: &str, used_at: u64, keep_for: Duration) -> ConsumeFuture {
         let store = self.clone();
         let key = format!("{}{nonce}", self.key_prefix);

@@ -50,8 +50,8 @@ use crate::key::Keyring;
 use crate::path::{canonical_for_minting, decode_canonical, Route};
 use crate::settings::{Scheme, Settings};
 use crate::token::{
-    append_signing_params, is_method_scope, signing_params_len, AppQuery, Claims, Decimal, Scope,
-    DEFAULT_METHOD, NONCE_LEN,
+    append_signing_params, is_group, is_method_scope, signing_params_len, AppQuery, Claims,
+    Decimal, Scope, DEFAULT_METHOD, NONCE_LEN,
 };
 
 /// The version tower-http's `ServeDir` will report for the file at `path`: its `Last-Modified`
@@ -122,6 +122,7 @@ impl UrlSigner {
             max_body: None,
             window: None,
             version: None,
+            group: None,
         }
     }
 
@@ -224,6 +225,7 @@ pub struct LinkBuilder<'a> {
     window: Option<u64>,
     /// The bound version, base64url-encoded as the link carries it.
     version: Option<String>,
+    group: Option<&'a str>,
 }
 
 impl<'a> LinkBuilder<'a> {
@@ -256,6 +258,15 @@ impl<'a> LinkBuilder<'a> {
     /// 410 (`version_changed`) instead of the new content. GET links only.
     pub fn version(mut self, validator: &str) -> Self {
         self.version = Some(URL_SAFE_NO_PAD.encode(validator.as_bytes()));
+        self
+    }
+
+    /// Puts the link in revocation group `group` (1 to 64 characters of `A-Z a-z 0-9 . _ -`),
+    /// bound into its signature. [`SecureLinkLayer::revoke_group`](crate::SecureLinkLayer::revoke_group)
+    /// then refuses every link of the group at once (410 `revoked`), without rotating keys.
+    /// Only links with a group ask the nonce store; ordinary links never do.
+    pub fn group(mut self, group: &'a str) -> Self {
+        self.group = Some(group);
         self
     }
 
@@ -387,6 +398,9 @@ impl<'a> LinkBuilder<'a> {
         if self.version.is_some() && method != DEFAULT_METHOD {
             return Err(fail(SignErrorKind::NotSupportedByScheme));
         }
+        if self.group.is_some_and(|group| !is_group(group)) {
+            return Err(fail(SignErrorKind::InvalidGroup));
+        }
 
         let expires = self.expiry.native_expiry(settings, self.window)?;
         if self
@@ -415,7 +429,7 @@ impl<'a> LinkBuilder<'a> {
             nonce,
             max_body: self.max_body.map(|limit| max_body_text.text(limit)),
             version: self.version.as_deref(),
-            group: None,
+            group: self.group,
         };
         let mut link = target.start(signing_params_len(&settings.names, &claims));
         append_signing_params(&mut link, &settings.names, &claims, key);
@@ -587,6 +601,9 @@ pub enum SignErrorKind {
     NoRandomness,
     /// The base is not an `http` or `https` origin with nothing after the host.
     InvalidBaseUrl,
+    /// A revocation group is empty, longer than 64 characters or holds characters outside
+    /// `A-Z a-z 0-9 . _ -`.
+    InvalidGroup,
 }
 
 impl SignError {
@@ -621,6 +638,9 @@ impl fmt::Display for SignError {
             SignErrorKind::NoRandomness => "no randomness was available for a one-time nonce",
             SignErrorKind::InvalidBaseUrl => {
                 "the base URL must be an http(s) origin such as https://example.com"
+            }
+            SignErrorKind::InvalidGroup => {
+                "a revocation group is 1 to 64 characters of A-Z a-z 0-9 . _ -"
             }
         })
     }

@@ -87,6 +87,13 @@ VECTORS = [
          method="GET", path="/private/report.pdf", query="", not_before=None,
          expires=1767225600, nonce=None, now=1767222000,
          version=base64.urlsafe_b64encode(b"Tue, 24 Nov 2026 23:27:00 GMT").rstrip(b"=").decode()),
+    dict(name="revocation group", secret="0123456789abcdef0123456789abcdef", key_id="1",
+         method="GET", path="/private/deck.pdf", query="", not_before=None,
+         expires=1767225600, nonce=None, now=1767222000, group="team-a.2026"),
+    dict(name="one-time link with a version and a group", secret="0123456789abcdef0123456789abcdef",
+         key_id="1", method="GET", path="/private/v.mp4", query="t=1", not_before=None,
+         expires=1767225600, nonce="q83vEjRWeJq83vEjRWeJqw", now=1767222000,
+         version=base64.urlsafe_b64encode(b'"5f2a-1000"').rstrip(b"=").decode(), group="g"),
 ]
 
 out = []
