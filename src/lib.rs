@@ -183,6 +183,8 @@ pub use layer::{
 };
 pub use rejection::{DefaultRejectionResponse, Rejection, RejectionKind, RejectionResponse};
 pub use service::SecureLink;
+#[cfg(feature = "nginx")]
+pub use signer::NginxLinkBuilder;
 pub use signer::{
     file_version, LinkBuilder, PrefixLinkBuilder, SignError, SignErrorKind, UrlSigner,
 };

@@ -18,8 +18,15 @@ fn chromium() -> Option<PathBuf> {
     )
 }
 
+/// One Chromium at a time: two at once on a small machine make media loading slow enough to
+/// outlast the page's time budget.
+static ONE_BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The page's DOM after its scripts ran, as headless Chromium sees it.
 fn dump_dom(chromium: &PathBuf, url: &str) -> String {
+    let _turn = ONE_BROWSER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let profile = tempfile::tempdir().unwrap();
     let output = Command::new(chromium)
         .args([
@@ -31,7 +38,7 @@ fn dump_dom(chromium: &PathBuf, url: &str) -> String {
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
-            "--virtual-time-budget=10000",
+            "--virtual-time-budget=20000",
             "--dump-dom",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))

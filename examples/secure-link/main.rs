@@ -494,36 +494,52 @@ fn sign(args: SignArgs, scheme: &SchemeArgs, target: &str) -> Result<(), Failure
     };
     let signer = layer_for(scheme, &required_secret()?)?.signer();
     refuse_reshaped_target(&signer, target)?;
-    let mut link = signer.link(target).method(parse_method(&method)?);
-    if one_time {
-        link = link.one_time();
-    }
-    if let Some(ip) = client_ip {
-        link = link.client_ip(ip);
-    }
-    if let Some(window) = window {
-        link = link.window(Duration::from_secs(window));
-    }
-    if let Some(version) = &version {
-        link = link.version(version);
-    }
-    if let Some(group) = &group {
-        link = link.group(group);
-    }
-    if let Some(ttl) = ttl {
-        link = link.expires_in(Duration::from_secs(ttl));
-    }
-    if let Some(expires) = &expires {
-        link = match scheme.format {
-            Format::Nginx | Format::NginxSecret => link.expires_at_text(expires),
-            Format::Hmac => link.expires_at(
-                expires
+    let minted = match scheme.format {
+        Format::Hmac => {
+            if client_ip.is_some() {
+                return Err(usage("--client-ip is for nginx templates (--format nginx)"));
+            }
+            let mut link = signer.link(target).method(parse_method(&method)?);
+            if one_time {
+                link = link.one_time();
+            }
+            if let Some(window) = window {
+                link = link.window(Duration::from_secs(window));
+            }
+            if let Some(version) = &version {
+                link = link.version(version);
+            }
+            if let Some(group) = &group {
+                link = link.group(group);
+            }
+            if let Some(ttl) = ttl {
+                link = link.expires_in(Duration::from_secs(ttl));
+            }
+            if let Some(expires) = &expires {
+                let at = expires
                     .parse()
-                    .map_err(|_| usage(format!("--expires {expires:?}: Unix seconds expected")))?,
-            ),
-        };
-    }
-    let signed = link.to_target().map_err(|e| {
+                    .map_err(|_| usage(format!("--expires {expires:?}: Unix seconds expected")))?;
+                link = link.expires_at(at);
+            }
+            link.to_target()
+        }
+        Format::Nginx | Format::NginxSecret => {
+            let native_only = [
+                (one_time, "--one-time"),
+                (window.is_some(), "--window"),
+                (version.is_some(), "--bind-file"),
+                (group.is_some(), "--group"),
+                (!method.eq_ignore_ascii_case("GET"), "--method"),
+            ];
+            if let Some((_, option)) = native_only.iter().find(|(given, _)| *given) {
+                return Err(usage(format!(
+                    "{option} needs the native format: nginx links cannot carry it"
+                )));
+            }
+            nginx_target(&signer, target, ttl, expires.as_deref(), client_ip)
+        }
+    };
+    let signed = minted.map_err(|e| {
         let fix = match e.kind() {
             SignErrorKind::LifetimeTooLong => format!(
                 " (the maximum is {} s; choose a shorter --ttl or --expires, or raise it with \
@@ -539,6 +555,40 @@ fn sign(args: SignArgs, scheme: &SchemeArgs, target: &str) -> Result<(), Failure
     })?;
     println!("{signed}");
     Ok(())
+}
+
+/// An nginx link: its expiry as written (nginx hashes the digits), a bound client address.
+#[cfg(feature = "nginx")]
+fn nginx_target(
+    signer: &UrlSigner,
+    target: &str,
+    ttl: Option<u64>,
+    expires: Option<&str>,
+    client_ip: Option<IpAddr>,
+) -> Result<String, tower_secure_link::SignError> {
+    let mut link = signer.nginx_link(target);
+    if let Some(ttl) = ttl {
+        link = link.expires_in(Duration::from_secs(ttl));
+    }
+    if let Some(expires) = expires {
+        link = link.expires_at_text(expires);
+    }
+    if let Some(ip) = client_ip {
+        link = link.client_ip(ip);
+    }
+    link.to_target()
+}
+
+#[cfg(not(feature = "nginx"))]
+fn nginx_target(
+    signer: &UrlSigner,
+    target: &str,
+    _: Option<u64>,
+    _: Option<&str>,
+    _: Option<IpAddr>,
+) -> Result<String, tower_secure_link::SignError> {
+    // Unreachable: without the feature, nginx formats fail when the layer is built.
+    signer.sign(target)
 }
 
 /// Refuses a target whose path names another file once resolved (`/private/../etc/passwd`):

@@ -646,7 +646,7 @@ mod tests {
         let signer = layer.signer();
         let link = |target: &str, expires: &str| {
             signer
-                .link(target)
+                .nginx_link(target)
                 .expires_at_text(expires)
                 .to_target()
                 .unwrap()
@@ -665,7 +665,7 @@ mod tests {
         for bad in ["0", "", "-1", "9223372036854775808", "1e9"] {
             assert!(
                 signer
-                    .link("/private/a")
+                    .nginx_link("/private/a")
                     .expires_at_text(bad)
                     .to_target()
                     .is_err(),
@@ -694,7 +694,7 @@ mod tests {
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
         let minted = layer
             .signer()
-            .link("/private/x")
+            .nginx_link("/private/x")
             .expires_at(2147483647)
             .client_ip(ip)
             .to_target()
@@ -713,7 +713,7 @@ mod tests {
         // The nginx documentation's example, `$secure_link_expires$uri$remote_addr secret`.
         let docs = layer
             .signer()
-            .link("/s/link")
+            .nginx_link("/s/link")
             .expires_at(2147483647)
             .client_ip(ip)
             .to_target();

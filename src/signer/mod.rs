@@ -109,6 +109,17 @@ impl UrlSigner {
         }
     }
 
+    /// Starts an nginx `secure_link` link to `target`, with the options only nginx links have
+    /// (an expiry written as given, no expiry, a bound client address). The signer's layer must
+    /// use the nginx scheme.
+    #[cfg(feature = "nginx")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "nginx")))]
+    pub fn nginx_link<'a>(&'a self, target: &'a str) -> NginxLinkBuilder<'a> {
+        NginxLinkBuilder {
+            link: self.link(target),
+        }
+    }
+
     /// Starts a link to `target` whose method, lifetime or start time can be chosen.
     pub fn link<'a>(&'a self, target: &'a str) -> LinkBuilder<'a> {
         LinkBuilder {
@@ -204,9 +215,66 @@ pub(crate) enum Expiry<'a> {
     Default,
     In(Duration),
     At(u64),
+    // Only nginx links carry an expiry as written, or none.
     #[cfg_attr(not(feature = "nginx"), allow(dead_code))]
     Raw(&'a str),
+    #[cfg_attr(not(feature = "nginx"), allow(dead_code))]
     Never,
+}
+
+/// An nginx `secure_link` link being minted (see [`UrlSigner::nginx_link`]): the expiry, the
+/// options only nginx links have, then [`to_target`](Self::to_target) or
+/// [`to_url`](Self::to_url).
+#[cfg(feature = "nginx")]
+#[cfg_attr(docsrs, doc(cfg(feature = "nginx")))]
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct NginxLinkBuilder<'a> {
+    link: LinkBuilder<'a>,
+}
+
+#[cfg(feature = "nginx")]
+impl<'a> NginxLinkBuilder<'a> {
+    /// The link expires this long from now.
+    pub fn expires_in(mut self, lifetime: Duration) -> Self {
+        self.link = self.link.expires_in(lifetime);
+        self
+    }
+
+    /// The link expires at this Unix time.
+    pub fn expires_at(mut self, unix_seconds: u64) -> Self {
+        self.link = self.link.expires_at(unix_seconds);
+        self
+    }
+
+    /// The expiry exactly as the link carries it, leading zeros included (nginx hashes the text
+    /// as written).
+    pub fn expires_at_text(mut self, digits: &'a str) -> Self {
+        self.link.expiry = Expiry::Raw(digits);
+        self
+    }
+
+    /// No expiry (for `secure_link $arg_token;` without an expiry argument).
+    pub fn never_expires(mut self) -> Self {
+        self.link.expiry = Expiry::Never;
+        self
+    }
+
+    /// The client address the link is bound to, for templates that use `{remote_addr}`.
+    pub fn client_ip(mut self, ip: IpAddr) -> Self {
+        self.link.client_ip = Some(ip);
+        self
+    }
+
+    /// The signed request target: path and query.
+    pub fn to_target(&self) -> Result<String, SignError> {
+        self.link.to_target()
+    }
+
+    /// The signed link as a full URL on `base`.
+    pub fn to_url(&self, base: &str) -> Result<String, SignError> {
+        self.link.to_url(base)
+    }
 }
 
 /// One link being minted; finish it with [`to_target`](Self::to_target) or
@@ -219,6 +287,8 @@ pub struct LinkBuilder<'a> {
     method: Method,
     expiry: Expiry<'a>,
     not_before: Option<u64>,
+    // Set through `NginxLinkBuilder` only.
+    #[cfg_attr(not(feature = "nginx"), allow(dead_code))]
     client_ip: Option<IpAddr>,
     one_time: bool,
     max_body: Option<u64>,
@@ -305,26 +375,6 @@ impl<'a> LinkBuilder<'a> {
     /// length gets 411, before the inner service reads anything.
     pub fn max_body_size(mut self, bytes: u64) -> Self {
         self.max_body = Some(bytes);
-        self
-    }
-
-    /// nginx scheme only: the expiry exactly as the link carries it, leading zeros included
-    /// (nginx hashes the text as written).
-    pub fn expires_at_text(mut self, digits: &'a str) -> Self {
-        self.expiry = Expiry::Raw(digits);
-        self
-    }
-
-    /// nginx scheme without expiry only: says so explicitly (the default there too).
-    pub fn never_expires(mut self) -> Self {
-        self.expiry = Expiry::Never;
-        self
-    }
-
-    /// nginx scheme only: the client address the link is bound to, for templates that use
-    /// `{remote_addr}`.
-    pub fn client_ip(mut self, ip: IpAddr) -> Self {
-        self.client_ip = Some(ip);
         self
     }
 
