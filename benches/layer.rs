@@ -213,5 +213,74 @@ fn one_time(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, verify, mint, public, one_time);
+/// Opening an opaque link against a bare XChaCha20-Poly1305 open of the same token, and the
+/// ordinary check of the same target, in one run.
+fn opaque(c: &mut Criterion) {
+    use base64::Engine as _;
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+
+    let layer = layer().with_opaque_prefix("/s/").unwrap();
+    let link: Uri = layer
+        .signer()
+        .link(PATH)
+        .expires_at(EXPIRES)
+        .opaque()
+        .to_target()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(layer.check(&Method::GET, &link).is_ok());
+    // The token's parts, as the layer reads them (see SPEC.md): the AEAD alone.
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(link.path().strip_prefix("/s/").unwrap())
+        .unwrap();
+    let head = 2 + usize::from(bytes[1]);
+    let aad = [b"tsl-opaque-v1".as_slice(), &bytes[..head]].concat();
+    let mut key = [0u8; 32];
+    hkdf::Hkdf::<Sha256>::new(None, &SECRET)
+        .expand(b"tower-secure-link opaque links v1", &mut key)
+        .unwrap();
+    let cipher = chacha20poly1305::XChaCha20Poly1305::new(&key.into());
+    let (nonce, sealed) = bytes[head..].split_at(24);
+    let nonce = chacha20poly1305::XNonce::from_slice(nonce);
+    assert!(cipher
+        .decrypt(
+            nonce,
+            Payload {
+                msg: sealed,
+                aad: &aad
+            }
+        )
+        .is_ok());
+    let ordinary: Uri = layer
+        .signer()
+        .link(PATH)
+        .expires_at(EXPIRES)
+        .to_target()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    let mut group = c.benchmark_group("opaque");
+    group.bench_function("bare_xchacha20poly1305_open", |b| {
+        b.iter(|| {
+            black_box(cipher.decrypt(
+                nonce,
+                Payload {
+                    msg: black_box(sealed),
+                    aad: &aad,
+                },
+            ))
+        })
+    });
+    group.bench_function("ordinary_check", |b| {
+        b.iter(|| black_box(layer.check(&Method::GET, black_box(&ordinary))))
+    });
+    group.bench_function("open_and_check", |b| {
+        b.iter(|| black_box(layer.check(&Method::GET, black_box(&link))))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, verify, mint, public, one_time, opaque);
 criterion_main!(benches);

@@ -20,6 +20,8 @@
 //! assert!(Key::new("short", b"too short").is_err());
 //! ```
 
+use chacha20poly1305::XChaCha20Poly1305;
+use hkdf::Hkdf;
 use std::fmt;
 use std::sync::Arc;
 
@@ -35,11 +37,17 @@ pub const MIN_SECRET_LEN: usize = 32;
 /// The longest key id, in bytes.
 pub const MAX_KEY_ID_LEN: usize = 32;
 
+/// The HKDF label of the opaque-link key (see SPEC.md).
+pub(crate) const OPAQUE_KEY_LABEL: &[u8] = b"tower-secure-link opaque links v1";
+
 /// A named HMAC-SHA256 key.
 #[derive(Clone)]
 pub struct Key {
     id: Box<str>,
     mac: HmacSha256,
+    /// Seals opaque links: a key derived from the secret under its own label, so the two uses
+    /// never share key material.
+    sealer: XChaCha20Poly1305,
 }
 
 impl Key {
@@ -58,9 +66,15 @@ impl Key {
         }
         let mac = HmacSha256::new_from_slice(secret)
             .map_err(|_| KeyError::SecretTooShort { len: secret.len() })?;
+        let mut sealing_key = [0u8; 32];
+        Hkdf::<Sha256>::new(None, secret)
+            .expand(OPAQUE_KEY_LABEL, &mut sealing_key)
+            .map_err(|_| KeyError::SecretTooShort { len: secret.len() })?;
+        let sealer = <XChaCha20Poly1305 as chacha20poly1305::KeyInit>::new(&sealing_key.into());
         Ok(Self {
             id: id.into_boxed_str(),
             mac,
+            sealer,
         })
     }
 
@@ -72,6 +86,11 @@ impl Key {
     /// A fresh HMAC state with the key already absorbed.
     pub(crate) fn mac(&self) -> HmacSha256 {
         self.mac.clone()
+    }
+
+    /// The AEAD that seals and opens this key's opaque links.
+    pub(crate) fn sealer(&self) -> &XChaCha20Poly1305 {
+        &self.sealer
     }
 }
 

@@ -88,6 +88,7 @@ impl SecureLinkLayer {
             resume_window: None,
             streamed_uploads: false,
             private_cache: None,
+            opaque_prefix: None,
             mount: None,
             id: fresh_id(),
         };
@@ -279,6 +280,29 @@ impl<R> SecureLinkLayer<R> {
     pub fn with_streamed_uploads(mut self) -> Self {
         self.settings_mut().streamed_uploads = true;
         self
+    }
+
+    /// Accepts opaque links under `prefix` (such as `/s/`): one path segment that hides the
+    /// target, the method, the times and every limit (see
+    /// [`LinkBuilder::opaque`](crate::LinkBuilder::opaque)). The layer opens the token and then
+    /// treats the hidden target exactly as an ordinary link to it; the inner service sees the
+    /// hidden target. Off by default.
+    pub fn with_opaque_prefix(mut self, prefix: &str) -> Result<Self, ConfigError> {
+        let canonical =
+            crate::path::mount_prefix(prefix).map_err(|error| ConfigError::InvalidPrefix {
+                prefix: prefix.to_owned(),
+                reason: error.to_string(),
+                public_outside_private: false,
+            })?;
+        if canonical.is_empty() {
+            return Err(ConfigError::InvalidPrefix {
+                prefix: prefix.to_owned(),
+                reason: "opaque links need a prefix of their own, not the root".to_owned(),
+                public_outside_private: false,
+            });
+        }
+        self.settings_mut().opaque_prefix = Some(format!("{canonical}/").into_boxed_str());
+        Ok(self)
     }
 
     /// Lets browsers keep what a valid link served: responses get

@@ -18,7 +18,7 @@ use crate::future::{OneTimeCall, ResponseFuture, VersionCheck};
 use crate::mount::Verified;
 use crate::one_time::{Gate, StoreFuture};
 use crate::rejection::{Rejection, RejectionKind, RejectionResponse};
-use crate::settings::{Conditions, Settings, Verdict};
+use crate::settings::{Conditions, OneTimeUse, Settings};
 use crate::signer::UrlSigner;
 use crate::upload::UploadLimit;
 use crate::DefaultRejectionResponse;
@@ -97,35 +97,23 @@ where
         if !signed && settings.carries_link(request.uri()) {
             warn_public_link(&self.settings, &request);
         }
-        let (one_time, max_body, cache_for, version, group) = match &verdict {
-            Verdict::Signed {
-                conditions:
-                    Conditions {
-                        consume,
-                        max_body,
-                        cache_for,
-                        version,
-                        group,
-                    },
-                ..
-            } => (
-                consume.as_ref().map(|c| (c.nonce, c.now, c.keep_for)),
-                *max_body,
-                *cache_for,
-                *version,
-                *group,
-            ),
-            _ => (None, None, None, None, None),
-        };
+        let (target, conditions) = verdict.into_parts();
+        let Conditions {
+            consume,
+            max_body,
+            cache_for,
+            version,
+            group,
+        } = conditions;
         // The link's format already checked the version is canonical base64url.
         let version = version.map(|version| VersionCheck {
             validator: URL_SAFE_NO_PAD
-                .decode(version)
+                .decode(&*version)
                 .unwrap_or_default()
                 .into_boxed_slice(),
             changed: self.reject(RejectionKind::VersionChanged),
         });
-        let uri = match verdict.into_target() {
+        let uri = match target {
             None => None,
             Some(target) => match with_path_and_query(request.uri(), target) {
                 Some(uri) => Some(uri),
@@ -147,16 +135,23 @@ where
         }
         // Nothing refuses the request after this point, so the store is asked now: whether the
         // link's group is revoked, then to record a one-time use.
-        let gate = match (group, one_time) {
+        let gate = match (group, consume) {
             (None, None) => None,
-            (None, Some((nonce, now, keep_for))) => Some((
+            (
+                None,
+                Some(OneTimeUse {
+                    nonce,
+                    now,
+                    keep_for,
+                }),
+            ) => Some((
                 settings
                     .nonce_store
-                    .consume(nonce, now, keep_for)
+                    .consume(&nonce, now, keep_for)
                     .map(Gate::Used),
                 now,
             )),
-            (Some(group), one_time) => Some(revocation_gate(settings, group, one_time)),
+            (Some(group), consume) => Some(revocation_gate(settings, &group, consume)),
         };
         if let Some(uri) = uri {
             *request.uri_mut() = uri;
@@ -239,12 +234,14 @@ fn warn_public_link<B>(settings: &Arc<Settings>, request: &Request<B>) {
 fn revocation_gate(
     settings: &Settings,
     group: &str,
-    one_time: Option<(&str, u64, std::time::Duration)>,
+    one_time: Option<OneTimeUse<'_>>,
 ) -> (StoreFuture<Gate>, u64) {
-    let now = one_time.map_or_else(|| settings.clock.now_unix(), |(_, now, _)| now);
+    let now = one_time
+        .as_ref()
+        .map_or_else(|| settings.clock.now_unix(), |use_| use_.now);
     let store = settings.nonce_store.clone();
     let group = group.to_owned();
-    let consume = one_time.map(|(nonce, now, keep_for)| (nonce.to_owned(), now, keep_for));
+    let consume = one_time.map(|use_| (use_.nonce.into_owned(), use_.now, use_.keep_for));
     let gate = StoreFuture::pending(async move {
         if store.is_revoked(&group, now).await? {
             return Ok(Gate::Revoked);

@@ -46,6 +46,8 @@ pub(crate) struct Settings {
     pub(crate) resume_window: Option<u64>,
     /// Whether an `UploadLimitLayer` inside enforces slot limits on bodies of unknown length.
     pub(crate) streamed_uploads: bool,
+    /// Where opaque links live (`/s/`), ending with `/`; `None`: no opaque links.
+    pub(crate) opaque_prefix: Option<Box<str>>,
     /// The longest `max-age` responses through a valid link may carry (never past the link's
     /// expiry); `None`: plain `Cache-Control: private`.
     pub(crate) private_cache: Option<u64>,
@@ -89,16 +91,16 @@ pub(crate) struct Conditions<'a> {
     /// response (`None` for links a cache must not replay: one-time links, uploads).
     pub(crate) cache_for: Option<u64>,
     /// A version-bound link: the validator (base64url) the response must carry.
-    pub(crate) version: Option<&'a str>,
+    pub(crate) version: Option<Cow<'a, str>>,
     /// The link's revocation group: the store must say it is not revoked.
-    pub(crate) group: Option<&'a str>,
+    pub(crate) group: Option<Cow<'a, str>>,
 }
 
 /// A nonce to record, when it is used (the verifying clock), and for how long from now the store
 /// must remember it.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct OneTimeUse<'a> {
-    pub(crate) nonce: &'a str,
+    pub(crate) nonce: Cow<'a, str>,
     pub(crate) now: u64,
     pub(crate) keep_for: Duration,
 }
@@ -126,12 +128,19 @@ impl<'q> Verdict<'_, 'q> {
         }
     }
 
-    /// The path and query the inner service must see, when they differ from the request's.
-    pub(crate) fn into_target(self) -> Option<String> {
-        let (path, query) = match self {
-            Verdict::Public => return None,
-            Verdict::PublicRewritten { path, query } => (path, Cow::Borrowed(query)),
-            Verdict::Signed { path, query, .. } => (path.into_owned(), query),
+    /// The path and query the inner service must see, when they differ from the request's,
+    /// and what a valid link still asks.
+    pub(crate) fn into_parts(self) -> (Option<String>, Conditions<'q>) {
+        let (path, query, conditions) = match self {
+            Verdict::Public => return (None, Conditions::default()),
+            Verdict::PublicRewritten { path, query } => {
+                (path, Cow::Borrowed(query), Conditions::default())
+            }
+            Verdict::Signed {
+                path,
+                query,
+                conditions,
+            } => (path.into_owned(), query, conditions),
         };
         let mut target = path;
         if !query.is_empty() {
@@ -139,7 +148,7 @@ impl<'q> Verdict<'_, 'q> {
             target.push('?');
             target.push_str(&query);
         }
-        Some(target)
+        (Some(target), conditions)
     }
 }
 
@@ -188,6 +197,20 @@ impl Settings {
         query: &'q str,
         extensions: &Extensions,
     ) -> Result<Verdict<'p, 'q>, RejectionKind> {
+        if let Some(token) = self
+            .opaque_prefix
+            .as_deref()
+            .and_then(|prefix| format::opaque::token_in(raw_path, prefix))
+        {
+            let presented = Presented {
+                path: Cow::Borrowed(raw_path),
+                raw_path,
+                query,
+                method,
+                extensions,
+            };
+            return format::admit_opaque(self, token, presented);
+        }
         match self.prefixes.route(raw_path) {
             Route::Reject(PathRejection::Ambiguous) => Err(RejectionKind::AmbiguousPath),
             Route::Reject(PathRejection::Malformed) => Err(RejectionKind::MalformedPath),

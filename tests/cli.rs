@@ -387,3 +387,47 @@ fn a_link_bound_to_a_file_dies_when_the_file_changes() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("--bind-file"));
 }
+
+#[test]
+fn opaque_links_through_sign_verify_and_serve() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("private/q3")).unwrap();
+    std::fs::write(root.path().join("private/q3/invoice.pdf"), "the invoice").unwrap();
+    let root_arg = root.path().display().to_string();
+    let server = Serve::start(&["--root", &root_arg], &[("SECURE_LINK_KEY", KEY)]);
+    let link = sign(&["--opaque", "/private/q3/invoice.pdf"]);
+    assert!(link.starts_with("/s/"), "{link}");
+    // Needles long enough that random base64 cannot spell them by chance.
+    for hidden in ["private", "invoice", ".pdf", "sl_"] {
+        assert!(!link.contains(hidden), "{hidden} shows in {link}");
+    }
+    let served = get(&server.addr, &link);
+    assert_eq!(
+        (served.status, served.body_text().as_str()),
+        (200, "the invoice")
+    );
+    let verified = run(&["verify", &link], &[("SECURE_LINK_KEY", KEY)]);
+    assert_eq!(stdout(&verified), "valid", "{}", stderr(&verified));
+    let mut tampered = link.clone();
+    let at = tampered.len() - 5;
+    let swap = if &tampered[at..at + 1] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    tampered.replace_range(at..at + 1, swap);
+    assert_eq!(get(&server.addr, &tampered).status, 403);
+    let refused = run(&["verify", &tampered], &[("SECURE_LINK_KEY", KEY)]);
+    assert_eq!(stderr(&refused).trim(), "bad_signature");
+
+    let once = sign(&["--opaque", "--one-time", "/private/q3/invoice.pdf"]);
+    assert_eq!(get(&server.addr, &once).status, 200);
+    assert_eq!(get(&server.addr, &once).status, 410);
+    let elsewhere = sign(&[
+        "--opaque",
+        "--opaque-prefix",
+        "/hidden/",
+        "/private/q3/invoice.pdf",
+    ]);
+    assert!(elsewhere.starts_with("/hidden/"), "{elsewhere}");
+}

@@ -100,6 +100,10 @@ enum Command {
         /// `revoke --group ID` refuses every link of the group at once.
         #[arg(long, value_name = "ID")]
         group: Option<String>,
+        /// Print an opaque link, `/s/<token>`: neither the path, the file name, the query nor
+        /// the expiry can be read from it.
+        #[arg(long)]
+        opaque: bool,
         #[command(flatten)]
         scheme: SchemeArgs,
         /// The target to sign.
@@ -229,6 +233,9 @@ struct SchemeArgs {
     /// and serve must agree.
     #[arg(long, value_name = "SECONDS", default_value_t = 7 * 24 * 60 * 60)]
     max_lifetime: u64,
+    /// Where opaque links live (native format); sign, verify and serve must agree.
+    #[arg(long, value_name = "PREFIX", default_value = "/s/")]
+    opaque_prefix: String,
     #[command(flatten)]
     nginx: NginxArgs,
 }
@@ -292,10 +299,12 @@ fn main() -> ExitCode {
             window,
             bind_file,
             group,
+            opaque,
             scheme,
             target,
         } => sign(
             SignArgs {
+                opaque,
                 ttl,
                 expires,
                 method,
@@ -408,7 +417,9 @@ fn layer_for(scheme: &SchemeArgs, secret: &str) -> Result<SecureLinkLayer, Failu
     match scheme.format {
         Format::Hmac => SecureLinkLayer::new(keyring(secret)?)
             .with_max_lifetime(Duration::from_secs(scheme.max_lifetime))
-            .map_err(|e| usage(format!("--max-lifetime {}: {e}", scheme.max_lifetime))),
+            .map_err(|e| usage(format!("--max-lifetime {}: {e}", scheme.max_lifetime)))?
+            .with_opaque_prefix(&scheme.opaque_prefix)
+            .map_err(|e| usage(format!("--opaque-prefix: {e}"))),
         Format::Nginx => nginx_layer(&scheme.nginx, secret, false),
         Format::NginxSecret => nginx_layer(&scheme.nginx, secret, true),
     }
@@ -472,6 +483,7 @@ struct SignArgs {
     window: Option<u64>,
     bind_file: Option<PathBuf>,
     group: Option<String>,
+    opaque: bool,
 }
 
 fn sign(args: SignArgs, scheme: &SchemeArgs, target: &str) -> Result<(), Failure> {
@@ -484,6 +496,7 @@ fn sign(args: SignArgs, scheme: &SchemeArgs, target: &str) -> Result<(), Failure
         window,
         bind_file,
         group,
+        opaque,
     } = args;
     let version = match &bind_file {
         Some(file) => Some(
@@ -512,6 +525,9 @@ fn sign(args: SignArgs, scheme: &SchemeArgs, target: &str) -> Result<(), Failure
             if let Some(group) = &group {
                 link = link.group(group);
             }
+            if opaque {
+                link = link.opaque();
+            }
             if let Some(ttl) = ttl {
                 link = link.expires_in(Duration::from_secs(ttl));
             }
@@ -529,6 +545,7 @@ fn sign(args: SignArgs, scheme: &SchemeArgs, target: &str) -> Result<(), Failure
                 (window.is_some(), "--window"),
                 (version.is_some(), "--bind-file"),
                 (group.is_some(), "--group"),
+                (opaque, "--opaque"),
                 (!method.eq_ignore_ascii_case("GET"), "--method"),
             ];
             if let Some((_, option)) = native_only.iter().find(|(given, _)| *given) {

@@ -12,6 +12,7 @@
 //! | native links, version 1 | `native` | the query (`sl_kid`, ..., `sl_sig`) |
 //! | folder links | `folder` | a path segment after the folder, or `sl_prefix` in the query |
 //! | nginx `secure_link_md5`, legacy `secure_link_secret` | `nginx` | the query / a path segment |
+//! | opaque links | `opaque` | one path segment under the opaque prefix |
 
 use std::borrow::Cow;
 
@@ -24,6 +25,7 @@ mod folder;
 mod native;
 #[cfg(feature = "nginx")]
 mod nginx;
+pub(crate) mod opaque;
 
 pub(crate) use folder::path_token_position;
 
@@ -38,6 +40,19 @@ pub(crate) struct Presented<'p, 'q, 'r> {
     pub(crate) query: &'q str,
     pub(crate) method: &'r Method,
     pub(crate) extensions: &'r Extensions,
+}
+
+/// Opens an opaque link (the path under the layer's opaque prefix) and checks what it hides.
+pub(crate) fn admit_opaque<'p, 'q>(
+    settings: &'q Settings,
+    token: &str,
+    presented: Presented<'p, 'q, '_>,
+) -> Result<Verdict<'p, 'q>, RejectionKind> {
+    match &settings.scheme {
+        Scheme::Native(keyring) => opaque::admit(settings, &keyring.load(), token, presented),
+        #[cfg(feature = "nginx")]
+        Scheme::Nginx(_) => Err(RejectionKind::MalformedToken),
+    }
 }
 
 /// Verifies a private request with the layer's format.

@@ -2,6 +2,8 @@
 //! the query, HMAC-SHA256 over the canonical message. Also the checks every HMAC-keyed format
 //! shares, in the order that leaks least.
 
+use std::borrow::Cow;
+
 use http::Method;
 
 use super::{folder, Presented};
@@ -36,15 +38,15 @@ pub(super) fn admit<'p, 'q>(
     let conditions = Conditions {
         // HEAD on a GET link looks without using it up.
         consume: signed.nonce.filter(|_| own_method).map(|nonce| OneTimeUse {
-            nonce,
+            nonce: Cow::Borrowed(nonce),
             now,
             keep_for: one_time::keep_for(signed.expires.0, settings.leeway, now),
         }),
         max_body: signed.max_body.map(|(limit, _)| limit),
         cache_for: (signed.nonce.is_none() && claims.method == DEFAULT_METHOD)
             .then(|| signed.expires.0.saturating_sub(now)),
-        version: signed.version,
-        group: signed.group,
+        version: signed.version.map(Cow::Borrowed),
+        group: signed.group.map(Cow::Borrowed),
     };
     Ok(Verdict::Signed {
         path: presented.path,
@@ -70,6 +72,16 @@ pub(super) fn check(
     if !signature_matches(&claims.signature(key), presented) {
         return Err(RejectionKind::BadSignature);
     }
+    check_times_and_method(settings, claims.method, (expires, not_before), method)
+}
+
+/// The checks after the signature (or an opaque link's tag): time, then method.
+pub(super) fn check_times_and_method(
+    settings: &Settings,
+    link_method: &str,
+    (expires, not_before): (u64, Option<u64>),
+    method: &Method,
+) -> Result<(bool, u64), RejectionKind> {
     let now = settings.clock.now_unix();
     if now > expires.saturating_add(settings.leeway) {
         return Err(RejectionKind::Expired);
@@ -83,8 +95,8 @@ pub(super) fn check(
     if expires > latest_expiry {
         return Err(RejectionKind::LifetimeTooLong);
     }
-    let own_method = method.as_str() == claims.method;
-    let head_on_get = claims.method == DEFAULT_METHOD && *method == Method::HEAD;
+    let own_method = method.as_str() == link_method;
+    let head_on_get = link_method == DEFAULT_METHOD && *method == Method::HEAD;
     if !(own_method || head_on_get) {
         return Err(RejectionKind::MethodNotAllowed);
     }

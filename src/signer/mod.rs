@@ -134,6 +134,7 @@ impl UrlSigner {
             window: None,
             version: None,
             group: None,
+            opaque: false,
         }
     }
 
@@ -296,6 +297,7 @@ pub struct LinkBuilder<'a> {
     /// The bound version, base64url-encoded as the link carries it.
     version: Option<String>,
     group: Option<&'a str>,
+    opaque: bool,
 }
 
 impl<'a> LinkBuilder<'a> {
@@ -328,6 +330,28 @@ impl<'a> LinkBuilder<'a> {
     /// 410 (`version_changed`) instead of the new content. GET links only.
     pub fn version(mut self, validator: &str) -> Self {
         self.version = Some(URL_SAFE_NO_PAD.encode(validator.as_bytes()));
+        self
+    }
+
+    /// Opaque links: the link becomes `/<opaque prefix>/<token>`, where the token seals the
+    /// target, the method, the times and every option with XChaCha20-Poly1305 under a key
+    /// derived from the signing key. Nothing of the path, the file name, the query or the
+    /// expiry can be read from it; only the key id travels in clear. The layer needs
+    /// [`SecureLinkLayer::with_opaque_prefix`](crate::SecureLinkLayer::with_opaque_prefix).
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_secure_link::{Key, SecureLinkLayer};
+    ///
+    /// let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap())
+    ///     .with_private_prefix("/private/").unwrap()
+    ///     .with_opaque_prefix("/s/").unwrap();
+    /// let link = layer.signer().link("/private/invoice-42.pdf").opaque().to_target().unwrap();
+    /// assert!(link.starts_with("/s/") && !link.contains("invoice"));
+    /// assert!(layer.check(&Method::GET, &link.parse().unwrap()).is_ok());
+    /// ```
+    pub fn opaque(mut self) -> Self {
+        self.opaque = true;
         self
     }
 
@@ -481,6 +505,9 @@ impl<'a> LinkBuilder<'a> {
             version: self.version.as_deref(),
             group: self.group,
         };
+        if self.opaque {
+            return opaque_link(settings, key, target, &claims);
+        }
         let mut link = target.start(signing_params_len(&settings.names, &claims));
         append_signing_params(&mut link, &settings.names, &claims, key);
         Ok(link)
@@ -497,8 +524,12 @@ impl<'a> LinkBuilder<'a> {
             || self.not_before.is_some()
             || self.one_time
             || self.max_body.is_some()
+            || self.version.is_some()
+            || self.group.is_some()
+            || self.opaque
         {
-            // nginx binds no method, start time, nonce or size limit into its links.
+            // nginx binds no method, start time, nonce, size limit, version or group into its
+            // links, and seals none.
             return Err(fail(SignErrorKind::NotSupportedByScheme));
         }
         if nginx.is_legacy_secret() {
@@ -590,6 +621,35 @@ fn fresh_nonce(buffer: &mut [u8; NONCE_LEN]) -> Result<&str, SignError> {
     std::str::from_utf8(&buffer[..written]).map_err(|_| fail(SignErrorKind::NoRandomness))
 }
 
+/// `/<opaque prefix>/<token>` sealing what an ordinary link would carry.
+fn opaque_link(
+    settings: &Settings,
+    key: &crate::Key,
+    target: &Target<'_>,
+    claims: &Claims<'_>,
+) -> Result<String, SignError> {
+    let prefix = settings
+        .opaque_prefix
+        .as_deref()
+        .ok_or_else(|| fail(SignErrorKind::NoOpaquePrefix))?;
+    let sealed = crate::format::opaque::Sealed {
+        method: claims.method,
+        path: target.path,
+        query: target.query,
+        not_before: claims.not_before,
+        expires: claims.expires,
+        nonce: claims.nonce,
+        max_body: claims.max_body,
+        version: claims.version,
+        group: claims.group,
+    };
+    let mut nonce = [0u8; 24];
+    getrandom::getrandom(&mut nonce).map_err(|_| fail(SignErrorKind::NoRandomness))?;
+    let token = crate::format::opaque::seal(key, &sealed, &nonce)
+        .ok_or_else(|| fail(SignErrorKind::InvalidTarget))?;
+    Ok(format!("{}{prefix}{token}", target.origin))
+}
+
 pub(crate) fn fail(kind: SignErrorKind) -> SignError {
     SignError::new(kind)
 }
@@ -654,6 +714,8 @@ pub enum SignErrorKind {
     /// A revocation group is empty, longer than 64 characters or holds characters outside
     /// `A-Z a-z 0-9 . _ -`.
     InvalidGroup,
+    /// An opaque link was asked for, but the layer has no opaque prefix.
+    NoOpaquePrefix,
 }
 
 impl SignError {
@@ -691,6 +753,9 @@ impl fmt::Display for SignError {
             }
             SignErrorKind::InvalidGroup => {
                 "a revocation group is 1 to 64 characters of A-Z a-z 0-9 . _ -"
+            }
+            SignErrorKind::NoOpaquePrefix => {
+                "opaque links need an opaque prefix on the layer (with_opaque_prefix)"
             }
         })
     }

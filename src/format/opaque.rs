@@ -1,0 +1,278 @@
+//! Opaque links: the whole claim of an ordinary link (target, method, times, one-time nonce,
+//! limits, version, group) sealed with XChaCha20-Poly1305, so the link shows nothing but its
+//! key id: `/<opaque prefix>/<token>`.
+//!
+//! The AEAD key is derived from the link key by HKDF-SHA256 under its own label, so one secret
+//! serves both formats without the two uses sharing key material. After opening, the hidden
+//! target goes through the same path boundary and the same checks as an ordinary link: opaque
+//! is a wrapper, never a bypass.
+//!
+//! Token (base64url without padding): `0x01`, the key id's length (one byte), the key id, a
+//! random 24-byte nonce, then the ciphertext and tag of the claims. The associated data is
+//! `tsl-opaque-v1` followed by the token's bytes before the nonce. The claims are nine fields,
+//! each a 2-byte big-endian length and its bytes: method, canonical path (escaped, as the inner
+//! service sees it), application query, not-before, expiry, nonce, upload limit, version, group
+//! (numbers in decimal, absent ones empty).
+
+use std::borrow::Cow;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use chacha20poly1305::aead::{Aead, Payload};
+use chacha20poly1305::XNonce;
+
+use super::native::check_times_and_method;
+use super::Presented;
+use crate::key::{is_valid_key_id, Key, Keyring};
+use crate::one_time;
+use crate::path::Route;
+use crate::rejection::RejectionKind;
+use crate::settings::{Conditions, OneTimeUse, Settings, Verdict};
+use crate::token::{is_group, is_method_scope, parse_seconds, DEFAULT_METHOD};
+
+const FORMAT_VERSION: u8 = 1;
+const AD_TAG: &[u8] = b"tsl-opaque-v1";
+const NONCE_LEN: usize = 24;
+
+/// What an opaque link claims, as the signer writes it.
+pub(crate) struct Sealed<'a> {
+    pub(crate) method: &'a str,
+    pub(crate) path: &'a str,
+    pub(crate) query: &'a str,
+    pub(crate) not_before: Option<&'a str>,
+    pub(crate) expires: &'a str,
+    pub(crate) nonce: Option<&'a str>,
+    pub(crate) max_body: Option<&'a str>,
+    pub(crate) version: Option<&'a str>,
+    pub(crate) group: Option<&'a str>,
+}
+
+/// Seals `claims` with `key` under `nonce` (24 random bytes): the token text.
+pub(crate) fn seal(key: &Key, claims: &Sealed<'_>, nonce: &[u8; NONCE_LEN]) -> Option<String> {
+    let mut plaintext = Vec::new();
+    for field in [
+        claims.method,
+        claims.path,
+        claims.query,
+        claims.not_before.unwrap_or(""),
+        claims.expires,
+        claims.nonce.unwrap_or(""),
+        claims.max_body.unwrap_or(""),
+        claims.version.unwrap_or(""),
+        claims.group.unwrap_or(""),
+    ] {
+        plaintext.extend_from_slice(&u16::try_from(field.len()).ok()?.to_be_bytes());
+        plaintext.extend_from_slice(field.as_bytes());
+    }
+    let mut token = vec![FORMAT_VERSION, u8::try_from(key.id().len()).ok()?];
+    token.extend_from_slice(key.id().as_bytes());
+    let aad = [AD_TAG, &token].concat();
+    let sealed = key
+        .sealer()
+        .encrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: &plaintext,
+                aad: &aad,
+            },
+        )
+        .ok()?;
+    token.extend_from_slice(nonce);
+    token.extend_from_slice(&sealed);
+    Some(URL_SAFE_NO_PAD.encode(token))
+}
+
+/// Whether `path` is an opaque link's path under `prefix` (canonical, ending with `/`): the
+/// token segment, or `None`.
+pub(crate) fn token_in<'p>(path: &'p str, prefix: &str) -> Option<&'p str> {
+    path.strip_prefix(prefix)
+}
+
+/// Opens the token and checks the hidden link as an ordinary one.
+pub(super) fn admit<'p, 'q>(
+    settings: &'q Settings,
+    keyring: &Keyring,
+    token: &str,
+    presented: Presented<'p, 'q, '_>,
+) -> Result<Verdict<'p, 'q>, RejectionKind> {
+    // The opaque URL is the whole link: anything added to it is tampering.
+    if !presented.query.is_empty() || token.contains('/') {
+        return Err(RejectionKind::MalformedToken);
+    }
+    let bytes = URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| RejectionKind::MalformedToken)?;
+    let (&version, rest) = bytes.split_first().ok_or(RejectionKind::MalformedToken)?;
+    let (&id_len, rest) = rest.split_first().ok_or(RejectionKind::MalformedToken)?;
+    let id_len = usize::from(id_len);
+    if version != FORMAT_VERSION || rest.len() < id_len + NONCE_LEN + 16 {
+        return Err(RejectionKind::MalformedToken);
+    }
+    let (id, rest) = rest.split_at(id_len);
+    let id = std::str::from_utf8(id)
+        .ok()
+        .filter(|id| is_valid_key_id(id))
+        .ok_or(RejectionKind::MalformedToken)?;
+    let key = keyring.get(id).ok_or(RejectionKind::UnknownKey)?;
+    let (nonce, sealed) = rest.split_at(NONCE_LEN);
+    let aad = [AD_TAG, &bytes[..2 + id_len]].concat();
+    let plaintext = key
+        .sealer()
+        .decrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: sealed,
+                aad: &aad,
+            },
+        )
+        .map_err(|_| RejectionKind::BadSignature)?;
+    let claims = Opened::parse(&plaintext)?;
+
+    // The hidden target must be what an ordinary link to it would be: canonical and private.
+    match settings.prefixes.route(claims.path) {
+        Route::Private(Cow::Borrowed(_)) => {}
+        _ => return Err(RejectionKind::MalformedToken),
+    }
+    let expires = parse_seconds(claims.expires)?;
+    let not_before = match claims.not_before {
+        "" => None,
+        text => Some(parse_seconds(text)?),
+    };
+    let (own_method, now) = check_times_and_method(
+        settings,
+        claims.method,
+        (expires, not_before),
+        presented.method,
+    )?;
+    let max_body = match claims.max_body {
+        "" => None,
+        text => Some(parse_seconds(text)?),
+    };
+    let owned = |text: &str| (!text.is_empty()).then(|| Cow::Owned(text.to_owned()));
+    let conditions = Conditions {
+        consume: owned(claims.nonce)
+            .filter(|_| own_method)
+            .map(|nonce| OneTimeUse {
+                nonce,
+                now,
+                keep_for: one_time::keep_for(expires, settings.leeway, now),
+            }),
+        max_body,
+        cache_for: (claims.nonce.is_empty() && claims.method == DEFAULT_METHOD)
+            .then(|| expires.saturating_sub(now)),
+        version: owned(claims.version),
+        group: owned(claims.group),
+    };
+    Ok(Verdict::Signed {
+        path: Cow::Owned(claims.path.to_owned()),
+        query: Cow::Owned(claims.query.to_owned()),
+        conditions,
+    })
+}
+
+/// The claims read back from an opened token.
+struct Opened<'a> {
+    method: &'a str,
+    path: &'a str,
+    query: &'a str,
+    not_before: &'a str,
+    expires: &'a str,
+    nonce: &'a str,
+    max_body: &'a str,
+    version: &'a str,
+    group: &'a str,
+}
+
+impl<'a> Opened<'a> {
+    fn parse(mut plaintext: &'a [u8]) -> Result<Self, RejectionKind> {
+        let mut next = || -> Result<&'a str, RejectionKind> {
+            let [high, low, rest @ ..] = plaintext else {
+                return Err(RejectionKind::MalformedToken);
+            };
+            let len = usize::from(u16::from_be_bytes([*high, *low]));
+            if rest.len() < len {
+                return Err(RejectionKind::MalformedToken);
+            }
+            let (field, rest) = rest.split_at(len);
+            plaintext = rest;
+            std::str::from_utf8(field).map_err(|_| RejectionKind::MalformedToken)
+        };
+        let opened = Self {
+            method: next()?,
+            path: next()?,
+            query: next()?,
+            not_before: next()?,
+            expires: next()?,
+            nonce: next()?,
+            max_body: next()?,
+            version: next()?,
+            group: next()?,
+        };
+        let sound = plaintext.is_empty()
+            && is_method_scope(opened.method)
+            && (opened.group.is_empty() || is_group(opened.group));
+        if !sound {
+            return Err(RejectionKind::MalformedToken);
+        }
+        Ok(opened)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ManualClock, SecureLinkLayer};
+    use http::Method;
+
+    #[test]
+    fn known_answer_vectors_seal_and_open_alike() {
+        let file: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/vectors/opaque-v1.json")).unwrap();
+        for v in file["vectors"].as_array().unwrap() {
+            let name = v["name"].as_str().unwrap();
+            let text = |field: &str| v[field].as_str().map(str::to_owned);
+            let number = |field: &str| v[field].as_u64().map(|n| n.to_string());
+            let key_id = v["key_id"].as_str().unwrap();
+            let key = Key::new(key_id, v["secret"].as_str().unwrap()).unwrap();
+            let (expires, not_before, max_body) = (
+                number("expires").unwrap(),
+                number("not_before"),
+                number("max_body"),
+            );
+            let (nonce, version, group) = (text("nonce"), text("version"), text("group"));
+            let method = v["method"].as_str().unwrap();
+            let claims = Sealed {
+                method,
+                path: v["path"].as_str().unwrap(),
+                query: v["query"].as_str().unwrap(),
+                not_before: not_before.as_deref(),
+                expires: &expires,
+                nonce: nonce.as_deref(),
+                max_body: max_body.as_deref(),
+                version: version.as_deref(),
+                group: group.as_deref(),
+            };
+            let mut iv = [0u8; NONCE_LEN];
+            for (i, byte) in iv.iter_mut().enumerate() {
+                let hex = &v["nonce_hex"].as_str().unwrap()[2 * i..2 * i + 2];
+                *byte = u8::from_str_radix(hex, 16).unwrap();
+            }
+            let token = v["token"].as_str().unwrap();
+            assert_eq!(
+                seal(&key, &claims, &iv).as_deref(),
+                Some(token),
+                "{name}: sealed"
+            );
+
+            let layer = SecureLinkLayer::new(key)
+                .with_private_prefix("/private/")
+                .unwrap()
+                .with_opaque_prefix("/s/")
+                .unwrap()
+                .with_clock(ManualClock::new(v["now"].as_u64().unwrap()));
+            let target = format!("/s/{token}").parse().unwrap();
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            assert!(layer.check(&method, &target).is_ok(), "{name}: opened");
+        }
+    }
+}
