@@ -353,6 +353,13 @@ fn signs_within_a_window_print_the_same_link() {
     };
     assert_eq!(expires(&first) % 86400, 0);
     assert!(expires(&third) % 86400 != 0 || expires(&third) != expires(&first));
+    // And serve takes it like any other link.
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("private")).unwrap();
+    std::fs::write(root.path().join("private/avatar.png"), "png").unwrap();
+    let root_arg = root.path().display().to_string();
+    let server = Serve::start(&["--root", &root_arg], &[("SECURE_LINK_KEY", KEY)]);
+    assert_eq!(get(&server.addr, &first).status, 200);
 }
 
 #[test]
