@@ -86,7 +86,7 @@ pub(crate) struct OneTimeCall<S, ReqBody, ResBody> {
     pub(crate) service: S,
     pub(crate) request: Request<ReqBody>,
     pub(crate) used: Response<ResBody>,
-    pub(crate) revoked: Response<ResBody>,
+    pub(crate) revoked: Option<Response<ResBody>>,
     pub(crate) unavailable: Response<ResBody>,
     pub(crate) admit_repeat_from: Option<u64>,
     pub(crate) version: Option<VersionCheck<ResBody>>,
@@ -124,7 +124,7 @@ where
                 gate: call.gate,
                 call: Some((call.service, call.request)),
                 used: Some(call.used),
-                revoked: Some(call.revoked),
+                revoked: call.revoked,
                 unavailable: Some(call.unavailable),
                 admit_repeat_from: call.admit_repeat_from,
                 version: call.version,
@@ -184,7 +184,8 @@ where
                     };
                     let refusal = match outcome {
                         Err(_) => unavailable.take(),
-                        Ok(Gate::Revoked) => revoked.take(),
+                        // Only links with a group are ever revoked, and they carry the answer.
+                        Ok(Gate::Revoked) => revoked.take().or_else(|| unavailable.take()),
                         Ok(_) => used.take(),
                     };
                     let version = version.take();

@@ -135,6 +135,7 @@ where
         }
         // Nothing refuses the request after this point, so the store is asked now: whether the
         // link's group is revoked, then to record a one-time use.
+        let grouped = group.is_some();
         let gate = match (group, consume) {
             (None, None) => None,
             (
@@ -184,7 +185,8 @@ where
             service: ready_service,
             request,
             used: self.reject(RejectionKind::AlreadyUsed),
-            revoked: self.reject(RejectionKind::Revoked),
+            // Only a link with a group can be revoked: build that answer only then.
+            revoked: grouped.then(|| self.reject(RejectionKind::Revoked)),
             unavailable: self.reject(RejectionKind::StoreUnavailable),
             admit_repeat_from,
             version,

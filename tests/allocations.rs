@@ -16,16 +16,26 @@ struct Counting;
 
 thread_local! {
     static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+    /// Bytes allocated and not yet freed by this thread.
+    static LIVE_BYTES: Cell<isize> = const { Cell::new(0) };
 }
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.with(|count| count.set(count.get() + 1));
+        LIVE_BYTES.with(|live| live.set(live.get() + layout.size() as isize));
         System.alloc(layout)
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.with(|live| live.set(live.get() - layout.size() as isize));
         System.dealloc(ptr, layout)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|count| count.set(count.get() + 1));
+        LIVE_BYTES.with(|live| live.set(live.get() + new_size as isize - layout.size() as isize));
+        System.realloc(ptr, layout, new_size)
     }
 }
 
@@ -109,4 +119,47 @@ fn checking_a_link_allocates_little() {
     assert!(result.is_ok());
     // The rewritten target for the inner service is the one allocation.
     assert!(count <= 1, "{count}");
+}
+
+#[test]
+fn the_memory_store_holds_a_live_nonce_in_at_most_128_bytes() {
+    use std::time::Duration;
+    use tower_secure_link::one_time::{MemoryNonceStore, NonceStore};
+
+    const NONCES: u32 = 100_000;
+    let nonces: Vec<String> = (0..NONCES)
+        .map(|i| {
+            let mut bytes = [0u8; 16];
+            bytes[..4].copy_from_slice(&i.to_be_bytes());
+            let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+            // 16 bytes in base64url: 21 full characters and one of 2 bits.
+            let mut text = String::new();
+            let mut bits = 0u32;
+            let mut width = 0;
+            for byte in bytes {
+                bits = (bits << 8) | u32::from(byte);
+                width += 8;
+                while width >= 6 {
+                    width -= 6;
+                    text.push(alphabet[((bits >> width) & 63) as usize] as char);
+                }
+            }
+            text.push(alphabet[((bits << (6 - width)) & 63) as usize] as char);
+            text
+        })
+        .collect();
+    let before = LIVE_BYTES.with(Cell::get);
+    let store = MemoryNonceStore::with_capacity(NONCES as usize);
+    let waker = noop_waker();
+    for nonce in &nonces {
+        let used = poll_once(
+            store.consume(nonce, 1_767_222_000, Duration::from_secs(3600)),
+            &waker,
+        );
+        assert!(used.is_ok());
+    }
+    let per_nonce = (LIVE_BYTES.with(Cell::get) - before) as f64 / f64::from(NONCES);
+    eprintln!("memory store: {per_nonce:.1} bytes per live nonce at {NONCES}");
+    assert!(per_nonce <= 128.0, "{per_nonce:.1} bytes per nonce");
+    assert_eq!(store.len(), NONCES as usize);
 }

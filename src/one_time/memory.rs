@@ -25,6 +25,9 @@ pub const DEFAULT_CAPACITY: usize = 100_000;
 /// again) or forwards (and back) can therefore never drop a nonce whose link could still
 /// verify.
 ///
+/// A live nonce costs about 85 bytes (measured at 100,000 by `tests/allocations.rs`: the map
+/// entry, the forgetting queue's entry and their spare capacity).
+///
 /// Everything is lost when the process restarts: a link used before a restart can be used
 /// once more after it. Use the Redis store, with persistence, where that matters.
 ///
