@@ -2,7 +2,7 @@
 //! `X-Accel-Redirect`.
 //!
 //! ```text
-//! cargo run --all-features --example accel
+//! cargo run --all-features --example accel -- [--addr 127.0.0.1:3000] [--alias /srv/private-files/]
 //! ```
 //!
 //! It prints the nginx configuration to put in a `server { }` block (nginx serves the files
@@ -14,8 +14,19 @@ use axum::Router;
 use tower_secure_link::accel::XAccelRedirect;
 use tower_secure_link::{Key, SecureLinkLayer};
 
+/// The value after `--name` on the command line, or `default`.
+fn option(name: &str, default: &str) -> String {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|arg| arg == name)
+        .and_then(|at| args.get(at + 1).cloned())
+        .unwrap_or_else(|| default.to_owned())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let addr = option("--addr", "127.0.0.1:3000");
+    let alias = option("--alias", "/srv/private-files/");
     let secret = std::env::var("SECURE_LINK_KEY")
         .unwrap_or_else(|_| "demo secret: set SECURE_LINK_KEY in production".to_owned());
     let layer = SecureLinkLayer::new(Key::new("1", secret)?).with_private_prefix("/private/")?;
@@ -27,15 +38,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .layer(layer);
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
     let backend = listener.local_addr()?;
+    // Without TCP_NODELAY a response written in two parts waits for a delayed ACK (~40 ms).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+        let _ = stream.set_nodelay(true);
+    });
     #[cfg(feature = "nginx")]
     print!(
         "{}",
         tower_secure_link::nginx::accel_config(
             "/private/",
             "/protected/",
-            "/srv/private-files/",
+            &alias,
             &backend.to_string()
         )?
     );

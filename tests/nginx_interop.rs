@@ -333,7 +333,18 @@ fn accel_nginx(nginx: &Path, root: &Path, backend: &str) -> Nginx {
         "unused",
     );
     assert_eq!(code, 0, "{stderr}");
-    Nginx::start(nginx, &config)
+    start_accel_nginx(nginx, &config)
+}
+
+/// Starts nginx with `nginx-config --accel-internal` output: its `upstream` block in `http { }`,
+/// its locations in `server { }`.
+fn start_accel_nginx(nginx: &Path, config: &str) -> Nginx {
+    let (http, server) = config
+        .split_once(tower_secure_link::nginx::SERVER_CONTEXT_MARKER)
+        .expect("the accel output has an http part and a server part");
+    assert!(http.contains("keepalive"), "{config}");
+    assert!(server.contains("proxy_http_version 1.1;"), "{config}");
+    Nginx::start_with_http(nginx, http, server)
 }
 
 /// `GET target` with extra header lines, byte for byte.
@@ -499,7 +510,7 @@ fn the_accel_block_is_right_whatever_slashes_the_user_types() {
             "unused",
         );
         assert_eq!(code, 0, "{stderr}");
-        let server = Nginx::start(&nginx, &config);
+        let server = start_accel_nginx(&nginx, &config);
         let response = get(&server.addr, &link);
         assert_eq!(
             response.status,

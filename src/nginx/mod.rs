@@ -52,7 +52,7 @@ use crate::rejection::RejectionKind;
 
 mod config;
 
-pub use config::accel_config;
+pub use config::{accel_config, ACCEL_UPSTREAM, SERVER_CONTEXT_MARKER};
 
 /// Decodes like nginx's `ngx_decode_base64url`: no padding looked at, trailing bits ignored.
 const LENIENT: GeneralPurpose = GeneralPurpose::new(

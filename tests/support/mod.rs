@@ -209,8 +209,13 @@ impl Nginx {
     }
 
     pub fn start(binary: &Path, server_body: &str) -> Self {
+        Self::start_with_http(binary, "", server_body)
+    }
+
+    /// Starts nginx with `http_body` in the `http { }` context as well.
+    pub fn start_with_http(binary: &Path, http_body: &str, server_body: &str) -> Self {
         let port = free_port();
-        let (prefix, addr) = Self::write_config(server_body, port);
+        let (prefix, addr) = Self::write_config_with_http(http_body, server_body, port);
         let mut child = Command::new(binary)
             .args(Self::args(prefix.path()))
             .stdout(Stdio::null())
@@ -238,6 +243,14 @@ impl Nginx {
     }
 
     fn write_config(server_body: &str, port: u16) -> (tempfile::TempDir, String) {
+        Self::write_config_with_http("", server_body, port)
+    }
+
+    fn write_config_with_http(
+        http_body: &str,
+        server_body: &str,
+        port: u16,
+    ) -> (tempfile::TempDir, String) {
         let prefix = tempfile::tempdir().unwrap();
         let p = prefix.path();
         for dir in ["conf", "logs", "tmp"] {
@@ -250,7 +263,7 @@ impl Nginx {
              http {{\n    access_log off;\n    default_type application/octet-stream;\n    \
              client_body_temp_path {p}/tmp/body;\n    proxy_temp_path {p}/tmp/proxy;\n    \
              fastcgi_temp_path {p}/tmp/fastcgi;\n    uwsgi_temp_path {p}/tmp/uwsgi;\n    \
-             scgi_temp_path {p}/tmp/scgi;\n    \
+             scgi_temp_path {p}/tmp/scgi;\n{http_body}\n    \
              server {{\n        listen {addr};\n{server_body}\n    }}\n}}\n",
             p = p.display()
         );
