@@ -26,7 +26,6 @@ fn option(name: &str, default: &str) -> String {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = option("--addr", "127.0.0.1:3000");
-    let alias = option("--alias", "/srv/private-files/");
     let secret = std::env::var("SECURE_LINK_KEY")
         .unwrap_or_else(|_| "demo secret: set SECURE_LINK_KEY in production".to_owned());
     let layer = SecureLinkLayer::new(Key::new("1", secret)?).with_private_prefix("/private/")?;
@@ -50,7 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tower_secure_link::nginx::accel_config(
             "/private/",
             "/protected/",
-            &alias,
+            &option("--alias", "/srv/private-files/"),
             &backend.to_string()
         )?
     );

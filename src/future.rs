@@ -10,22 +10,23 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use crate::one_time::{Gate, ResumedDownload, StoreFuture, Use};
+use crate::rejection::{refuse, DefaultRejectionResponse, RejectionKind, RejectionResponse};
 
 pin_project! {
     /// The inner service's future, a rejection that is ready at once, or a one-time link's use
     /// being recorded before the inner service is called.
-    pub struct ResponseFuture<S, ReqBody, ResBody>
+    pub struct ResponseFuture<S, ReqBody, ResBody, R = DefaultRejectionResponse>
     where
         S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     {
         #[pin]
-        kind: Kind<S, ReqBody, ResBody>,
+        kind: Kind<S, ReqBody, ResBody, R>,
     }
 }
 
 pin_project! {
     #[project = KindProj]
-    enum Kind<S, ReqBody, ResBody>
+    enum Kind<S, ReqBody, ResBody, R>
     where
         S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     {
@@ -43,10 +44,9 @@ pin_project! {
             gate: StoreFuture<Gate>,
             // The inner service, already ready, and the request for it.
             call: Option<(S, Request<ReqBody>)>,
-            // Built up front so the future needs no responder: 410 and 503.
-            used: Option<Response<ResBody>>,
-            revoked: Option<Response<ResBody>>,
-            unavailable: Option<Response<ResBody>>,
+            // Builds the 410 or 503 when the store refuses.
+            responder: R,
+            stealth: bool,
             // A repeated use first made at or after this time is admitted (a resumed download).
             admit_repeat_from: Option<u64>,
             version: Option<VersionCheck<ResBody>>,
@@ -81,18 +81,17 @@ impl<ResBody> VersionCheck<ResBody> {
 
 /// What a one-time request waits for, and what it answers when the link was used or the store
 /// failed.
-pub(crate) struct OneTimeCall<S, ReqBody, ResBody> {
+pub(crate) struct OneTimeCall<S, ReqBody, ResBody, R> {
     pub(crate) gate: StoreFuture<Gate>,
     pub(crate) service: S,
     pub(crate) request: Request<ReqBody>,
-    pub(crate) used: Response<ResBody>,
-    pub(crate) revoked: Option<Response<ResBody>>,
-    pub(crate) unavailable: Response<ResBody>,
+    pub(crate) responder: R,
+    pub(crate) stealth: bool,
     pub(crate) admit_repeat_from: Option<u64>,
     pub(crate) version: Option<VersionCheck<ResBody>>,
 }
 
-impl<S, ReqBody, ResBody> ResponseFuture<S, ReqBody, ResBody>
+impl<S, ReqBody, ResBody, R> ResponseFuture<S, ReqBody, ResBody, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
 {
@@ -118,14 +117,13 @@ where
         }
     }
 
-    pub(crate) fn one_time(call: OneTimeCall<S, ReqBody, ResBody>) -> Self {
+    pub(crate) fn one_time(call: OneTimeCall<S, ReqBody, ResBody, R>) -> Self {
         Self {
             kind: Kind::Consuming {
                 gate: call.gate,
                 call: Some((call.service, call.request)),
-                used: Some(call.used),
-                revoked: call.revoked,
-                unavailable: Some(call.unavailable),
+                responder: call.responder,
+                stealth: call.stealth,
                 admit_repeat_from: call.admit_repeat_from,
                 version: call.version,
             },
@@ -133,9 +131,10 @@ where
     }
 }
 
-impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody, ResBody>
+impl<S, ReqBody, ResBody, R> Future for ResponseFuture<S, ReqBody, ResBody, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    R: RejectionResponse<ResBody>,
 {
     type Output = Result<Response<ResBody>, S::Error>;
 
@@ -168,9 +167,8 @@ where
                 KindProj::Consuming {
                     gate,
                     call,
-                    used,
-                    revoked,
-                    unavailable,
+                    responder,
+                    stealth,
                     admit_repeat_from,
                     version,
                 } => {
@@ -183,10 +181,9 @@ where
                         Ok(Gate::Revoked) | Err(_) => false,
                     };
                     let refusal = match outcome {
-                        Err(_) => unavailable.take(),
-                        // Only links with a group are ever revoked, and they carry the answer.
-                        Ok(Gate::Revoked) => revoked.take().or_else(|| unavailable.take()),
-                        Ok(_) => used.take(),
+                        Err(_) => RejectionKind::StoreUnavailable,
+                        Ok(Gate::Revoked) => RejectionKind::Revoked,
+                        Ok(_) => RejectionKind::AlreadyUsed,
                     };
                     let version = version.take();
                     match call.take() {
@@ -207,7 +204,12 @@ where
                                 version,
                             });
                         }
-                        _ => kind.set(Kind::Rejected { response: refusal }),
+                        _ => {
+                            let response = refuse(&*responder, refusal, *stealth);
+                            kind.set(Kind::Rejected {
+                                response: Some(response),
+                            });
+                        }
                     }
                 }
             }

@@ -190,6 +190,23 @@ where
     }
 }
 
+/// Builds the answer to a refusal: the responder's response, `Cache-Control: no-store`, and the
+/// rejection in its extensions.
+pub(crate) fn refuse<B, R: RejectionResponse<B>>(
+    responder: &R,
+    kind: RejectionKind,
+    stealth: bool,
+) -> Response<B> {
+    let rejection = Rejection::new(kind, stealth);
+    let mut response = responder.response(&rejection);
+    response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    response.extensions_mut().insert(rejection);
+    response
+}
+
 /// The default rejection response: the status alone, with an empty body.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DefaultRejectionResponse;

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::header::{CACHE_CONTROL, RANGE};
+use http::header::RANGE;
 use http::uri::PathAndQuery;
 use http::{HeaderValue, Method, Request, Response, Uri};
 use http_body::Body;
@@ -17,7 +17,7 @@ use base64::Engine as _;
 use crate::future::{OneTimeCall, ResponseFuture, VersionCheck};
 use crate::mount::Verified;
 use crate::one_time::{Gate, StoreFuture};
-use crate::rejection::{Rejection, RejectionKind, RejectionResponse};
+use crate::rejection::{refuse, RejectionKind, RejectionResponse};
 use crate::settings::{Conditions, OneTimeUse, Settings};
 use crate::signer::UrlSigner;
 use crate::upload::UploadLimit;
@@ -50,25 +50,19 @@ impl<S, R> SecureLink<S, R> {
     where
         R: RejectionResponse<B>,
     {
-        let rejection = Rejection::new(kind, self.settings.stealth);
-        let mut response = self.responder.response(&rejection);
-        response
-            .headers_mut()
-            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response.extensions_mut().insert(rejection);
-        response
+        refuse(&self.responder, kind, self.settings.stealth)
     }
 }
 
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for SecureLink<S, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
-    R: RejectionResponse<ResBody>,
+    R: RejectionResponse<ResBody> + Clone,
     ReqBody: Body,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S, ReqBody, ResBody>;
+    type Future = ResponseFuture<S, ReqBody, ResBody, R>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -135,7 +129,6 @@ where
         }
         // Nothing refuses the request after this point, so the store is asked now: whether the
         // link's group is revoked, then to record a one-time use.
-        let grouped = group.is_some();
         let gate = match (group, consume) {
             (None, None) => None,
             (
@@ -184,10 +177,9 @@ where
             gate,
             service: ready_service,
             request,
-            used: self.reject(RejectionKind::AlreadyUsed),
-            // Only a link with a group can be revoked: build that answer only then.
-            revoked: grouped.then(|| self.reject(RejectionKind::Revoked)),
-            unavailable: self.reject(RejectionKind::StoreUnavailable),
+            // The refusals are built only if needed, from a clone of the responder.
+            responder: self.responder.clone(),
+            stealth: settings.stealth,
             admit_repeat_from,
             version,
         })
