@@ -71,44 +71,7 @@ const NGINX_ENV_HELP: &str = "Environment:
 enum Command {
     /// Print a signed request target for TARGET (a path with an optional query).
     #[command(after_help = KEY_ENV_HELP)]
-    Sign {
-        /// Lifetime from now, in seconds (default: the layer's default lifetime).
-        #[arg(long, value_name = "SECONDS", conflicts_with = "expires")]
-        ttl: Option<u64>,
-        /// Absolute expiry in Unix seconds; a time in the past mints an expired link. With
-        /// `--format nginx` the digits are kept as written, leading zeros included.
-        #[arg(long, value_name = "UNIX")]
-        expires: Option<String>,
-        /// The HTTP method the link is for (a GET link also allows HEAD).
-        #[arg(long, default_value = "GET")]
-        method: String,
-        /// The link can be used once.
-        #[arg(long)]
-        one_time: bool,
-        /// nginx formats: the client address, for templates that use {remote_addr}.
-        #[arg(long, value_name = "IP")]
-        client_ip: Option<IpAddr>,
-        /// Cache-stable links: round the expiry up to a multiple of SECONDS (from the Unix
-        /// epoch), so every sign of TARGET within one window prints the same link.
-        #[arg(long, value_name = "SECONDS")]
-        window: Option<u64>,
-        /// Version-bound links: bind the link to FILE's current version, as `serve` will see
-        /// the file it serves for TARGET; once FILE is replaced or touched, the link gets 410.
-        #[arg(long, value_name = "FILE")]
-        bind_file: Option<PathBuf>,
-        /// Put the link in revocation group ID (1 to 64 characters of A-Z a-z 0-9 . _ -);
-        /// `revoke --group ID` refuses every link of the group at once.
-        #[arg(long, value_name = "ID")]
-        group: Option<String>,
-        /// Print an opaque link, `/s/<token>`: neither the path, the file name, the query nor
-        /// the expiry can be read from it.
-        #[arg(long)]
-        opaque: bool,
-        #[command(flatten)]
-        scheme: SchemeArgs,
-        /// The target to sign.
-        target: String,
-    },
+    Sign(SignArgs),
     /// Check a signed request target as the layer would.
     #[command(after_help = KEY_ENV_HELP)]
     Verify {
@@ -128,39 +91,7 @@ enum Command {
     },
     /// Serve a folder over HTTP with the layer in front.
     #[command(after_help = SERVE_ENV_HELP)]
-    Serve {
-        /// The folder to serve (default: the demo folder shipped with the example).
-        #[arg(long)]
-        root: Option<PathBuf>,
-        /// Serve the demo page of live links at `/` (the default without --root; ROOT must
-        /// then hold the demo's private/ files).
-        #[arg(long)]
-        demo: bool,
-        /// Where to listen; port 0 picks a free port.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        addr: SocketAddr,
-        /// A private prefix (repeatable; default /private/).
-        #[arg(long, value_name = "PREFIX")]
-        private: Vec<String>,
-        /// A public exception inside a private prefix (repeatable).
-        #[arg(long, value_name = "PREFIX")]
-        public: Vec<String>,
-        /// Keep one-time link state in Redis at this URL (a Redis Cluster node works too).
-        #[arg(long, value_name = "URL")]
-        redis: Option<String>,
-        /// Refuse to start when the Redis keeps nothing across its restarts (no AOF, no RDB),
-        /// since a restart would let every used one-time link work once more.
-        #[arg(long, requires = "redis")]
-        redis_require_persistence: bool,
-        /// For this long after a one-time link's first use, GET requests whose Range starts past
-        /// byte 0 are still admitted (what a <video> element sends), with any If-Range removed.
-        #[arg(long, value_name = "SECONDS")]
-        resume_window: Option<u64>,
-        #[command(flatten)]
-        limits: LimitArgs,
-        #[command(flatten)]
-        scheme: SchemeArgs,
-    },
+    Serve(ServeArgs),
     /// Refuse every link of a revocation group, on every `serve --redis URL` sharing that Redis.
     Revoke {
         /// The group to revoke.
@@ -290,33 +221,7 @@ fn runtime_failure(message: impl Into<String>) -> Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Sign {
-            ttl,
-            expires,
-            method,
-            one_time,
-            client_ip,
-            window,
-            bind_file,
-            group,
-            opaque,
-            scheme,
-            target,
-        } => sign(
-            SignArgs {
-                opaque,
-                ttl,
-                expires,
-                method,
-                one_time,
-                client_ip,
-                window,
-                bind_file,
-                group,
-            },
-            &scheme,
-            &target,
-        ),
+        Command::Sign(args) => sign(args),
         Command::Verify {
             method,
             private,
@@ -324,29 +229,7 @@ fn main() -> ExitCode {
             scheme,
             target,
         } => verify(&method, &private, client_ip, &scheme, &target),
-        Command::Serve {
-            root,
-            demo,
-            addr,
-            private,
-            public,
-            redis,
-            redis_require_persistence,
-            resume_window,
-            limits,
-            scheme,
-        } => serve(ServeArgs {
-            root,
-            demo,
-            addr,
-            private,
-            public,
-            redis,
-            redis_require_persistence,
-            resume_window,
-            limits,
-            scheme,
-        }),
+        Command::Serve(args) => serve(args),
         Command::Revoke { group, redis, ttl } => revoke(&group, &redis, ttl),
         Command::NginxConfig {
             location,
@@ -473,20 +356,48 @@ fn parse_method(method: &str) -> Result<Method, Failure> {
     })
 }
 
-/// How `sign` shapes the link.
+/// What `sign` is given.
+#[derive(Args)]
 struct SignArgs {
+    /// Lifetime from now, in seconds (default: the layer's default lifetime).
+    #[arg(long, value_name = "SECONDS", conflicts_with = "expires")]
     ttl: Option<u64>,
+    /// Absolute expiry in Unix seconds; a time in the past mints an expired link. With
+    /// `--format nginx` the digits are kept as written, leading zeros included.
+    #[arg(long, value_name = "UNIX")]
     expires: Option<String>,
+    /// The HTTP method the link is for (a GET link also allows HEAD).
+    #[arg(long, default_value = "GET")]
     method: String,
+    /// The link can be used once.
+    #[arg(long)]
     one_time: bool,
+    /// nginx formats: the client address, for templates that use {remote_addr}.
+    #[arg(long, value_name = "IP")]
     client_ip: Option<IpAddr>,
+    /// Cache-stable links: round the expiry up to a multiple of SECONDS (from the Unix
+    /// epoch), so every sign of TARGET within one window prints the same link.
+    #[arg(long, value_name = "SECONDS")]
     window: Option<u64>,
+    /// Version-bound links: bind the link to FILE's current version, as `serve` will see
+    /// the file it serves for TARGET; once FILE is replaced or touched, the link gets 410.
+    #[arg(long, value_name = "FILE")]
     bind_file: Option<PathBuf>,
+    /// Put the link in revocation group ID (1 to 64 characters of A-Z a-z 0-9 . _ -);
+    /// `revoke --group ID` refuses every link of the group at once.
+    #[arg(long, value_name = "ID")]
     group: Option<String>,
+    /// Print an opaque link, `/s/<token>`: neither the path, the file name, the query nor
+    /// the expiry can be read from it.
+    #[arg(long)]
     opaque: bool,
+    #[command(flatten)]
+    scheme: SchemeArgs,
+    /// The target to sign.
+    target: String,
 }
 
-fn sign(args: SignArgs, scheme: &SchemeArgs, target: &str) -> Result<(), Failure> {
+fn sign(args: SignArgs) -> Result<(), Failure> {
     let SignArgs {
         ttl,
         expires,
@@ -497,7 +408,10 @@ fn sign(args: SignArgs, scheme: &SchemeArgs, target: &str) -> Result<(), Failure
         bind_file,
         group,
         opaque,
+        scheme,
+        target,
     } = args;
+    let (scheme, target) = (&scheme, target.as_str());
     let version = match &bind_file {
         Some(file) => Some(
             tower_secure_link::file_version(file)
@@ -700,17 +614,39 @@ fn revoke(group: &str, redis: &str, ttl: u64) -> Result<(), Failure> {
     })
 }
 
-/// Everything `serve` was given.
+/// What `serve` is given.
+#[derive(Args)]
 struct ServeArgs {
+    /// The folder to serve (default: the demo folder shipped with the example).
+    #[arg(long)]
     root: Option<PathBuf>,
+    /// Serve the demo page of live links at `/` (the default without --root; ROOT must
+    /// then hold the demo's private/ files).
+    #[arg(long)]
     demo: bool,
+    /// Where to listen; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
+    /// A private prefix (repeatable; default /private/).
+    #[arg(long, value_name = "PREFIX")]
     private: Vec<String>,
+    /// A public exception inside a private prefix (repeatable).
+    #[arg(long, value_name = "PREFIX")]
     public: Vec<String>,
+    /// Keep one-time link state in Redis at this URL (a Redis Cluster node works too).
+    #[arg(long, value_name = "URL")]
     redis: Option<String>,
+    /// Refuse to start when the Redis keeps nothing across its restarts (no AOF, no RDB),
+    /// since a restart would let every used one-time link work once more.
+    #[arg(long, requires = "redis")]
     redis_require_persistence: bool,
+    /// For this long after a one-time link's first use, GET requests whose Range starts past
+    /// byte 0 are still admitted (what a <video> element sends), with any If-Range removed.
+    #[arg(long, value_name = "SECONDS")]
     resume_window: Option<u64>,
+    #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
     scheme: SchemeArgs,
 }
 
