@@ -353,13 +353,27 @@ fn signs_within_a_window_print_the_same_link() {
     };
     assert_eq!(expires(&first) % 86400, 0);
     assert!(expires(&third) % 86400 != 0 || expires(&third) != expires(&first));
-    // And serve takes it like any other link.
+    // And serve takes it like any other link; with --private-cache the browser may keep it,
+    // never past the link's expiry.
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("private")).unwrap();
     std::fs::write(root.path().join("private/avatar.png"), "png").unwrap();
     let root_arg = root.path().display().to_string();
-    let server = Serve::start(&["--root", &root_arg], &[("SECURE_LINK_KEY", KEY)]);
-    assert_eq!(get(&server.addr, &first).status, 200);
+    let server = Serve::start(
+        &["--root", &root_arg, "--private-cache", "600"],
+        &[("SECURE_LINK_KEY", KEY)],
+    );
+    let served = get(&server.addr, &first);
+    assert_eq!(served.status, 200);
+    assert_eq!(served.header("cache-control"), Some("private, max-age=600"));
+    let short = sign(&["--ttl", "30", "/private/avatar.png"]);
+    let max_age: u64 = get(&server.addr, &short)
+        .header("cache-control")
+        .and_then(|value| value.strip_prefix("private, max-age="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((29..=30).contains(&max_age), "{max_age}");
 }
 
 #[test]

@@ -644,6 +644,10 @@ struct ServeArgs {
     /// byte 0 are still admitted (what a <video> element sends), with any If-Range removed.
     #[arg(long, value_name = "SECONDS")]
     resume_window: Option<u64>,
+    /// Let browsers keep files served through a valid link for up to SECONDS, never past the
+    /// link's expiry (`Cache-Control: private, max-age=N`).
+    #[arg(long, value_name = "SECONDS")]
+    private_cache: Option<u64>,
     #[command(flatten)]
     limits: LimitArgs,
     #[command(flatten)]
@@ -660,6 +664,7 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
         redis,
         redis_require_persistence,
         resume_window,
+        private_cache,
         limits,
         scheme,
     } = args;
@@ -701,6 +706,9 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
     }
     if let Some(window) = resume_window {
         layer = layer.with_one_time_resume_window(Duration::from_secs(window));
+    }
+    if let Some(max_age) = private_cache {
+        layer = layer.with_private_caching(Duration::from_secs(max_age));
     }
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| runtime_failure(format!("cannot start the runtime: {e}")))?;
