@@ -129,23 +129,10 @@ fn the_memory_store_holds_a_live_nonce_in_at_most_128_bytes() {
     const NONCES: u32 = 100_000;
     let nonces: Vec<String> = (0..NONCES)
         .map(|i| {
+            use base64::Engine as _;
             let mut bytes = [0u8; 16];
             bytes[..4].copy_from_slice(&i.to_be_bytes());
-            let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-            // 16 bytes in base64url: 21 full characters and one of 2 bits.
-            let mut text = String::new();
-            let mut bits = 0u32;
-            let mut width = 0;
-            for byte in bytes {
-                bits = (bits << 8) | u32::from(byte);
-                width += 8;
-                while width >= 6 {
-                    width -= 6;
-                    text.push(alphabet[((bits >> width) & 63) as usize] as char);
-                }
-            }
-            text.push(alphabet[((bits << (6 - width)) & 63) as usize] as char);
-            text
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
         })
         .collect();
     let before = LIVE_BYTES.with(Cell::get);

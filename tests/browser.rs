@@ -12,7 +12,7 @@ use std::process::Command;
 const KEY: &str = "browser test secret of 32 bytes or more";
 
 fn chromium() -> Option<PathBuf> {
-    support::installed_binary(
+    support::installed(
         &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
         "chromium",
     )

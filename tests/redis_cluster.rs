@@ -168,20 +168,6 @@ async fn one_time_links_hold_on_a_three_node_cluster() {
 }
 
 fn base64_nonce(bytes: &[u8; 16]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    let mut bits = 0u32;
-    let mut width = 0;
-    for byte in bytes {
-        bits = (bits << 8) | u32::from(*byte);
-        width += 8;
-        while width >= 6 {
-            width -= 6;
-            out.push(ALPHABET[((bits >> width) & 63) as usize] as char);
-        }
-    }
-    if width > 0 {
-        out.push(ALPHABET[((bits << (6 - width)) & 63) as usize] as char);
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }

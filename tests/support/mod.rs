@@ -167,13 +167,9 @@ pub fn redis_cli_binary() -> Option<PathBuf> {
     )
 }
 
-/// Any other program the tests need, or `None` (skipped outside CI, as for nginx).
-pub fn installed_binary(candidates: &[&str], package: &str) -> Option<PathBuf> {
-    installed(candidates, package)
-}
-
-/// The first of `candidates` that exists. Missing under CI is a failure: `.ci/run` installs it.
-fn installed(candidates: &[&str], package: &str) -> Option<PathBuf> {
+/// The first of `candidates` that exists, or `None` (the test is then skipped). Missing under
+/// CI is a failure: `.ci/run` installs it.
+pub fn installed(candidates: &[&str], package: &str) -> Option<PathBuf> {
     let found = candidates
         .iter()
         .map(PathBuf::from)
