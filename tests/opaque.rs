@@ -2,6 +2,8 @@
 //! applies exactly the rules of an ordinary link to the hidden target. A wrong key, a flipped
 //! bit, a truncated or padded token get 403; an expired one 410; one-time opaque links work once.
 
+mod support;
+
 use std::time::Duration;
 
 use axum::body::Body;
@@ -11,7 +13,7 @@ use axum::Router;
 use http::{Method, Request, StatusCode};
 use tower::ServiceExt;
 use tower_secure_link::accel::XAccelRedirect;
-use tower_secure_link::{Key, Keyring, ManualClock, Rejection, RejectionKind, SecureLinkLayer};
+use tower_secure_link::{Key, Keyring, ManualClock, RejectionKind, SecureLinkLayer};
 
 const NOW: u64 = 1_767_222_000;
 
@@ -42,21 +44,7 @@ async fn send(
     method: Method,
     target: &str,
 ) -> (StatusCode, Option<RejectionKind>, String) {
-    let request = Request::builder()
-        .method(method)
-        .uri(target)
-        .body(Body::empty())
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let kind = response
-        .extensions()
-        .get::<Rejection>()
-        .map(Rejection::kind);
-    let body = axum::body::to_bytes(response.into_body(), 1 << 16)
-        .await
-        .unwrap();
-    (status, kind, String::from_utf8_lossy(&body).into_owned())
+    support::send(app, method, target).await
 }
 
 #[tokio::test]

@@ -1,13 +1,13 @@
 //! Folder links: one link grants a whole folder (an HLS playlist and its segments), in a path
 //! segment or in the query, and never anything outside the folder, however the path is spelled.
 
-use axum::body::Body;
+mod support;
+
 use axum::extract::Request as AxumRequest;
 use axum::routing::any;
 use axum::Router;
-use http::{Method, Request, StatusCode};
-use tower::ServiceExt;
-use tower_secure_link::{Key, ManualClock, Rejection, RejectionKind, SecureLinkLayer};
+use http::{Method, StatusCode};
+use tower_secure_link::{Key, ManualClock, RejectionKind, SecureLinkLayer};
 
 const NOW: u64 = 1_767_222_000;
 
@@ -31,21 +31,8 @@ async fn send(
     method: Method,
     target: &str,
 ) -> (StatusCode, String, Option<RejectionKind>) {
-    let request = Request::builder()
-        .method(method)
-        .uri(target)
-        .body(Body::empty())
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let kind = response
-        .extensions()
-        .get::<Rejection>()
-        .map(Rejection::kind);
-    let body = axum::body::to_bytes(response.into_body(), 1 << 16)
-        .await
-        .unwrap();
-    (status, String::from_utf8(body.to_vec()).unwrap(), kind)
+    let (status, kind, body) = support::send(app, method, target).await;
+    (status, body, kind)
 }
 
 #[tokio::test]

@@ -2,35 +2,22 @@
 //! version is served while the file is untouched, and answers 410 (`version_changed`, body
 //! dropped) once the file is replaced, touched or removed.
 
+mod support;
+
 use std::time::{Duration, SystemTime};
 
-use axum::body::Body;
 use axum::Router;
-use http::{Method, Request, StatusCode};
-use tower::{Layer, ServiceExt};
+use http::{Method, StatusCode};
+use tower::Layer;
 use tower_http::services::ServeDir;
-use tower_secure_link::{file_version, Key, Rejection, RejectionKind, SecureLinkLayer};
+use tower_secure_link::{file_version, Key, RejectionKind, SecureLinkLayer};
 
 async fn fetch(
     app: &tower_secure_link::SecureLink<Router>,
     method: Method,
     target: &str,
 ) -> (StatusCode, Option<RejectionKind>, String) {
-    let request = Request::builder()
-        .method(method)
-        .uri(target)
-        .body(Body::empty())
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let kind = response
-        .extensions()
-        .get::<Rejection>()
-        .map(Rejection::kind);
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (status, kind, String::from_utf8_lossy(&body).into_owned())
+    support::send(app, method, target).await
 }
 
 #[tokio::test]

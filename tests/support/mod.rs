@@ -529,3 +529,37 @@ pub fn serve_app(app: axum::Router) -> String {
     });
     receiver.recv().unwrap()
 }
+
+/// Sends one request through a service in process; returns the status, the rejection's kind
+/// (if the layer refused) and the body as text.
+pub async fn send<S>(
+    service: &S,
+    method: http::Method,
+    target: &str,
+) -> (
+    http::StatusCode,
+    Option<tower_secure_link::RejectionKind>,
+    String,
+)
+where
+    S: tower::Service<http::Request<axum::body::Body>, Response = http::Response<axum::body::Body>>
+        + Clone,
+    S::Error: std::fmt::Debug,
+{
+    use tower::ServiceExt as _;
+    let request = http::Request::builder()
+        .method(method)
+        .uri(target)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = service.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let kind = response
+        .extensions()
+        .get::<tower_secure_link::Rejection>()
+        .map(tower_secure_link::Rejection::kind);
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, kind, String::from_utf8_lossy(&body).into_owned())
+}
