@@ -19,6 +19,16 @@ fn signer() -> UrlSigner {
     SecureLinkLayer::new(Key::new("1", KEY).unwrap()).signer()
 }
 
+/// A one-time link to the served file, expiring at `expires` (default lifetime without one).
+fn one_time_link(expires: Option<u64>) -> String {
+    let signer = signer();
+    let mut link = signer.link("/private/once.txt").one_time();
+    if let Some(expires) = expires {
+        link = link.expires_at(expires);
+    }
+    link.to_target().unwrap()
+}
+
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -93,12 +103,7 @@ fn app_servers_behind_the_redis_clock_never_let_a_link_replay() {
             let (addr, behind) = (server.addr.clone(), *behind);
             // Minted on the app server's clock, one second ahead of it.
             let expires = now() - behind + 1;
-            let link = signer()
-                .link("/private/once.txt")
-                .one_time()
-                .expires_at(expires)
-                .to_target()
-                .unwrap();
+            let link = one_time_link(Some(expires));
             std::thread::spawn(move || {
                 // Until the app server's clock has passed the link's expiry and the leeway.
                 (
@@ -139,12 +144,7 @@ fn two_app_servers_four_seconds_apart_admit_a_link_once() {
     let fast = serve(&[], &root, &redis.url());
     let slow = serve(&[&faketime, "-f", "-4s"], &root, &redis.url());
     let expires = now() + 1;
-    let link = signer()
-        .link("/private/once.txt")
-        .one_time()
-        .expires_at(expires)
-        .to_target()
-        .unwrap();
+    let link = one_time_link(Some(expires));
     assert_eq!(
         support::get(&fast.addr, &link).status,
         200,
@@ -179,13 +179,8 @@ fn a_stalled_redis_gives_503_and_the_link_still_works_once() {
     let redis = support::RedisServer::start(&redis_binary);
     let root = served_folder();
     let server = serve(&[], &root, &redis.url());
-    let signer = signer();
     for round in 0..3 {
-        let link = signer
-            .link("/private/once.txt")
-            .one_time()
-            .to_target()
-            .unwrap();
+        let link = one_time_link(None);
         redis.pause();
         let started = Instant::now();
         let stalled = support::get(&server.addr, &link).status;
@@ -234,11 +229,7 @@ fn a_storm_after_a_stall_has_exactly_one_winner() {
     let first = serve(&[], &root, &redis.url());
     let second = serve(&[], &root, &redis.url());
     let addrs = [first.addr.clone(), second.addr.clone()];
-    let link = signer()
-        .link("/private/once.txt")
-        .one_time()
-        .to_target()
-        .unwrap();
+    let link = one_time_link(None);
     redis.pause();
     let stalled = support::fire(&addrs, "GET", &link, 20);
     assert_eq!(support::count(&stalled, 503), 20, "{}", summary(&stalled));
