@@ -10,7 +10,7 @@ use tower_layer::Layer;
 use crate::clock::{Clock, SystemClock};
 use crate::key::{Keyring, KeyringHandle};
 use crate::one_time::{MemoryNonceStore, NonceStore, StoreError, StoreFuture};
-use crate::path::{PrefixError, Prefixes};
+use crate::path::{canonical_prefix, PrefixError, Prefixes};
 use crate::rejection::{DefaultRejectionResponse, Rejection};
 use crate::service::SecureLink;
 use crate::settings::{fresh_id, Scheme, Settings};
@@ -141,14 +141,8 @@ impl<R> SecureLinkLayer<R> {
         } else {
             self.private_prefixes.clone()
         };
-        let prefixes =
-            Prefixes::new(&private, &self.public_exceptions).map_err(|(prefix, error)| {
-                ConfigError::InvalidPrefix {
-                    prefix,
-                    reason: error.to_string(),
-                    public_outside_private: error == PrefixError::PublicOutsidePrivate,
-                }
-            })?;
+        let prefixes = Prefixes::new(&private, &self.public_exceptions)
+            .map_err(|(prefix, error)| ConfigError::prefix(&prefix, error))?;
         self.settings_mut().prefixes = prefixes;
         Ok(())
     }
@@ -189,11 +183,7 @@ impl<R> SecureLinkLayer<R> {
     /// ```
     pub fn with_mount_path(mut self, mount: &str) -> Result<Self, ConfigError> {
         let canonical =
-            crate::path::mount_prefix(mount).map_err(|error| ConfigError::InvalidPrefix {
-                prefix: mount.to_owned(),
-                reason: error.to_string(),
-                public_outside_private: false,
-            })?;
+            canonical_prefix(mount).map_err(|error| ConfigError::prefix(mount, error))?;
         self.settings_mut().mount = (!canonical.is_empty()).then_some(canonical);
         Ok(self)
     }
@@ -289,17 +279,9 @@ impl<R> SecureLinkLayer<R> {
     /// hidden target. Off by default.
     pub fn with_opaque_prefix(mut self, prefix: &str) -> Result<Self, ConfigError> {
         let canonical =
-            crate::path::mount_prefix(prefix).map_err(|error| ConfigError::InvalidPrefix {
-                prefix: prefix.to_owned(),
-                reason: error.to_string(),
-                public_outside_private: false,
-            })?;
+            canonical_prefix(prefix).map_err(|error| ConfigError::prefix(prefix, error))?;
         if canonical.is_empty() {
-            return Err(ConfigError::InvalidPrefix {
-                prefix: prefix.to_owned(),
-                reason: "opaque links need a prefix of their own, not the root".to_owned(),
-                public_outside_private: false,
-            });
+            return Err(ConfigError::prefix(prefix, PrefixError::Root));
         }
         self.settings_mut().opaque_prefix = Some(format!("{canonical}/").into_boxed_str());
         Ok(self)
@@ -379,9 +361,7 @@ impl<R> SecureLinkLayer<R> {
     /// ```
     pub fn revoke_group(&self, group: &str, until: u64) -> StoreFuture<()> {
         if !crate::token::is_group(group) {
-            return StoreFuture::ready(Err(StoreError::new(
-                "a revocation group is 1 to 64 characters of A-Z a-z 0-9 . _ -",
-            )));
+            return StoreFuture::ready(Err(StoreError::new(crate::token::GROUP_RULE)));
         }
         let now = self.settings.clock.now_unix();
         let keep_for = crate::one_time::keep_for(until, self.settings.leeway, now);
@@ -482,6 +462,16 @@ pub enum ConfigError {
     InvalidParamPrefix,
     /// The nginx template uses `{remote_addr}` but the scheme cannot read the client address.
     MissingRemoteAddr,
+}
+
+impl ConfigError {
+    fn prefix(prefix: &str, error: PrefixError) -> Self {
+        Self::InvalidPrefix {
+            prefix: prefix.to_owned(),
+            reason: error.to_string(),
+            public_outside_private: error == PrefixError::PublicOutsidePrivate,
+        }
+    }
 }
 
 impl fmt::Display for ConfigError {

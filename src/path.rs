@@ -102,6 +102,8 @@ pub(crate) enum PrefixError {
     NotCanonical,
     PublicOutsidePrivate,
     Duplicate,
+    /// The root where a prefix of its own is needed (opaque links).
+    Root,
 }
 
 /// The configured private prefixes and the public exceptions inside them, in canonical form
@@ -265,12 +267,9 @@ fn segment_prefix_len(path: &str, prefix: &str, ignore_case: bool) -> Option<usi
     (same && on_boundary).then_some(prefix.len())
 }
 
-/// A mount path in canonical form without a trailing slash (the root is the empty string).
-pub(crate) fn mount_prefix(mount: &str) -> Result<Box<str>, PrefixError> {
-    canonical_prefix(mount)
-}
-
-fn canonical_prefix(prefix: &str) -> Result<Box<str>, PrefixError> {
+/// A prefix (private, public, mount or opaque) in canonical form without a trailing slash (the
+/// root is the empty string).
+pub(crate) fn canonical_prefix(prefix: &str) -> Result<Box<str>, PrefixError> {
     if !prefix.starts_with('/') {
         return Err(PrefixError::NotAbsolute);
     }
@@ -533,6 +532,7 @@ impl fmt::Display for PrefixError {
             }
             Self::PublicOutsidePrivate => "a public exception must lie inside a private prefix",
             Self::Duplicate => "the prefix is listed twice",
+            Self::Root => "this needs a prefix of its own, not the root",
         })
     }
 }

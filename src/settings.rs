@@ -200,7 +200,7 @@ impl Settings {
         if let Some(token) = self
             .opaque_prefix
             .as_deref()
-            .and_then(|prefix| format::opaque::token_in(raw_path, prefix))
+            .and_then(|prefix| raw_path.strip_prefix(prefix))
         {
             let presented = Presented {
                 path: Cow::Borrowed(raw_path),

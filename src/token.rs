@@ -546,6 +546,9 @@ pub(crate) fn is_method_scope(method: &str) -> bool {
     (1..=16).contains(&method.len()) && method.bytes().all(|b| b.is_ascii_uppercase())
 }
 
+/// What [`is_group`] accepts, for error messages.
+pub(crate) const GROUP_RULE: &str = "a revocation group is 1 to 64 characters of A-Z a-z 0-9 . _ -";
+
 /// A revocation group: 1 to 64 characters of `A-Z a-z 0-9 . _ -`.
 pub(crate) fn is_group(group: &str) -> bool {
     (1..=64).contains(&group.len())

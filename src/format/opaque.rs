@@ -82,12 +82,6 @@ pub(crate) fn seal(key: &Key, claims: &Sealed<'_>, nonce: &[u8; NONCE_LEN]) -> O
     Some(URL_SAFE_NO_PAD.encode(token))
 }
 
-/// Whether `path` is an opaque link's path under `prefix` (canonical, ending with `/`): the
-/// token segment, or `None`.
-pub(crate) fn token_in<'p>(path: &'p str, prefix: &str) -> Option<&'p str> {
-    path.strip_prefix(prefix)
-}
-
 /// Opens the token and checks the hidden link as an ordinary one.
 pub(super) fn admit<'p, 'q>(
     settings: &'q Settings,

@@ -751,9 +751,7 @@ impl fmt::Display for SignError {
             SignErrorKind::InvalidBaseUrl => {
                 "the base URL must be an http(s) origin such as https://example.com"
             }
-            SignErrorKind::InvalidGroup => {
-                "a revocation group is 1 to 64 characters of A-Z a-z 0-9 . _ -"
-            }
+            SignErrorKind::InvalidGroup => crate::token::GROUP_RULE,
             SignErrorKind::NoOpaquePrefix => {
                 "opaque links need an opaque prefix on the layer (with_opaque_prefix)"
             }
