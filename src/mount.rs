@@ -26,8 +26,12 @@ pub(crate) enum ClientPath<'a> {
         full: &'a str,
         mount_segments: usize,
     },
-    /// The configured mount path in front of the path the layer sees.
-    Mounted { full: String, mount_segments: usize },
+    /// The configured mount path goes in front of the path the layer sees.
+    Mounted {
+        mount: &'a str,
+        seen: &'a str,
+        mount_segments: usize,
+    },
     /// The path was rewritten between the router, which read `original`, and the layer.
     Rewritten { original: &'a str },
 }
@@ -36,7 +40,7 @@ pub(crate) enum ClientPath<'a> {
 pub(crate) fn client_path<'a>(
     uri: &'a Uri,
     extensions: &'a Extensions,
-    mount: Option<&str>,
+    mount: Option<&'a str>,
 ) -> ClientPath<'a> {
     if let Some(original) = original_path(extensions) {
         if original != uri.path() {
@@ -51,7 +55,8 @@ pub(crate) fn client_path<'a>(
     }
     match mount {
         Some(mount) => ClientPath::Mounted {
-            full: format!("{mount}{}", uri.path()),
+            mount,
+            seen: uri.path(),
             mount_segments: segment_count(mount),
         },
         None => ClientPath::AsSeen,
@@ -84,6 +89,26 @@ fn nested_under(original: &str, seen: &str) -> Option<usize> {
 fn segment_count(mount: &str) -> usize {
     mount.bytes().filter(|b| *b == b'/').count()
 }
+
+/// `mount` followed by `seen`, written into `buffer` when it fits (so most requests allocate
+/// nothing), else into a new string.
+pub(crate) fn joined<'b>(
+    mount: &str,
+    seen: &str,
+    buffer: &'b mut [u8; JOIN_BUFFER],
+) -> std::borrow::Cow<'b, str> {
+    let len = mount.len() + seen.len();
+    if len > JOIN_BUFFER {
+        return std::borrow::Cow::Owned(format!("{mount}{seen}"));
+    }
+    buffer[..mount.len()].copy_from_slice(mount.as_bytes());
+    buffer[mount.len()..len].copy_from_slice(seen.as_bytes());
+    // Both parts are whole strs, so their concatenation is valid UTF-8.
+    std::borrow::Cow::Borrowed(std::str::from_utf8(&buffer[..len]).unwrap_or_default())
+}
+
+/// Paths up to this long are joined on the stack.
+pub(crate) const JOIN_BUFFER: usize = 512;
 
 /// `path` without its first `count` segments; `/` when nothing is left.
 pub(crate) fn strip_segments(path: &str, count: usize) -> &str {

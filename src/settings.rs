@@ -171,11 +171,16 @@ impl Settings {
                 .decide_path(method, full, query, extensions)?
                 .unmounted(mount_segments)),
             ClientPath::Mounted {
-                full,
+                mount,
+                seen,
                 mount_segments,
-            } => Ok(self
-                .decide_path(method, &full, query, extensions)?
-                .unmounted(mount_segments)),
+            } => {
+                let mut buffer = [0u8; mount::JOIN_BUFFER];
+                let full = mount::joined(mount, seen, &mut buffer);
+                Ok(self
+                    .decide_path(method, &full, query, extensions)?
+                    .unmounted(mount_segments))
+            }
             ClientPath::Rewritten { original } => {
                 // Something between the router and the layer changed the path. The router chose
                 // by the original: a private original must not pass as a public rewrite.

@@ -74,23 +74,26 @@ fn poll_once<F: Future>(future: F, waker: &Waker) -> F::Output {
 
 #[test]
 fn public_pass_through_does_not_allocate() {
-    let mut service =
-        layer()
-            .without_signer_extension()
-            .layer(service_fn(|_: Request<String>| async {
-                Ok::<_, Infallible>(Response::new(()))
-            }));
-    let waker = noop_waker();
-    for path in [
-        "/",
-        "/index.html",
-        "/static/app.js?v=3",
-        "/private-x/file.txt",
-    ] {
-        let request = Request::get(path).body(String::new()).unwrap();
-        let (response, count) = allocations_during(|| poll_once(service.call(request), &waker));
-        assert!(response.is_ok());
-        assert_eq!(count, 0, "{path}");
+    // Also with a mount path, whose client path is joined on the stack.
+    for layer in [layer(), layer().with_mount_path("/app").unwrap()] {
+        let mut service =
+            layer
+                .without_signer_extension()
+                .layer(service_fn(|_: Request<String>| async {
+                    Ok::<_, Infallible>(Response::new(()))
+                }));
+        let waker = noop_waker();
+        for path in [
+            "/",
+            "/index.html",
+            "/static/app.js?v=3",
+            "/private-x/file.txt",
+        ] {
+            let request = Request::get(path).body(String::new()).unwrap();
+            let (response, count) = allocations_during(|| poll_once(service.call(request), &waker));
+            assert!(response.is_ok());
+            assert_eq!(count, 0, "{path}");
+        }
     }
 }
 
