@@ -114,39 +114,11 @@ where
                 None => return ResponseFuture::rejected(self.reject(RejectionKind::MalformedPath)),
             },
         };
-        if let Some(limit) = max_body {
-            // A declared length is checked now and enforced by the HTTP server. An unknown
-            // one can only be measured while read: refused, unless an UploadLimitLayer inside
-            // does the measuring.
-            let refusal = match request.body().size_hint().upper() {
-                Some(len) if len > limit => Some(RejectionKind::PayloadTooLarge),
-                None if !settings.streamed_uploads => Some(RejectionKind::LengthRequired),
-                _ => None,
-            };
-            if let Some(kind) = refusal {
-                return ResponseFuture::rejected(self.reject(kind));
-            }
+        if let Some(kind) = max_body.and_then(|limit| upload_refusal(settings, &request, limit)) {
+            return ResponseFuture::rejected(self.reject(kind));
         }
-        // Nothing refuses the request after this point, so the store is asked now: whether the
-        // link's group is revoked, then to record a one-time use.
-        let gate = match (group, consume) {
-            (None, None) => None,
-            (
-                None,
-                Some(OneTimeUse {
-                    nonce,
-                    now,
-                    keep_for,
-                }),
-            ) => Some((
-                settings
-                    .nonce_store
-                    .consume(&nonce, now, keep_for)
-                    .map(Gate::Used),
-                now,
-            )),
-            (Some(group), consume) => Some(revocation_gate(settings, &group, consume)),
-        };
+        // Nothing refuses the request after this point, so the store is asked now.
+        let gate = store_gate(settings, group.as_deref(), consume);
         if let Some(uri) = uri {
             *request.uri_mut() = uri;
         }
@@ -221,6 +193,41 @@ fn warn_public_link<B>(settings: &Arc<Settings>, request: &Request<B>) {
          sits (nest/nest_service strip the mount path; see SecureLinkLayer::with_mount_path) \
          and its private prefixes"
     );
+}
+
+/// Why an upload slot's body cannot be admitted, if it cannot. A declared length is checked now
+/// and enforced by the HTTP server; an unknown one can only be measured while read: refused,
+/// unless an `UploadLimitLayer` inside does the measuring.
+fn upload_refusal<B: Body>(
+    settings: &Settings,
+    request: &Request<B>,
+    limit: u64,
+) -> Option<RejectionKind> {
+    match request.body().size_hint().upper() {
+        Some(len) if len > limit => Some(RejectionKind::PayloadTooLarge),
+        None if !settings.streamed_uploads => Some(RejectionKind::LengthRequired),
+        _ => None,
+    }
+}
+
+/// What the store must answer before the request goes on: whether the link's group is revoked,
+/// then the one-time use to record; `None` when the link needs neither.
+fn store_gate(
+    settings: &Settings,
+    group: Option<&str>,
+    consume: Option<OneTimeUse<'_>>,
+) -> Option<(StoreFuture<Gate>, u64)> {
+    match (group, consume) {
+        (None, None) => None,
+        (None, Some(use_)) => Some((
+            settings
+                .nonce_store
+                .consume(&use_.nonce, use_.now, use_.keep_for)
+                .map(Gate::Used),
+            use_.now,
+        )),
+        (Some(group), consume) => Some(revocation_gate(settings, group, consume)),
+    }
 }
 
 /// Asks the store whether `group` is revoked, then records the one-time use if there is one.
