@@ -40,20 +40,27 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
     }
 }
 
+/// A subscriber that writes to `captured`, at `level` and above.
+fn subscriber(captured: &Captured, level: tracing::Level) -> impl tracing::Subscriber {
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_ansi(false)
+        .with_writer(captured.clone())
+        .finish()
+}
+
+fn layer() -> SecureLinkLayer {
+    SecureLinkLayer::new(Key::new("key-2026", SECRET).unwrap())
+        .with_private_prefix("/private/")
+        .unwrap()
+        .with_clock(ManualClock::new(NOW))
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn logs_name_the_reason_but_never_a_token_or_key() {
     let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(captured.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let layer = SecureLinkLayer::new(Key::new("key-2026", SECRET).unwrap())
-        .with_private_prefix("/private/")
-        .unwrap()
-        .with_clock(ManualClock::new(NOW));
+    let _guard = tracing::subscriber::set_default(subscriber(&captured, tracing::Level::TRACE));
+    let layer = layer();
     let signer = layer.signer();
     let redactor = layer.redactor();
     let app = Router::new()
@@ -119,17 +126,8 @@ async fn logs_name_the_reason_but_never_a_token_or_key() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_link_on_a_public_path_is_reported_as_a_wiring_mistake() {
     let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .with_writer(captured.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let layer = SecureLinkLayer::new(Key::new("key-2026", SECRET).unwrap())
-        .with_private_prefix("/private/")
-        .unwrap()
-        .with_clock(ManualClock::new(NOW));
+    let _guard = tracing::subscriber::set_default(subscriber(&captured, tracing::Level::WARN));
+    let layer = layer();
     let link = layer.signer().sign("/private/a.pdf").unwrap();
     // A layer that only ever sees the path with its mount stripped (a nest without the `axum`
     // feature's OriginalUri): the link arrives on `/a.pdf`, which it treats as public.
