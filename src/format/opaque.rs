@@ -28,32 +28,26 @@ use crate::one_time;
 use crate::path::Route;
 use crate::rejection::RejectionKind;
 use crate::settings::{Conditions, OneTimeUse, Settings, Verdict};
-use crate::token::{is_group, is_method_scope, parse_seconds, DEFAULT_METHOD};
+use crate::token::{is_group, is_method_scope, parse_seconds, Claims, DEFAULT_METHOD};
 
 const FORMAT_VERSION: u8 = 1;
 const AD_TAG: &[u8] = b"tsl-opaque-v1";
 const NONCE_LEN: usize = 24;
 
-/// What an opaque link claims, as the signer writes it.
-pub(crate) struct Sealed<'a> {
-    pub(crate) method: &'a str,
-    pub(crate) path: &'a str,
-    pub(crate) query: &'a str,
-    pub(crate) not_before: Option<&'a str>,
-    pub(crate) expires: &'a str,
-    pub(crate) nonce: Option<&'a str>,
-    pub(crate) max_body: Option<&'a str>,
-    pub(crate) version: Option<&'a str>,
-    pub(crate) group: Option<&'a str>,
-}
-
-/// Seals `claims` with `key` under `nonce` (24 random bytes): the token text.
-pub(crate) fn seal(key: &Key, claims: &Sealed<'_>, nonce: &[u8; NONCE_LEN]) -> Option<String> {
+/// Seals what an ordinary link to `path` (canonical, escaped) would sign, `claims`, with `key`
+/// under `nonce` (24 random bytes): the token text.
+pub(crate) fn seal(
+    key: &Key,
+    claims: &Claims<'_>,
+    path: &str,
+    nonce: &[u8; NONCE_LEN],
+) -> Option<String> {
+    let query = claims.query.to_query();
     let mut plaintext = Vec::new();
     for field in [
         claims.method,
-        claims.path,
-        claims.query,
+        path,
+        &query,
         claims.not_before.unwrap_or(""),
         claims.expires,
         claims.nonce.unwrap_or(""),
@@ -235,10 +229,13 @@ mod tests {
             );
             let (nonce, version, group) = (text("nonce"), text("version"), text("group"));
             let method = v["method"].as_str().unwrap();
-            let claims = Sealed {
+            let path = v["path"].as_str().unwrap();
+            let claims = Claims {
+                key_id,
                 method,
-                path: v["path"].as_str().unwrap(),
-                query: v["query"].as_str().unwrap(),
+                scope: crate::token::Scope::Path,
+                path,
+                query: crate::token::AppQuery::Plain(v["query"].as_str().unwrap()),
                 not_before: not_before.as_deref(),
                 expires: &expires,
                 nonce: nonce.as_deref(),
@@ -253,7 +250,7 @@ mod tests {
             }
             let token = v["token"].as_str().unwrap();
             assert_eq!(
-                seal(&key, &claims, &iv).as_deref(),
+                seal(&key, &claims, path, &iv).as_deref(),
                 Some(token),
                 "{name}: sealed"
             );

@@ -632,20 +632,9 @@ fn opaque_link(
         .opaque_prefix
         .as_deref()
         .ok_or_else(|| fail(SignErrorKind::NoOpaquePrefix))?;
-    let sealed = crate::format::opaque::Sealed {
-        method: claims.method,
-        path: target.path,
-        query: target.query,
-        not_before: claims.not_before,
-        expires: claims.expires,
-        nonce: claims.nonce,
-        max_body: claims.max_body,
-        version: claims.version,
-        group: claims.group,
-    };
     let mut nonce = [0u8; 24];
     getrandom::getrandom(&mut nonce).map_err(|_| fail(SignErrorKind::NoRandomness))?;
-    let token = crate::format::opaque::seal(key, &sealed, &nonce)
+    let token = crate::format::opaque::seal(key, claims, target.path, &nonce)
         .ok_or_else(|| fail(SignErrorKind::InvalidTarget))?;
     Ok(format!("{}{prefix}{token}", target.origin))
 }
