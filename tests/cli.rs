@@ -109,7 +109,7 @@ fn old_keys_verify_but_do_not_sign() {
 #[test]
 fn usage_errors_exit_with_2_and_a_message() {
     #[rustfmt::skip]
-    let cases: [(&str, &[&str], Option<&str>, &str); 11] = [
+    let cases: [(&str, &[&str], Option<&str>, &str); 13] = [
         ("short key", &["sign", "/x"], Some("short"), "at least 32"),
         ("no key for sign", &["sign", "/x"], None, "SECURE_LINK_KEY"),
         ("no key for verify", &["verify", "/x"], None, "SECURE_LINK_KEY"),
@@ -119,6 +119,8 @@ fn usage_errors_exit_with_2_and_a_message() {
         ("dot segments", &["sign", "/private/../etc/passwd"], Some(KEY), "resolves to \"/etc/passwd\""),
         ("double slash", &["sign", "/private//a.pdf"], Some(KEY), "resolves to \"/private/a.pdf\""),
         ("not a method", &["sign", "--method", "G E T", "/x"], Some(KEY), "not an HTTP method"),
+        ("a version on an upload", &["sign", "--bind-file", "Cargo.toml", "--method", "put", "/x"], Some(KEY), "only GET links"),
+        ("an empty window", &["sign", "--window", "0", "/x"], Some(KEY), "--window must be at least"),
         ("unknown option", &["sign", "--bogus", "/x"], Some(KEY), "--bogus"),
         ("bad path", &["sign", "/../x"], Some(KEY), "climbs above the root"),
     ];

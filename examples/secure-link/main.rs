@@ -431,6 +431,9 @@ fn sign(args: SignArgs) -> Result<(), Failure> {
                 link = link.one_time();
             }
             if let Some(window) = window {
+                if window == 0 {
+                    return Err(usage("--window must be at least 1 second"));
+                }
                 link = link.window(Duration::from_secs(window));
             }
             if let Some(version) = &version {

@@ -470,7 +470,7 @@ impl<'a> LinkBuilder<'a> {
         }
         // A version is checked on what the service answers: only reads have one.
         if self.version.is_some() && method != DEFAULT_METHOD {
-            return Err(fail(SignErrorKind::NotSupportedByScheme));
+            return Err(fail(SignErrorKind::VersionNeedsGet));
         }
         if self.group.is_some_and(|group| !is_group(group)) {
             return Err(fail(SignErrorKind::InvalidGroup));
@@ -705,6 +705,9 @@ pub enum SignErrorKind {
     InvalidGroup,
     /// An opaque link was asked for, but the layer has no opaque prefix.
     NoOpaquePrefix,
+    /// A version was bound to a link for another method than GET (a version is checked on
+    /// what the service answers to a read).
+    VersionNeedsGet,
 }
 
 impl SignError {
@@ -741,6 +744,9 @@ impl fmt::Display for SignError {
                 "the base URL must be an http(s) origin such as https://example.com"
             }
             SignErrorKind::InvalidGroup => crate::token::GROUP_RULE,
+            SignErrorKind::VersionNeedsGet => {
+                "only GET links can be bound to a version (it is checked on the response)"
+            }
             SignErrorKind::NoOpaquePrefix => {
                 "opaque links need an opaque prefix on the layer (with_opaque_prefix)"
             }
