@@ -21,6 +21,10 @@
 //! ```
 
 use chacha20poly1305::XChaCha20Poly1305;
+
+#[cfg(feature = "ed25519")]
+use crate::token::ed25519;
+use crate::token::{signature_matches, Claims, SignatureText};
 use hkdf::Hkdf;
 use std::fmt;
 use std::sync::Arc;
@@ -40,26 +44,35 @@ pub const MAX_KEY_ID_LEN: usize = 32;
 /// The HKDF label of the opaque-link key (see SPEC.md).
 pub(crate) const OPAQUE_KEY_LABEL: &[u8] = b"tower-secure-link opaque links v1";
 
-/// A named HMAC-SHA256 key.
+/// A named key: an HMAC-SHA256 secret (signs and verifies), or with feature `ed25519` an
+/// Ed25519 private key (signs and verifies) or public key (verifies only).
 #[derive(Clone)]
 pub struct Key {
     id: Box<str>,
-    mac: HmacSha256,
-    /// Seals opaque links: a key derived from the secret under its own label, so the two uses
-    /// never share key material.
-    sealer: XChaCha20Poly1305,
+    material: Material,
+}
+
+#[derive(Clone)]
+enum Material {
+    Hmac {
+        mac: HmacSha256,
+        /// Seals opaque links: a key derived from the secret under its own label, so the two
+        /// uses never share key material.
+        sealer: XChaCha20Poly1305,
+    },
+    #[cfg(feature = "ed25519")]
+    Ed25519Private(Box<ed25519_dalek::SigningKey>),
+    #[cfg(feature = "ed25519")]
+    Ed25519Public(ed25519_dalek::VerifyingKey),
 }
 
 impl Key {
-    /// Makes a key from its id and secret.
+    /// Makes an HMAC-SHA256 key from its id and secret.
     ///
     /// The id is 1 to 32 characters from `A-Z a-z 0-9 . _ -`, since it travels in every link.
     /// The secret must hold at least 32 bytes; use random bytes, not a password.
     pub fn new(id: impl Into<String>, secret: impl AsRef<[u8]>) -> Result<Self, KeyError> {
-        let id = id.into();
-        if !is_valid_key_id(&id) {
-            return Err(KeyError::InvalidId);
-        }
+        let id = checked_id(id.into())?;
         let secret = secret.as_ref();
         if secret.len() < MIN_SECRET_LEN {
             return Err(KeyError::SecretTooShort { len: secret.len() });
@@ -72,9 +85,8 @@ impl Key {
             .map_err(|_| KeyError::SecretTooShort { len: secret.len() })?;
         let sealer = <XChaCha20Poly1305 as chacha20poly1305::KeyInit>::new(&sealing_key.into());
         Ok(Self {
-            id: id.into_boxed_str(),
-            mac,
-            sealer,
+            id,
+            material: Material::Hmac { mac, sealer },
         })
     }
 
@@ -83,24 +95,155 @@ impl Key {
         &self.id
     }
 
-    /// A fresh HMAC state with the key already absorbed.
-    pub(crate) fn mac(&self) -> HmacSha256 {
-        self.mac.clone()
+    /// Whether this key can mint links (an Ed25519 public key only verifies them).
+    pub fn can_sign(&self) -> bool {
+        match self.material {
+            Material::Hmac { .. } => true,
+            #[cfg(feature = "ed25519")]
+            Material::Ed25519Private(_) => true,
+            #[cfg(feature = "ed25519")]
+            Material::Ed25519Public(_) => false,
+        }
     }
 
-    /// The AEAD that seals and opens this key's opaque links.
-    pub(crate) fn sealer(&self) -> &XChaCha20Poly1305 {
-        &self.sealer
+    /// The AEAD that seals and opens this key's opaque links (HMAC keys only: opaque links are
+    /// a secret between the minter and the verifier).
+    pub(crate) fn sealer(&self) -> Option<&XChaCha20Poly1305> {
+        match &self.material {
+            Material::Hmac { sealer, .. } => Some(sealer),
+            #[cfg(feature = "ed25519")]
+            _ => None,
+        }
+    }
+
+    /// The signature of `claims` in its text form, or `None` for a key that only verifies.
+    pub(crate) fn sign(&self, claims: &Claims<'_>) -> Option<SignatureText> {
+        match &self.material {
+            Material::Hmac { mac, .. } => Some(SignatureText::hmac(&claims.tag(mac))),
+            #[cfg(feature = "ed25519")]
+            Material::Ed25519Private(key) => Some(ed25519::sign(key, claims)),
+            #[cfg(feature = "ed25519")]
+            Material::Ed25519Public(_) => None,
+        }
+    }
+
+    /// Whether `presented` is this key's signature of `claims`, in its one accepted text form.
+    pub(crate) fn verifies(&self, claims: &Claims<'_>, presented: &str) -> bool {
+        match &self.material {
+            Material::Hmac { mac, .. } => {
+                signature_matches(&SignatureText::hmac(&claims.tag(mac)), presented)
+            }
+            #[cfg(feature = "ed25519")]
+            Material::Ed25519Private(key) => {
+                ed25519::verify(&key.verifying_key(), claims, presented)
+            }
+            #[cfg(feature = "ed25519")]
+            Material::Ed25519Public(key) => ed25519::verify(key, claims, presented),
+        }
+    }
+}
+
+#[cfg(feature = "ed25519")]
+impl Key {
+    /// Makes an Ed25519 key that signs (and verifies) from its id and 32-byte private key (the
+    /// seed of RFC 8032).
+    ///
+    /// ```
+    /// use tower_secure_link::Key;
+    ///
+    /// let private = Key::ed25519("ed-2026", [5u8; 32]).unwrap();
+    /// let public = Key::ed25519_public("ed-2026", private.ed25519_public_key().unwrap()).unwrap();
+    /// assert!(private.can_sign() && !public.can_sign());
+    /// assert!(Key::ed25519("ed-2026", [5u8; 31]).is_err());
+    /// ```
+    pub fn ed25519(id: impl Into<String>, private_key: impl AsRef<[u8]>) -> Result<Self, KeyError> {
+        let id = checked_id(id.into())?;
+        let seed: &[u8; 32] = private_key
+            .as_ref()
+            .try_into()
+            .map_err(|_| KeyError::InvalidEd25519Key)?;
+        Ok(Self {
+            id,
+            material: Material::Ed25519Private(Box::new(ed25519_dalek::SigningKey::from_bytes(
+                seed,
+            ))),
+        })
+    }
+
+    /// A new Ed25519 key with a private key from the operating system's randomness.
+    pub fn generate_ed25519(id: impl Into<String>) -> Result<Self, KeyError> {
+        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+        getrandom::getrandom(&mut *seed).map_err(|_| KeyError::NoRandomness)?;
+        Self::ed25519(id, *seed)
+    }
+
+    /// Makes an Ed25519 key that only verifies, from its id and 32-byte public key. Refuses a
+    /// key that is no point on the curve or one of small order (it would accept forgeries).
+    pub fn ed25519_public(
+        id: impl Into<String>,
+        public_key: impl AsRef<[u8]>,
+    ) -> Result<Self, KeyError> {
+        let id = checked_id(id.into())?;
+        let bytes: &[u8; 32] = public_key
+            .as_ref()
+            .try_into()
+            .map_err(|_| KeyError::InvalidEd25519Key)?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(bytes)
+            .map_err(|_| KeyError::InvalidEd25519Key)?;
+        if key.is_weak() {
+            return Err(KeyError::InvalidEd25519Key);
+        }
+        Ok(Self {
+            id,
+            material: Material::Ed25519Public(key),
+        })
+    }
+
+    /// The 32-byte Ed25519 public key, for an Ed25519 key: what verifiers are given.
+    pub fn ed25519_public_key(&self) -> Option<[u8; 32]> {
+        match &self.material {
+            Material::Hmac { .. } => None,
+            Material::Ed25519Private(key) => Some(key.verifying_key().to_bytes()),
+            Material::Ed25519Public(key) => Some(key.to_bytes()),
+        }
+    }
+
+    /// This key's public half, with the same id: give it to verifiers.
+    pub fn to_public(&self) -> Option<Key> {
+        let public = self.ed25519_public_key()?;
+        Self::ed25519_public(self.id.to_string(), public).ok()
+    }
+}
+
+fn checked_id(id: String) -> Result<Box<str>, KeyError> {
+    if is_valid_key_id(&id) {
+        Ok(id.into_boxed_str())
+    } else {
+        Err(KeyError::InvalidId)
     }
 }
 
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Key")
-            .field("id", &self.id)
-            .field("secret", &"<redacted>")
-            .finish()
+        let mut out = f.debug_struct("Key");
+        out.field("id", &self.id);
+        match &self.material {
+            Material::Hmac { .. } => out.field("secret", &"<redacted>"),
+            #[cfg(feature = "ed25519")]
+            Material::Ed25519Private(_) => out.field("ed25519_private_key", &"<redacted>"),
+            #[cfg(feature = "ed25519")]
+            Material::Ed25519Public(key) => {
+                out.field("ed25519_public_key", &base64url(&key.to_bytes()))
+            }
+        };
+        out.finish()
     }
+}
+
+#[cfg(feature = "ed25519")]
+fn base64url(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 pub(crate) fn is_valid_key_id(id: &str) -> bool {
@@ -222,6 +365,13 @@ pub enum KeyError {
     InvalidId,
     /// Two keys in one keyring share an id.
     DuplicateId,
+    /// An Ed25519 private key is not 32 bytes, or a public key is not 32 bytes encoding a
+    /// point of large order.
+    #[cfg(feature = "ed25519")]
+    InvalidEd25519Key,
+    /// The operating system gave no randomness for a new key.
+    #[cfg(feature = "ed25519")]
+    NoRandomness,
 }
 
 impl fmt::Display for KeyError {
@@ -235,6 +385,13 @@ impl fmt::Display for KeyError {
                 "a key id must be 1 to 32 characters from A-Z, a-z, 0-9, '.', '_' and '-'",
             ),
             Self::DuplicateId => f.write_str("two keys in the keyring share an id"),
+            #[cfg(feature = "ed25519")]
+            Self::InvalidEd25519Key => f.write_str(
+                "an Ed25519 key is 32 bytes (43 characters of base64url); a public key must be \
+                 a valid curve point of large order",
+            ),
+            #[cfg(feature = "ed25519")]
+            Self::NoRandomness => f.write_str("no randomness was available for a new key"),
         }
     }
 }

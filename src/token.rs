@@ -46,7 +46,10 @@ use base64::Engine as _;
 use hmac::Mac as _;
 use percent_encoding::percent_decode_str;
 
-use crate::key::{is_valid_key_id, Key};
+use crate::key::{is_valid_key_id, HmacSha256};
+
+#[cfg(feature = "ed25519")]
+pub(crate) mod ed25519;
 use crate::rejection::RejectionKind;
 
 /// The first bytes of every version-1 canonical message.
@@ -54,6 +57,14 @@ pub(crate) const VERSION_TAG: &[u8] = b"tsl-v1";
 
 /// Length of a tag in base64url without padding.
 pub(crate) const SIGNATURE_LEN: usize = 43;
+
+/// The longest signature text any key makes (an Ed25519 signature: 64 bytes, 86 characters).
+pub(crate) const MAX_SIGNATURE_LEN: usize = 86;
+
+/// Whether a presented signature has a length some key makes; others are malformed.
+fn is_signature_len(len: usize) -> bool {
+    len == SIGNATURE_LEN || (cfg!(feature = "ed25519") && len == MAX_SIGNATURE_LEN)
+}
 
 /// Length of a nonce in base64url without padding (16 random bytes).
 pub(crate) const NONCE_LEN: usize = 22;
@@ -210,8 +221,8 @@ fn pair_name(pair: &str) -> &str {
 }
 
 impl Claims<'_> {
-    fn message_len(&self) -> usize {
-        VERSION_TAG.len()
+    fn message_len(&self, scheme_tag: &[u8]) -> usize {
+        scheme_tag.len()
             + 4 * 9
             + self.key_id.len()
             + self.method.len()
@@ -235,13 +246,13 @@ impl Claims<'_> {
         self.version.is_some() || self.group.is_some()
     }
 
-    /// Feeds the canonical message to `sink`, piece by piece.
-    pub(crate) fn write_message(&self, mut sink: impl FnMut(&[u8])) {
+    /// Feeds the canonical message, under `scheme_tag`, to `sink` piece by piece.
+    pub(crate) fn write_message(&self, scheme_tag: &[u8], mut sink: impl FnMut(&[u8])) {
         fn field(sink: &mut impl FnMut(&[u8]), bytes: &[u8]) {
             sink(&(bytes.len() as u32).to_be_bytes());
             sink(bytes);
         }
-        sink(VERSION_TAG);
+        sink(scheme_tag);
         field(&mut sink, self.key_id.as_bytes());
         field(&mut sink, self.method.as_bytes());
         field(&mut sink, self.scope.as_bytes());
@@ -262,39 +273,76 @@ impl Claims<'_> {
     #[cfg(test)]
     pub(crate) fn message(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        self.write_message(|bytes| out.extend_from_slice(bytes));
+        self.write_message(VERSION_TAG, |bytes| out.extend_from_slice(bytes));
         out
     }
 
-    /// The HMAC-SHA256 tag of the canonical message.
-    pub(crate) fn tag(&self, key: &Key) -> [u8; 32] {
-        let mut mac = key.mac();
-        let len = self.message_len();
+    /// Hands the whole canonical message under `scheme_tag` to `use_message` in one piece: on
+    /// the stack when it fits (one update of the whole message costs far less than a dozen
+    /// small ones), else in a heap buffer.
+    pub(crate) fn with_message<T>(
+        &self,
+        scheme_tag: &[u8],
+        use_message: impl FnOnce(&[u8]) -> T,
+    ) -> T {
+        let len = self.message_len(scheme_tag);
         if len <= STACK_MESSAGE_LEN {
-            // One update of the whole message costs far less than a dozen small ones.
             let mut buffer = [0u8; STACK_MESSAGE_LEN];
             let mut rest = &mut buffer[..len];
-            self.write_message(|bytes| {
+            self.write_message(scheme_tag, |bytes| {
                 // `len` was computed from the same pieces, so they fit exactly.
                 let (head, tail) = std::mem::take(&mut rest).split_at_mut(bytes.len());
                 head.copy_from_slice(bytes);
                 rest = tail;
             });
-            mac.update(&buffer[..len]);
+            use_message(&buffer[..len])
         } else {
-            self.write_message(|bytes| mac.update(bytes));
+            let mut buffer = Vec::with_capacity(len);
+            self.write_message(scheme_tag, |bytes| buffer.extend_from_slice(bytes));
+            use_message(&buffer)
+        }
+    }
+
+    /// The HMAC-SHA256 tag of the canonical message, from the keyed state `mac`.
+    pub(crate) fn tag(&self, mac: &HmacSha256) -> [u8; 32] {
+        let mut mac = mac.clone();
+        if self.message_len(VERSION_TAG) <= STACK_MESSAGE_LEN {
+            self.with_message(VERSION_TAG, |message| mac.update(message));
+        } else {
+            // Long messages go in piece by piece rather than through a heap buffer.
+            self.write_message(VERSION_TAG, |bytes| mac.update(bytes));
         }
         mac.finalize().into_bytes().into()
     }
+}
 
-    /// The tag in its one accepted text form.
-    pub(crate) fn signature(&self, key: &Key) -> [u8; SIGNATURE_LEN] {
-        let mut text = [0u8; SIGNATURE_LEN];
-        let written = URL_SAFE_NO_PAD
-            .encode_slice(self.tag(key), &mut text)
+/// A signature in its text form (base64url without padding), on the stack.
+#[derive(Clone, Copy)]
+pub(crate) struct SignatureText {
+    bytes: [u8; MAX_SIGNATURE_LEN],
+    len: usize,
+}
+
+impl SignatureText {
+    pub(crate) fn encode(raw: &[u8]) -> Self {
+        let mut bytes = [0u8; MAX_SIGNATURE_LEN];
+        let len = URL_SAFE_NO_PAD
+            .encode_slice(raw, &mut bytes)
             .unwrap_or_default();
-        debug_assert_eq!(written, SIGNATURE_LEN);
-        text
+        Self { bytes, len }
+    }
+
+    pub(crate) fn hmac(tag: &[u8; 32]) -> Self {
+        Self::encode(tag)
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Only base64url characters were written.
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
     }
 }
 
@@ -425,7 +473,7 @@ impl<'a> SignedQuery<'a> {
             || version.is_some_and(|version| !is_version(version))
             || group.is_some_and(|group| !is_group(group))
             || !is_valid_key_id(key_id)
-            || signature.len() != SIGNATURE_LEN
+            || !is_signature_len(signature.len())
         {
             return Err(RejectionKind::MalformedToken);
         }
@@ -491,7 +539,7 @@ impl<'a> PathToken<'a> {
         else {
             return Err(RejectionKind::MalformedToken);
         };
-        if !is_valid_key_id(key_id) || signature.len() != SIGNATURE_LEN {
+        if !is_valid_key_id(key_id) || !is_signature_len(signature.len()) {
             return Err(RejectionKind::MalformedToken);
         }
         Ok(Self {
@@ -580,8 +628,8 @@ fn is_nonce(nonce: &str) -> bool {
 }
 
 /// Compares a presented signature with the expected one in constant time.
-pub(crate) fn signature_matches(expected: &[u8; SIGNATURE_LEN], presented: &str) -> bool {
-    constant_time_eq::constant_time_eq(expected, presented.as_bytes())
+pub(crate) fn signature_matches(expected: &SignatureText, presented: &str) -> bool {
+    constant_time_eq::constant_time_eq(expected.as_bytes(), presented.as_bytes())
 }
 
 /// Appends the signing parameters for `claims`, signed with `key`, to a link being built.
@@ -589,7 +637,7 @@ pub(crate) fn append_signing_params(
     out: &mut String,
     names: &ParamNames,
     claims: &Claims<'_>,
-    key: &Key,
+    signature: &SignatureText,
 ) {
     let mut first = true;
     let mut param = |name: &str, value: &str| {
@@ -621,12 +669,15 @@ pub(crate) fn append_signing_params(
     if let Some(group) = claims.group {
         param(&names.group, group);
     }
-    param(&names.signature, "");
-    URL_SAFE_NO_PAD.encode_string(claims.tag(key), out);
+    param(&names.signature, signature.as_str());
 }
 
 /// How many bytes [`append_signing_params`] writes, so a link is built with one allocation.
-pub(crate) fn signing_params_len(names: &ParamNames, claims: &Claims<'_>) -> usize {
+pub(crate) fn signing_params_len(
+    names: &ParamNames,
+    claims: &Claims<'_>,
+    signature: &SignatureText,
+) -> usize {
     let mut len = names.key_id.len() + 1 + claims.key_id.len();
     if claims.method != DEFAULT_METHOD {
         len += 1 + names.method.len() + 1 + claims.method.len();
@@ -647,12 +698,13 @@ pub(crate) fn signing_params_len(names: &ParamNames, claims: &Claims<'_>) -> usi
     if let Some(group) = claims.group {
         len += 1 + names.group.len() + 1 + group.len();
     }
-    len + 1 + names.signature.len() + 1 + SIGNATURE_LEN
+    len + 1 + names.signature.len() + 1 + signature.as_bytes().len()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::key::Key;
 
     fn names() -> ParamNames {
         ParamNames::new("sl_")
@@ -694,9 +746,9 @@ mod tests {
                 .map(|b| format!("{b:02x}"))
                 .collect();
             assert_eq!(hex, v["message_hex"].as_str().unwrap(), "{name}: message");
-            let signature = claims.signature(&key);
+            let signature = key.sign(&claims).unwrap();
             assert_eq!(
-                std::str::from_utf8(&signature).unwrap(),
+                signature.as_str(),
                 v["signature"].as_str().unwrap(),
                 "{name}: signature"
             );
@@ -721,6 +773,71 @@ mod tests {
             };
             assert_eq!(reparsed.message(), claims.message(), "{name}: parsed");
             assert_eq!(parsed.signature, v["signature"].as_str().unwrap());
+        }
+    }
+
+    #[cfg(feature = "ed25519")]
+    #[test]
+    fn ed25519_known_answer_vectors() {
+        let file: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/vectors/ed25519-v1.json")).unwrap();
+        let vectors = file["vectors"].as_array().unwrap();
+        assert!(vectors.len() >= 4);
+        for v in vectors {
+            let name = v["name"].as_str().unwrap();
+            let decode = |field: &str| URL_SAFE_NO_PAD.decode(v[field].as_str().unwrap()).unwrap();
+            let key_id = v["key_id"].as_str().unwrap();
+            let private = Key::ed25519(key_id, decode("private_key")).unwrap();
+            assert_eq!(
+                private.ed25519_public_key().unwrap().as_slice(),
+                decode("public_key"),
+                "{name}: public key"
+            );
+            let public = Key::ed25519_public(key_id, decode("public_key")).unwrap();
+            let text = |field: &str| v[field].as_u64().map(|t| t.to_string());
+            let (not_before, expires, max_body) = (
+                text("not_before"),
+                text("expires").unwrap(),
+                text("max_body"),
+            );
+            let claims = Claims {
+                key_id,
+                method: v["method"].as_str().unwrap(),
+                scope: if v["scope"] == "prefix" {
+                    Scope::Prefix
+                } else {
+                    Scope::Path
+                },
+                path: v["path"].as_str().unwrap(),
+                query: AppQuery::Plain(v["query"].as_str().unwrap()),
+                not_before: not_before.as_deref(),
+                expires: &expires,
+                nonce: v["nonce"].as_str(),
+                max_body: max_body.as_deref(),
+                version: v["version"].as_str(),
+                group: v["group"].as_str(),
+            };
+            let hex: String = claims
+                .with_message(ed25519::SCHEME_TAG, <[u8]>::to_vec)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(hex, v["message_hex"].as_str().unwrap(), "{name}: message");
+            let signature = v["signature"].as_str().unwrap();
+            assert_eq!(private.sign(&claims).unwrap().as_str(), signature, "{name}");
+            assert!(public.verifies(&claims, signature), "{name}: verifies");
+            assert!(
+                private.verifies(&claims, signature),
+                "{name}: private verifies"
+            );
+            // The same signature does not pass as an HMAC tag, nor under another message.
+            let other = Claims {
+                expires: "1767225601",
+                ..claims
+            };
+            assert!(!public.verifies(&other, signature), "{name}: other message");
+            let hmac = Key::new(key_id, decode("public_key")).unwrap();
+            assert!(!hmac.verifies(&claims, signature), "{name}: as HMAC");
         }
     }
 

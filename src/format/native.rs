@@ -12,7 +12,7 @@ use crate::one_time;
 use crate::path::decode_canonical;
 use crate::rejection::RejectionKind;
 use crate::settings::{Conditions, OneTimeUse, Settings, Verdict};
-use crate::token::{signature_matches, Claims, SignedQuery, DEFAULT_METHOD};
+use crate::token::{Claims, SignedQuery, DEFAULT_METHOD};
 
 /// Verifies a link whose signing parameters are in the query (a folder link in the query is
 /// handed to [`folder`]).
@@ -69,7 +69,7 @@ pub(super) fn check(
     let key = keyring
         .get(claims.key_id)
         .ok_or(RejectionKind::UnknownKey)?;
-    if !signature_matches(&claims.signature(key), presented) {
+    if !key.verifies(claims, presented) {
         return Err(RejectionKind::BadSignature);
     }
     check_times_and_method(settings, claims.method, (expires, not_before), method)

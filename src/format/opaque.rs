@@ -62,7 +62,7 @@ pub(crate) fn seal(
     token.extend_from_slice(key.id().as_bytes());
     let aad = [AD_TAG, &token].concat();
     let sealed = key
-        .sealer()
+        .sealer()?
         .encrypt(
             XNonce::from_slice(nonce),
             Payload {
@@ -106,6 +106,8 @@ pub(super) fn admit<'p, 'q>(
     let aad = [AD_TAG, &bytes[..2 + id_len]].concat();
     let plaintext = key
         .sealer()
+        // Only HMAC keys seal opaque links; a public key names none.
+        .ok_or(RejectionKind::UnknownKey)?
         .decrypt(
             XNonce::from_slice(nonce),
             Payload {

@@ -2,9 +2,6 @@
 
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-
 use super::{fail, Expiry, SignError, SignErrorKind, UrlSigner};
 use crate::path::{canonical_for_minting, decode_canonical};
 use crate::settings::Scheme;
@@ -109,7 +106,11 @@ impl PrefixLinkBuilder<'_> {
             version: None,
             group: None,
         };
-        let signature = URL_SAFE_NO_PAD.encode(claims.tag(key));
+        let signature = key
+            .sign(&claims)
+            .ok_or(fail(SignErrorKind::VerifyOnlyKey))?
+            .as_str()
+            .to_owned();
         Ok((folder, key.id().to_owned(), expires, signature))
     }
 }

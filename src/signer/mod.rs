@@ -508,8 +508,11 @@ impl<'a> LinkBuilder<'a> {
         if self.opaque {
             return opaque_link(settings, key, target, &claims);
         }
-        let mut link = target.start(signing_params_len(&settings.names, &claims));
-        append_signing_params(&mut link, &settings.names, &claims, key);
+        let signature = key
+            .sign(&claims)
+            .ok_or(fail(SignErrorKind::VerifyOnlyKey))?;
+        let mut link = target.start(signing_params_len(&settings.names, &claims, &signature));
+        append_signing_params(&mut link, &settings.names, &claims, &signature);
         Ok(link)
     }
 
@@ -632,6 +635,9 @@ fn opaque_link(
         .opaque_prefix
         .as_deref()
         .ok_or_else(|| fail(SignErrorKind::NoOpaquePrefix))?;
+    if key.sealer().is_none() {
+        return Err(fail(SignErrorKind::VerifyOnlyKey));
+    }
     let mut nonce = [0u8; 24];
     getrandom::getrandom(&mut nonce).map_err(|_| fail(SignErrorKind::NoRandomness))?;
     let token = crate::format::opaque::seal(key, claims, target.path, &nonce)
@@ -708,6 +714,9 @@ pub enum SignErrorKind {
     /// A version was bound to a link for another method than GET (a version is checked on
     /// what the service answers to a read).
     VersionNeedsGet,
+    /// The keyring's signing key only verifies (an Ed25519 public key), or an opaque link was
+    /// asked of a key that cannot seal one (opaque links need an HMAC key).
+    VerifyOnlyKey,
 }
 
 impl SignError {
@@ -746,6 +755,10 @@ impl fmt::Display for SignError {
             SignErrorKind::InvalidGroup => crate::token::GROUP_RULE,
             SignErrorKind::VersionNeedsGet => {
                 "only GET links can be bound to a version (it is checked on the response)"
+            }
+            SignErrorKind::VerifyOnlyKey => {
+                "the signing key cannot mint this link: an Ed25519 public key only verifies \
+                 (mint where the private key is), and opaque links need an HMAC key"
             }
             SignErrorKind::NoOpaquePrefix => {
                 "opaque links need an opaque prefix on the layer (with_opaque_prefix)"

@@ -96,15 +96,16 @@ VECTORS = [
          version=base64.urlsafe_b64encode(b'"5f2a-1000"').rstrip(b"=").decode(), group="g"),
 ]
 
-out = []
-for v in VECTORS:
-    msg = message(v)
-    tag = hmac.new(v["secret"].encode(), msg, hashlib.sha256).digest()
-    signature = base64.urlsafe_b64encode(tag).rstrip(b"=").decode()
-    v.setdefault("max_body", None)
-    v.setdefault("scope", "path")
-    v.setdefault("version", None)
-    v.setdefault("group", None)
-    out.append(dict(v, message_hex=msg.hex(), signature=signature, link=link(v, signature)))
-print(json.dumps({"scheme": "tower-secure-link native v1", "param_prefix": PREFIX,
-                  "vectors": out}, indent=1, ensure_ascii=False))
+if __name__ == "__main__":
+    out = []
+    for v in VECTORS:
+        msg = message(v)
+        tag = hmac.new(v["secret"].encode(), msg, hashlib.sha256).digest()
+        signature = base64.urlsafe_b64encode(tag).rstrip(b"=").decode()
+        v.setdefault("max_body", None)
+        v.setdefault("scope", "path")
+        v.setdefault("version", None)
+        v.setdefault("group", None)
+        out.append(dict(v, message_hex=msg.hex(), signature=signature, link=link(v, signature)))
+    print(json.dumps({"scheme": "tower-secure-link native v1", "param_prefix": PREFIX,
+                      "vectors": out}, indent=1, ensure_ascii=False))
