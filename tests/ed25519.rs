@@ -359,3 +359,73 @@ fn an_independent_python_verifier_accepts_the_crates_links() {
         );
     }
 }
+
+fn cli(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let mut command = Command::new(support::example_binary());
+    command.args(args);
+    for name in [
+        "SECURE_LINK_KEY",
+        "SECURE_LINK_KEY_ID",
+        "SECURE_LINK_PUBLIC_KEYS",
+    ] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    let out = command.output().unwrap();
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).trim().to_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn the_cli_mints_with_the_private_key_and_verifies_and_serves_with_public_keys_only() {
+    let (ok, keys, _) = cli(&["keygen", "--ed25519", "--key-id", "ed-7"], &[]);
+    assert!(ok);
+    let lines: Vec<&str> = keys.lines().collect();
+    let private = lines[0].strip_prefix("SECURE_LINK_KEY=").unwrap();
+    let public = lines[1].strip_prefix("SECURE_LINK_PUBLIC_KEYS=").unwrap();
+    assert!(public.starts_with("ed-7:") && lines.len() == 2, "{keys}");
+    assert_ne!(
+        cli(&["keygen", "--ed25519"], &[]).1,
+        keys,
+        "a new key each time"
+    );
+
+    // sign finds the key id from the public key list.
+    let both = [
+        ("SECURE_LINK_KEY", private),
+        ("SECURE_LINK_PUBLIC_KEYS", public),
+    ];
+    let (ok, link, err) = cli(
+        &["sign", "--format", "ed25519", "/private/hello.txt"],
+        &both,
+    );
+    assert!(ok, "{err}");
+    assert!(link.contains("sl_kid=ed-7&"), "{link}");
+
+    let verifier = [("SECURE_LINK_PUBLIC_KEYS", public)];
+    let verify = |target: &str| cli(&["verify", "--format", "ed25519", target], &verifier);
+    assert_eq!(verify(&link).1, "valid");
+    let (ok, _, reason) = verify(&link.replace("hello", "hellO"));
+    assert!(!ok);
+    assert_eq!(reason, "bad_signature");
+    // Without public keys: a usage error that says what to set.
+    let (ok, _, err) = cli(&["verify", "--format", "ed25519", &link], &[]);
+    assert!(!ok && err.contains("SECURE_LINK_PUBLIC_KEYS"), "{err}");
+    // A public key cannot sign.
+    let (ok, _, err) = cli(&["sign", "--format", "ed25519", "/private/a"], &verifier);
+    assert!(!ok && err.contains("SECURE_LINK_KEY"), "{err}");
+
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("private")).unwrap();
+    std::fs::write(root.path().join("private/hello.txt"), "hello").unwrap();
+    let root_arg = root.path().to_str().unwrap();
+    let server = support::Serve::start(&["--format", "ed25519", "--root", root_arg], &verifier);
+    let response = support::get(&server.addr, &link);
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body_text(), "hello");
+    assert_eq!(support::get(&server.addr, "/private/hello.txt").status, 403);
+    assert_eq!(
+        support::get(&server.addr, &link.replace("hello", "hellO")).status,
+        403
+    );
+}

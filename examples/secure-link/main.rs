@@ -48,19 +48,31 @@ macro_rules! more_key_variables {
     };
 }
 
+/// The public keys of `--format ed25519`.
+macro_rules! ed25519_variables {
+    () => {
+        "
+  SECURE_LINK_PUBLIC_KEYS  --format ed25519: id:public-key pairs, comma-separated (from
+                        `secure-link keygen --ed25519`); the first one signs nothing"
+    };
+}
+
 /// What `sign` and `verify` read from the environment.
 const KEY_ENV_HELP: &str = concat!(
     "Environment:
   SECURE_LINK_KEY       the secret (32 bytes or more for the native format; with
-                        --format nginx or nginx-secret, nginx's secret)",
-    more_key_variables!()
+                        --format nginx or nginx-secret, nginx's secret; with --format
+                        ed25519, the private key, needed by sign only)",
+    more_key_variables!(),
+    ed25519_variables!()
 );
 
 /// What `serve` reads from the environment.
 const SERVE_ENV_HELP: &str = concat!(
     "Environment:
   SECURE_LINK_KEY       the secret (without it, a random key for this run, said on stderr)",
-    more_key_variables!()
+    more_key_variables!(),
+    ed25519_variables!()
 );
 
 /// What `nginx-config` reads from the environment.
@@ -104,6 +116,16 @@ enum Command {
         /// 7 days, which outlives every link of the group).
         #[arg(long, value_name = "SECONDS", default_value_t = 7 * 24 * 60 * 60)]
         ttl: u64,
+    },
+    /// Print a new key as shell-ready lines: an HMAC secret, or with --ed25519 a key pair.
+    Keygen {
+        /// An Ed25519 key pair: SECURE_LINK_KEY (private, for sign) and
+        /// SECURE_LINK_PUBLIC_KEYS (id:public key, for verify and serve).
+        #[arg(long)]
+        ed25519: bool,
+        /// The key id links will carry.
+        #[arg(long, value_name = "ID", default_value = "1")]
+        key_id: String,
     },
     /// Print an nginx location block that verifies `--format nginx` links.
     #[command(after_help = NGINX_ENV_HELP)]
@@ -196,6 +218,9 @@ enum Format {
     Nginx,
     /// nginx's legacy `secure_link_secret` (`/p/<md5 hex>/<path>` under each --private prefix).
     NginxSecret,
+    /// Ed25519 links: `sign` reads the private key from SECURE_LINK_KEY, `verify` and `serve`
+    /// need only the public keys in SECURE_LINK_PUBLIC_KEYS.
+    Ed25519,
 }
 
 /// A failure with the exit code it maps to.
@@ -231,6 +256,7 @@ fn main() -> ExitCode {
         } => verify(&method, &private, client_ip, &scheme, &target),
         Command::Serve(args) => serve(args),
         Command::Revoke { group, redis, ttl } => revoke(&group, &redis, ttl),
+        Command::Keygen { ed25519, key_id } => keygen(ed25519, &key_id),
         Command::NginxConfig {
             location,
             alias,
@@ -287,25 +313,137 @@ fn keyring(secret: &str) -> Result<Keyring, Failure> {
 }
 
 fn required_secret() -> Result<String, Failure> {
-    secret_from_env()?.ok_or_else(|| {
-        usage(format!(
-            "set SECURE_LINK_KEY to the signing secret ({MIN_SECRET_LEN} bytes or more for the \
-             native format)"
-        ))
-    })
+    secret_from_env()?.ok_or_else(missing_secret)
 }
 
-/// A layer for the chosen format, every path private.
-fn layer_for(scheme: &SchemeArgs, secret: &str) -> Result<SecureLinkLayer, Failure> {
+fn missing_secret() -> Failure {
+    usage(format!(
+        "set SECURE_LINK_KEY to the signing secret ({MIN_SECRET_LEN} bytes or more for the \
+         native format; `secure-link keygen` prints one)"
+    ))
+}
+
+/// A layer for the chosen format, every path private. `secret` is SECURE_LINK_KEY (for
+/// `--format ed25519`, the private key, which verifiers do without).
+fn layer_for(scheme: &SchemeArgs, secret: Option<&str>) -> Result<SecureLinkLayer, Failure> {
+    let needed = || secret.ok_or_else(missing_secret);
     match scheme.format {
-        Format::Hmac => SecureLinkLayer::new(keyring(secret)?)
+        Format::Ed25519 => ed25519_layer(secret)?
+            .with_max_lifetime(Duration::from_secs(scheme.max_lifetime))
+            .map_err(|e| usage(format!("--max-lifetime {}: {e}", scheme.max_lifetime))),
+        Format::Hmac => SecureLinkLayer::new(keyring(needed()?)?)
             .with_max_lifetime(Duration::from_secs(scheme.max_lifetime))
             .map_err(|e| usage(format!("--max-lifetime {}: {e}", scheme.max_lifetime)))?
             .with_opaque_prefix(&scheme.opaque_prefix)
             .map_err(|e| usage(format!("--opaque-prefix: {e}"))),
-        Format::Nginx => nginx_layer(&scheme.nginx, secret, false),
-        Format::NginxSecret => nginx_layer(&scheme.nginx, secret, true),
+        Format::Nginx => nginx_layer(&scheme.nginx, needed()?, false),
+        Format::NginxSecret => nginx_layer(&scheme.nginx, needed()?, true),
     }
+}
+
+/// `--format ed25519`: the public keys from SECURE_LINK_PUBLIC_KEYS, and the private key from
+/// `private` (SECURE_LINK_KEY) when given. The private key's id is SECURE_LINK_KEY_ID, or the id
+/// its public half has in SECURE_LINK_PUBLIC_KEYS, or 1.
+#[cfg(feature = "ed25519")]
+fn ed25519_layer(private: Option<&str>) -> Result<SecureLinkLayer, Failure> {
+    use base64::Engine as _;
+    let decode = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim());
+    let mut public = Vec::new();
+    let listed = std::env::var("SECURE_LINK_PUBLIC_KEYS").unwrap_or_default();
+    for pair in listed.split(',').filter(|pair| !pair.is_empty()) {
+        let fail = |why: &dyn std::fmt::Display| {
+            usage(format!(
+                "SECURE_LINK_PUBLIC_KEYS, {pair:?}: {why} (expected id:key pairs separated by \
+                 commas, as `secure-link keygen --ed25519` prints them)"
+            ))
+        };
+        let (id, key) = pair.split_once(':').ok_or_else(|| fail(&"no ':'"))?;
+        let bytes = decode(key).map_err(|_| fail(&"the key is not base64url"))?;
+        public.push(Key::ed25519_public(id, bytes).map_err(|e| fail(&e))?);
+    }
+    let private = match private {
+        None => None,
+        Some(text) => {
+            let bytes = decode(text).map_err(|_| {
+                usage("SECURE_LINK_KEY: an Ed25519 private key is 43 characters of base64url")
+            })?;
+            let half = Key::ed25519("probe", &bytes)
+                .map_err(|e| usage(format!("SECURE_LINK_KEY: {e}")))?
+                .ed25519_public_key();
+            let id = match std::env::var("SECURE_LINK_KEY_ID") {
+                Ok(id) => id,
+                Err(_) => public
+                    .iter()
+                    .find(|key| key.ed25519_public_key() == half)
+                    .map_or_else(|| "1".to_owned(), |key| key.id().to_owned()),
+            };
+            Some(Key::ed25519(id, &bytes).map_err(|e| usage(format!("SECURE_LINK_KEY: {e}")))?)
+        }
+    };
+    let mut keys = private.into_iter().chain(public);
+    let first = keys.next().ok_or_else(|| {
+        usage(
+            "--format ed25519 needs SECURE_LINK_PUBLIC_KEYS=id:key,... to verify (and \
+             SECURE_LINK_KEY to sign); `secure-link keygen --ed25519` prints both",
+        )
+    })?;
+    let mut keyring = Keyring::new(first.clone());
+    for key in keys {
+        if key.id() == first.id() {
+            // The private key's own public half, listed for verifiers: nothing to add.
+            if key.ed25519_public_key() == first.ed25519_public_key() {
+                continue;
+            }
+            return Err(usage(format!(
+                "SECURE_LINK_PUBLIC_KEYS lists key id {:?} with another key than \
+                 SECURE_LINK_KEY's public half",
+                key.id()
+            )));
+        }
+        keyring = keyring
+            .with_verify_only(key)
+            .map_err(|e| usage(format!("SECURE_LINK_PUBLIC_KEYS: {e}")))?;
+    }
+    Ok(SecureLinkLayer::new(keyring))
+}
+
+#[cfg(not(feature = "ed25519"))]
+fn ed25519_layer(_: Option<&str>) -> Result<SecureLinkLayer, Failure> {
+    Err(usage(
+        "this build has no Ed25519 support: build with --all-features (or --features ed25519)",
+    ))
+}
+
+/// `keygen`: a new key as lines a shell can `eval` or a `.env` file can hold.
+fn keygen(ed25519: bool, key_id: &str) -> Result<(), Failure> {
+    let mut seed = [0u8; 32];
+    getrandom::getrandom(&mut seed)
+        .map_err(|e| runtime_failure(format!("no randomness for a key: {e}")))?;
+    if !ed25519 {
+        Key::new(key_id, seed).map_err(|e| usage(format!("--key-id: {e}")))?;
+        println!("SECURE_LINK_KEY={}", random_secret()?);
+        println!("SECURE_LINK_KEY_ID={key_id}");
+        return Ok(());
+    }
+    keygen_ed25519(seed, key_id)
+}
+
+#[cfg(feature = "ed25519")]
+fn keygen_ed25519(seed: [u8; 32], key_id: &str) -> Result<(), Failure> {
+    use base64::Engine as _;
+    let encode = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let key = Key::ed25519(key_id, seed).map_err(|e| usage(format!("--key-id: {e}")))?;
+    let public = key.ed25519_public_key().unwrap_or_default();
+    println!("SECURE_LINK_KEY={}", encode(&seed));
+    println!("SECURE_LINK_PUBLIC_KEYS={key_id}:{}", encode(&public));
+    Ok(())
+}
+
+#[cfg(not(feature = "ed25519"))]
+fn keygen_ed25519(_: [u8; 32], _: &str) -> Result<(), Failure> {
+    Err(usage(
+        "this build has no Ed25519 support: build with --all-features (or --features ed25519)",
+    ))
 }
 
 #[cfg(feature = "nginx")]
@@ -419,10 +557,15 @@ fn sign(args: SignArgs) -> Result<(), Failure> {
         ),
         None => None,
     };
-    let signer = layer_for(scheme, &required_secret()?)?.signer();
+    let signer = layer_for(scheme, Some(&required_secret()?))?.signer();
     refuse_reshaped_target(&signer, target)?;
+    if scheme.format == Format::Ed25519 && opaque {
+        return Err(usage(
+            "--opaque needs --format hmac: opaque links are sealed with a shared secret",
+        ));
+    }
     let minted = match scheme.format {
-        Format::Hmac => {
+        Format::Hmac | Format::Ed25519 => {
             if client_ip.is_some() {
                 return Err(usage("--client-ip is for nginx templates (--format nginx)"));
             }
@@ -560,7 +703,11 @@ fn verify(
     scheme: &SchemeArgs,
     target: &str,
 ) -> Result<(), Failure> {
-    let mut layer = layer_for(scheme, &required_secret()?)?;
+    let secret = match scheme.format {
+        Format::Ed25519 => secret_from_env()?,
+        _ => Some(required_secret()?),
+    };
+    let mut layer = layer_for(scheme, secret.as_deref())?;
     for prefix in private {
         layer = layer
             .with_private_prefix(prefix.as_str())
@@ -680,15 +827,17 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
     if !root.is_dir() {
         return Err(usage(format!("--root {}: not a folder", root.display())));
     }
-    let random_key = secret_from_env()?.is_none();
+    let random_key = secret_from_env()?.is_none() && scheme.format != Format::Ed25519;
     let secret = match secret_from_env()? {
-        Some(secret) => secret,
+        Some(secret) => Some(secret),
+        // Public keys are enough to verify Ed25519 links.
+        None if scheme.format == Format::Ed25519 => None,
         None => {
             eprintln!(
                 "secure-link: SECURE_LINK_KEY is not set; using a random key for this run \
                  (links stop working when the server stops)"
             );
-            random_secret()?
+            Some(random_secret()?)
         }
     };
     let private = if private.is_empty() {
@@ -696,7 +845,7 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
     } else {
         private
     };
-    let mut layer = layer_for(scheme, &secret)?;
+    let mut layer = layer_for(scheme, secret.as_deref())?;
     for prefix in &private {
         layer = layer
             .with_private_prefix(prefix.as_str())
