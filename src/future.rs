@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use http::header::{CACHE_CONTROL, ETAG, IF_RANGE, LAST_MODIFIED, REFERRER_POLICY};
+use http::header::{CACHE_CONTROL, ETAG, IF_RANGE, LAST_MODIFIED, REFERRER_POLICY, SET_COOKIE};
 use http::{HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
@@ -36,6 +36,8 @@ pin_project! {
             // `Cache-Control` for a response through a valid link; `None` when public.
             private: Option<HeaderValue>,
             version: Option<VersionCheck<ResBody>>,
+            // A folder session cookie, for a successful answer.
+            set_cookie: Option<HeaderValue>,
         },
         Rejected {
             response: Option<Response<ResBody>>,
@@ -105,8 +107,17 @@ where
                 future,
                 private,
                 version,
+                set_cookie: None,
             },
         }
+    }
+
+    /// Sets `cookie` on the inner service's answer when it succeeds.
+    pub(crate) fn with_set_cookie(mut self, cookie: Option<HeaderValue>) -> Self {
+        if let Kind::Inner { set_cookie, .. } = &mut self.kind {
+            *set_cookie = cookie;
+        }
+        self
     }
 
     pub(crate) fn rejected(response: Response<ResBody>) -> Self {
@@ -146,10 +157,16 @@ where
                     future,
                     private,
                     version,
+                    set_cookie,
                 } => {
                     let mut response = ready!(future.poll(cx))?;
                     if let Some(check) = version.take() {
                         response = check.apply(response);
+                    }
+                    if let Some(cookie) = set_cookie.take() {
+                        if response.status().is_success() {
+                            response.headers_mut().append(SET_COOKIE, cookie);
+                        }
                     }
                     if let Some(cache_control) = private.take() {
                         mark_private(&mut response, cache_control);
@@ -202,6 +219,7 @@ where
                                 future,
                                 private: Some(HeaderValue::from_static("private")),
                                 version,
+                                set_cookie: None,
                             });
                         }
                         _ => {

@@ -4,11 +4,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{Extensions, Method, Request, Uri};
+use http::{Extensions, HeaderMap, Method, Request, Uri};
 use tower_layer::Layer;
 
 use crate::clock::{Clock, SystemClock};
-use crate::key::{Keyring, KeyringHandle};
+use crate::key::{Key, Keyring, KeyringHandle};
 use crate::one_time::{MemoryNonceStore, NonceStore, StoreError, StoreFuture};
 use crate::path::{canonical_prefix, PrefixError, Prefixes};
 use crate::rejection::{DefaultRejectionResponse, Rejection};
@@ -91,6 +91,7 @@ impl SecureLinkLayer {
             opaque_prefix: None,
             mount: None,
             id: fresh_id(),
+            session_key: random_session_key(),
         };
         Self {
             settings: Arc::new(settings),
@@ -99,6 +100,17 @@ impl SecureLinkLayer {
             responder: DefaultRejectionResponse,
         }
     }
+}
+
+/// A random HMAC key for session cookies a public-key verifier sets (see
+/// [`PrefixLinkBuilder::cookie_session`](crate::signer::PrefixLinkBuilder::cookie_session)).
+fn random_session_key() -> Option<Key> {
+    let mut secret = zeroize::Zeroizing::new([0u8; 32]);
+    getrandom::getrandom(&mut *secret).ok()?;
+    let mut id = [0u8; 6];
+    getrandom::getrandom(&mut id).ok()?;
+    let id: String = id.iter().map(|byte| format!("{byte:02x}")).collect();
+    Key::new(format!("session-{id}"), *secret).ok()
 }
 
 #[cfg(feature = "nginx")]
@@ -377,22 +389,28 @@ impl<R> SecureLinkLayer<R> {
     ///
     /// Returns whether the request is public or admitted by a valid link, or the rejection.
     pub fn check(&self, method: &Method, uri: &Uri) -> Result<Access, Rejection> {
-        self.decide(method, uri, &Extensions::new())
+        self.decide(method, uri, &HeaderMap::new(), &Extensions::new())
     }
 
     /// Checks a whole request as the layer would (the nginx scheme may read the client address
     /// from its extensions), without calling any service.
     pub fn check_request<B>(&self, request: &Request<B>) -> Result<Access, Rejection> {
-        self.decide(request.method(), request.uri(), request.extensions())
+        self.decide(
+            request.method(),
+            request.uri(),
+            request.headers(),
+            request.extensions(),
+        )
     }
 
     fn decide(
         &self,
         method: &Method,
         uri: &Uri,
+        headers: &HeaderMap,
         extensions: &Extensions,
     ) -> Result<Access, Rejection> {
-        match self.settings.decide(method, uri, extensions) {
+        match self.settings.decide(method, uri, headers, extensions) {
             Ok(verdict) if verdict.is_signed() => Ok(Access::Signed),
             Ok(_) => Ok(Access::Public),
             Err(kind) => Err(Rejection::new(kind, self.settings.stealth)),

@@ -78,7 +78,12 @@ where
             let private = HeaderValue::from_static("private");
             return ResponseFuture::inner(self.inner.call(request), Some(private), None);
         }
-        let verdict = match settings.decide(request.method(), request.uri(), request.extensions()) {
+        let verdict = match settings.decide(
+            request.method(),
+            request.uri(),
+            request.headers(),
+            request.extensions(),
+        ) {
             Ok(verdict) => verdict,
             Err(kind) => {
                 #[cfg(feature = "tracing")]
@@ -98,6 +103,7 @@ where
             cache_for,
             version,
             group,
+            set_cookie,
         } = conditions;
         // The link's format already checked the version is canonical base64url.
         let version = version.map(|version| VersionCheck {
@@ -125,6 +131,7 @@ where
         if signed {
             let mark = Verified::new(settings.id, request.uri().path());
             request.extensions_mut().insert(mark);
+            crate::format::cookie::strip(settings, request.headers_mut());
         }
         if let Some(limit) = max_body {
             request.extensions_mut().insert(UploadLimit(limit));
@@ -136,7 +143,8 @@ where
         }
         let Some((gate, now)) = gate else {
             let private = signed.then(|| private_cache_control(settings.private_cache, cache_for));
-            return ResponseFuture::inner(self.inner.call(request), private, version);
+            return ResponseFuture::inner(self.inner.call(request), private, version)
+                .with_set_cookie(set_cookie);
         };
         let admit_repeat_from = settings
             .resume_window

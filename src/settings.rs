@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{Extensions, Method, Uri};
+use http::{Extensions, HeaderMap, Method, Uri};
 
 use crate::clock::Clock;
 use crate::format::{self, Presented};
-use crate::key::KeyringHandle;
+use crate::key::{Key, KeyringHandle};
 use crate::mount::{self, ClientPath};
 use crate::one_time::NonceStore;
 use crate::path::{PathRejection, Prefixes, Route};
@@ -56,6 +56,10 @@ pub(crate) struct Settings {
     pub(crate) mount: Option<Box<str>>,
     /// Names this configuration: a copy of the layer applied twice recognises its own work.
     pub(crate) id: u64,
+    /// Signs folder session cookies when the keyring's signing key cannot (a verifier that
+    /// holds only public keys): random for each layer, so such cookies are good only on the
+    /// server that set them.
+    pub(crate) session_key: Option<Key>,
 }
 
 /// A number no other configuration built in this process has.
@@ -94,6 +98,8 @@ pub(crate) struct Conditions<'a> {
     pub(crate) version: Option<Cow<'a, str>>,
     /// The link's revocation group: the store must say it is not revoked.
     pub(crate) group: Option<Cow<'a, str>>,
+    /// A folder link exchanged for a session cookie: the `Set-Cookie` for a successful answer.
+    pub(crate) set_cookie: Option<http::HeaderValue>,
 }
 
 /// A nonce to record, when it is used (the verifying clock), and for how long from now the store
@@ -159,16 +165,17 @@ impl Settings {
         &'a self,
         method: &Method,
         uri: &'a Uri,
+        headers: &'a HeaderMap,
         extensions: &'a Extensions,
     ) -> Result<Verdict<'a, 'a>, RejectionKind> {
         let query = uri.query().unwrap_or("");
         match mount::client_path(uri, extensions, self.mount.as_deref()) {
-            ClientPath::AsSeen => self.decide_path(method, uri.path(), query, extensions),
+            ClientPath::AsSeen => self.decide_path(method, uri.path(), query, headers, extensions),
             ClientPath::Nested {
                 full,
                 mount_segments,
             } => Ok(self
-                .decide_path(method, full, query, extensions)?
+                .decide_path(method, full, query, headers, extensions)?
                 .unmounted(mount_segments)),
             ClientPath::Mounted {
                 mount,
@@ -178,13 +185,13 @@ impl Settings {
                 let mut buffer = [0u8; mount::JOIN_BUFFER];
                 let full = mount::joined(mount, seen, &mut buffer);
                 Ok(self
-                    .decide_path(method, &full, query, extensions)?
+                    .decide_path(method, &full, query, headers, extensions)?
                     .unmounted(mount_segments))
             }
             ClientPath::Rewritten { original } => {
                 // Something between the router and the layer changed the path. The router chose
                 // by the original: a private original must not pass as a public rewrite.
-                let seen = self.decide_path(method, uri.path(), query, extensions)?;
+                let seen = self.decide_path(method, uri.path(), query, headers, extensions)?;
                 let original_public = matches!(self.prefixes.route(original), Route::Public(_));
                 if !seen.is_signed() && !original_public {
                     return Err(RejectionKind::AmbiguousPath);
@@ -200,6 +207,7 @@ impl Settings {
         method: &Method,
         raw_path: &'p str,
         query: &'q str,
+        headers: &HeaderMap,
         extensions: &Extensions,
     ) -> Result<Verdict<'p, 'q>, RejectionKind> {
         if let Some(token) = self
@@ -212,6 +220,7 @@ impl Settings {
                 raw_path,
                 query,
                 method,
+                headers,
                 extensions,
             };
             return format::admit_opaque(self, token, presented);
@@ -228,6 +237,7 @@ impl Settings {
                     raw_path,
                     query,
                     method,
+                    headers,
                     extensions,
                 },
             ),

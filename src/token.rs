@@ -130,6 +130,8 @@ impl ParamNames {
 pub(crate) enum Scope {
     Path,
     Prefix,
+    /// A session cookie for a folder: never a link.
+    Cookie,
 }
 
 impl Scope {
@@ -137,6 +139,7 @@ impl Scope {
         match self {
             Scope::Path => b"path",
             Scope::Prefix => b"prefix",
+            Scope::Cookie => b"cookie",
         }
     }
 }
@@ -158,6 +161,8 @@ pub(crate) struct Claims<'a> {
     pub(crate) version: Option<&'a str>,
     /// A revocation group.
     pub(crate) group: Option<&'a str>,
+    /// A folder link's cookie session, in seconds (the link is exchanged for a cookie).
+    pub(crate) session: Option<&'a str>,
 }
 
 /// The application's part of a query string.
@@ -238,12 +243,14 @@ impl Claims<'_> {
             } else {
                 0
             }
+            + self.session.map_or(0, |session| 4 + session.len())
     }
 
-    /// Links with a version or a group sign two more fields; others keep the nine, so their
-    /// messages (and signatures) are what they always were.
+    /// Links with a version, a group or a cookie session sign two more fields (and a session
+    /// a third); others keep the nine, so their messages (and signatures) are what they always
+    /// were.
     fn has_extension(&self) -> bool {
-        self.version.is_some() || self.group.is_some()
+        self.version.is_some() || self.group.is_some() || self.session.is_some()
     }
 
     /// Feeds the canonical message, under `scheme_tag`, to `sink` piece by piece.
@@ -266,6 +273,9 @@ impl Claims<'_> {
         if self.has_extension() {
             field(&mut sink, self.version.unwrap_or("").as_bytes());
             field(&mut sink, self.group.unwrap_or("").as_bytes());
+        }
+        if let Some(session) = self.session {
+            field(&mut sink, session.as_bytes());
         }
     }
 
@@ -515,6 +525,7 @@ impl<'a> SignedQuery<'a> {
             max_body: self.max_body.map(|(_, text)| text),
             version: self.version,
             group: self.group,
+            session: None,
         }
     }
 }
@@ -524,6 +535,8 @@ impl<'a> SignedQuery<'a> {
 pub(crate) struct PathToken<'a> {
     pub(crate) key_id: &'a str,
     pub(crate) expires: (u64, &'a str),
+    /// Seconds of cookie session the link is exchanged for (`...~<expiry>~<session>~<sig>`).
+    pub(crate) session: Option<(u64, &'a str)>,
     pub(crate) signature: &'a str,
 }
 
@@ -534,10 +547,21 @@ impl<'a> PathToken<'a> {
             .strip_prefix(&*names.path_token)
             .ok_or(RejectionKind::MalformedToken)?;
         let mut parts = body.split('~');
-        let (Some(key_id), Some(expires), Some(signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(key_id), Some(expires), Some(third), fourth, None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
             return Err(RejectionKind::MalformedToken);
+        };
+        let (session, signature) = match fourth {
+            None => (None, third),
+            Some(signature) => match parse_seconds(third)? {
+                0 => return Err(RejectionKind::MalformedToken),
+                seconds => (Some((seconds, third)), signature),
+            },
         };
         if !is_valid_key_id(key_id) || !is_signature_len(signature.len()) {
             return Err(RejectionKind::MalformedToken);
@@ -545,6 +569,7 @@ impl<'a> PathToken<'a> {
         Ok(Self {
             key_id,
             expires: (parse_seconds(expires)?, expires),
+            session,
             signature,
         })
     }
@@ -563,6 +588,7 @@ impl<'a> PathToken<'a> {
             max_body: None,
             version: None,
             group: None,
+            session: self.session.map(|(_, text)| text),
         }
     }
 }
@@ -739,6 +765,7 @@ mod tests {
                 max_body: max_body.as_deref(),
                 version: v["version"].as_str(),
                 group: v["group"].as_str(),
+                session: None,
             };
             let hex: String = claims
                 .message()
@@ -759,7 +786,7 @@ mod tests {
             let parsed = SignedQuery::parse(query, &names).unwrap();
             let reparsed = match scope {
                 Scope::Path => parsed.claims(claims.path),
-                Scope::Prefix => {
+                Scope::Prefix | Scope::Cookie => {
                     let folder = percent_decode_str(parsed.prefix.unwrap())
                         .decode_utf8()
                         .unwrap();
@@ -816,6 +843,7 @@ mod tests {
                 max_body: max_body.as_deref(),
                 version: v["version"].as_str(),
                 group: v["group"].as_str(),
+                session: None,
             };
             let hex: String = claims
                 .with_message(ed25519::SCHEME_TAG, <[u8]>::to_vec)
@@ -950,6 +978,7 @@ mod tests {
             max_body: None,
             version: None,
             group: None,
+            session: None,
         };
         let variants = [
             Claims {
@@ -975,6 +1004,7 @@ mod tests {
                 max_body: Some("1"),
                 version: None,
                 group: None,
+                session: None,
                 ..base
             },
             Claims {
@@ -1024,6 +1054,7 @@ mod properties {
             max_body: t.7.as_deref(),
             version: None,
             group: None,
+            session: None,
         }
     }
 

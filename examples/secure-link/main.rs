@@ -529,6 +529,15 @@ struct SignArgs {
     /// the expiry can be read from it.
     #[arg(long)]
     opaque: bool,
+    /// A folder link for TARGET (a folder ending with `/`), printed in its path-segment form
+    /// `FOLDER/sl_t~.../`: append any file name under the folder.
+    #[arg(long)]
+    folder: bool,
+    /// With --folder: the link, when used, also sets a cookie scoped to the folder that admits
+    /// GET and HEAD requests under it, without any link, for SECONDS (capped by the maximum
+    /// lifetime).
+    #[arg(long, value_name = "SECONDS", requires = "folder")]
+    cookie_session: Option<u64>,
     #[command(flatten)]
     scheme: SchemeArgs,
     /// The target to sign.
@@ -546,6 +555,8 @@ fn sign(args: SignArgs) -> Result<(), Failure> {
         bind_file,
         group,
         opaque,
+        folder,
+        cookie_session,
         scheme,
         target,
     } = args;
@@ -565,6 +576,44 @@ fn sign(args: SignArgs) -> Result<(), Failure> {
         ));
     }
     let minted = match scheme.format {
+        Format::Hmac | Format::Ed25519 if folder => {
+            let path_only = [
+                (one_time, "--one-time"),
+                (version.is_some(), "--bind-file"),
+                (group.is_some(), "--group"),
+                (opaque, "--opaque"),
+                (!method.eq_ignore_ascii_case("GET"), "--method"),
+                (client_ip.is_some(), "--client-ip"),
+            ];
+            if let Some((_, option)) = path_only.iter().find(|(given, _)| *given) {
+                return Err(usage(format!("{option} cannot be used with --folder")));
+            }
+            if !target.ends_with('/') {
+                return Err(usage(format!(
+                    "--folder {target:?}: a folder ends with '/' (for example /private/videos/42/)"
+                )));
+            }
+            if cookie_session == Some(0) {
+                return Err(usage("--cookie-session must be at least 1 second"));
+            }
+            let mut link = signer.prefix_link(target);
+            if let Some(window) = window.filter(|window| *window > 0) {
+                link = link.window(Duration::from_secs(window));
+            }
+            if let Some(seconds) = cookie_session {
+                link = link.cookie_session(Duration::from_secs(seconds));
+            }
+            if let Some(ttl) = ttl {
+                link = link.expires_in(Duration::from_secs(ttl));
+            }
+            if let Some(expires) = &expires {
+                let at = expires
+                    .parse()
+                    .map_err(|_| usage(format!("--expires {expires:?}: Unix seconds expected")))?;
+                link = link.expires_at(at);
+            }
+            link.to_path_base()
+        }
         Format::Hmac | Format::Ed25519 => {
             if client_ip.is_some() {
                 return Err(usage("--client-ip is for nginx templates (--format nginx)"));
@@ -601,6 +650,7 @@ fn sign(args: SignArgs) -> Result<(), Failure> {
         }
         Format::Nginx | Format::NginxSecret => {
             let native_only = [
+                (folder, "--folder"),
                 (one_time, "--one-time"),
                 (window.is_some(), "--window"),
                 (version.is_some(), "--bind-file"),

@@ -35,15 +35,27 @@ pub(super) fn admit_path_token<'p, 'q>(
         presented.method,
     )?;
     // The folder without the token segment; it must still be private.
-    let inner = format!("{}{}", &path[..start], path[end..].trim_start_matches('/'));
+    let inner = without_token(path, (start, end));
+    let set_cookie = token.session.and_then(|(seconds, _)| {
+        let folder = (&*folder, &path[..start]);
+        super::cookie::grant(settings, keyring, presented.headers, folder, seconds, now)
+    });
     match settings.prefixes.route(&inner) {
         Route::Private(inner) => Ok(Verdict::Signed {
             path: Cow::Owned(inner.into_owned()),
             query: Cow::Borrowed(presented.query),
-            conditions: cacheable_until(token.expires.0, now),
+            conditions: Conditions {
+                set_cookie,
+                ..cacheable_until(token.expires.0, now)
+            },
         }),
         _ => Err(RejectionKind::MalformedPath),
     }
+}
+
+/// The path without its token segment (`/folder/<token>/rest` → `/folder/rest`).
+pub(super) fn without_token(path: &str, (start, end): (usize, usize)) -> String {
+    format!("{}{}", &path[..start], path[end..].trim_start_matches('/'))
 }
 
 /// A folder link in the query (`sl_prefix`): the request must lie inside the folder it names.

@@ -16,11 +16,12 @@
 
 use std::borrow::Cow;
 
-use http::{Extensions, Method};
+use http::{Extensions, HeaderMap, Method};
 
 use crate::rejection::RejectionKind;
 use crate::settings::{Scheme, Settings, Verdict};
 
+pub(crate) mod cookie;
 mod folder;
 mod native;
 #[cfg(feature = "nginx")]
@@ -39,6 +40,8 @@ pub(crate) struct Presented<'p, 'q, 'r> {
     pub(crate) raw_path: &'p str,
     pub(crate) query: &'q str,
     pub(crate) method: &'r Method,
+    /// Read for folder session cookies.
+    pub(crate) headers: &'r HeaderMap,
     pub(crate) extensions: &'r Extensions,
 }
 
@@ -64,9 +67,39 @@ pub(crate) fn admit<'p, 'q>(
         Scheme::Native(keyring) => {
             let keyring = keyring.load();
             if let Some(at) = path_token_position(&presented.path, &settings.names) {
-                return folder::admit_path_token(settings, &keyring, presented, at);
+                let (path, query, method, headers) = (
+                    presented.path.clone(),
+                    presented.query,
+                    presented.method,
+                    presented.headers,
+                );
+                return match folder::admit_path_token(settings, &keyring, presented, at) {
+                    // A player still fetching by the expired link's path, inside its session.
+                    Err(RejectionKind::Expired) => {
+                        let inner = folder::without_token(&path, at);
+                        cookie::admit(settings, &keyring, inner.into(), query, method, headers)
+                            .ok_or(RejectionKind::Expired)
+                    }
+                    verdict => verdict,
+                };
             }
-            native::admit(settings, &keyring, presented)
+            if !presented.headers.contains_key(http::header::COOKIE) {
+                // The common case: no session cookie to fall back on.
+                return native::admit(settings, &keyring, presented);
+            }
+            let (path, query, method, headers) = (
+                presented.path.clone(),
+                presented.query,
+                presented.method,
+                presented.headers,
+            );
+            match native::admit(settings, &keyring, presented) {
+                Err(RejectionKind::MissingToken) => {
+                    cookie::admit(settings, &keyring, path, query, method, headers)
+                        .ok_or(RejectionKind::MissingToken)
+                }
+                verdict => verdict,
+            }
         }
         #[cfg(feature = "nginx")]
         Scheme::Nginx(scheme) => nginx::admit(settings, scheme, presented),

@@ -47,6 +47,7 @@ pub(super) fn admit<'p, 'q>(
             .then(|| signed.expires.0.saturating_sub(now)),
         version: signed.version.map(Cow::Borrowed),
         group: signed.group.map(Cow::Borrowed),
+        set_cookie: None,
     };
     Ok(Verdict::Signed {
         path: presented.path,

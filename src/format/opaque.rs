@@ -152,6 +152,7 @@ pub(super) fn admit<'p, 'q>(
             .then(|| expires.saturating_sub(now)),
         version: owned(claims.version),
         group: owned(claims.group),
+        set_cookie: None,
     };
     Ok(Verdict::Signed {
         path: Cow::Owned(claims.path.to_owned()),
@@ -244,6 +245,7 @@ mod tests {
                 max_body: max_body.as_deref(),
                 version: version.as_deref(),
                 group: group.as_deref(),
+                session: None,
             };
             let mut iv = [0u8; NONCE_LEN];
             for (i, byte) in iv.iter_mut().enumerate() {

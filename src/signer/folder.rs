@@ -15,6 +15,7 @@ pub struct PrefixLinkBuilder<'a> {
     folder: &'a str,
     expiry: Expiry<'a>,
     window: Option<u64>,
+    session: Option<u64>,
 }
 
 impl<'a> PrefixLinkBuilder<'a> {
@@ -24,7 +25,33 @@ impl<'a> PrefixLinkBuilder<'a> {
             folder,
             expiry: Expiry::Default,
             window: None,
+            session: None,
         }
+    }
+
+    /// The link, when used, is exchanged for a cookie scoped to the folder that admits GET and
+    /// HEAD requests under it, without any link, for `session` (capped by the layer's maximum
+    /// lifetime): for players that fetch a playlist's segments by absolute path, and sessions
+    /// longer than the shareable link. Only in the path-segment form
+    /// ([`to_path_base`](Self::to_path_base)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_secure_link::{Key, SecureLinkLayer};
+    ///
+    /// let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap());
+    /// let link = layer
+    ///     .signer()
+    ///     .prefix_link("/videos/42/")
+    ///     .expires_in(Duration::from_secs(60))
+    ///     .cookie_session(Duration::from_secs(4 * 3600))
+    ///     .to_path_base()
+    ///     .unwrap();
+    /// assert!(link.starts_with("/videos/42/sl_t~1~") && link.contains("~14400~"));
+    /// ```
+    pub fn cookie_session(mut self, session: Duration) -> Self {
+        self.session = Some(session.as_secs());
+        self
     }
 
     /// Rounds the expiry up to a multiple of `window`, as
@@ -57,14 +84,21 @@ impl PrefixLinkBuilder<'_> {
     pub fn to_path_base(&self) -> Result<String, SignError> {
         let (folder, key_id, expires, signature) = self.sign()?;
         let names = &self.signer.settings.names;
+        let session = self
+            .session
+            .map_or_else(String::new, |seconds| format!("{seconds}~"));
         Ok(format!(
-            "{folder}{}{key_id}~{expires}~{signature}/",
+            "{folder}{}{key_id}~{expires}~{session}{signature}/",
             names.path_token
         ))
     }
 
     /// The signing parameters as a query string, for any path under the folder.
     pub fn to_query(&self) -> Result<String, SignError> {
+        if self.session.is_some() {
+            // The query form has no field for it; the exchange lives in the path segment.
+            return Err(fail(SignErrorKind::NotSupportedByScheme));
+        }
         let (folder, key_id, expires, signature) = self.sign()?;
         let names = &self.signer.settings.names;
         // Decoding this value once gives the decoded folder, as the message signs it.
@@ -90,9 +124,12 @@ impl PrefixLinkBuilder<'_> {
             .map_err(|_| fail(SignErrorKind::InvalidTarget))?
             .into_owned();
         let expires = self.expiry.native_expiry(settings, self.window)?;
+        if self.session == Some(0) {
+            return Err(fail(SignErrorKind::InvalidTimes));
+        }
         let key = keyring.signing_key();
         let decoded = decode_canonical(&folder);
-        let mut expires_text = Decimal::default();
+        let (mut expires_text, mut session_text) = (Decimal::default(), Decimal::default());
         let claims = Claims {
             key_id: key.id(),
             method: DEFAULT_METHOD,
@@ -105,6 +142,7 @@ impl PrefixLinkBuilder<'_> {
             max_body: None,
             version: None,
             group: None,
+            session: self.session.map(|seconds| session_text.text(seconds)),
         };
         let signature = key
             .sign(&claims)

@@ -504,6 +504,7 @@ impl<'a> LinkBuilder<'a> {
             max_body: self.max_body.map(|limit| max_body_text.text(limit)),
             version: self.version.as_deref(),
             group: self.group,
+            session: None,
         };
         if self.opaque {
             return opaque_link(settings, key, target, &claims);

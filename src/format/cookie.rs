@@ -1,0 +1,206 @@
+//! The link-to-cookie exchange for folders. A folder link minted with a cookie session answers
+//! its use with `Set-Cookie: sl_session=<key id>~<expiry>~<folder>~<signature>`, scoped to the
+//! folder; afterwards the cookie alone admits GET and HEAD requests under that folder until it
+//! expires.
+//!
+//! The cookie signs scope `cookie`, so it never passes for a link (nor a link for it), and it
+//! names its folder, so it admits nothing outside it wherever a client sends it. It holds no
+//! secret: a signature by the keyring's signing key, or for a verifier that holds only public
+//! keys, by a random key of the layer's own.
+
+use std::borrow::Cow;
+
+use http::header::{COOKIE, HOST};
+use http::{HeaderMap, HeaderValue, Method};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use crate::key::{Key, Keyring};
+use crate::path::{decode_canonical, Route};
+use crate::settings::{Conditions, Settings, Verdict};
+use crate::token::{parse_seconds, AppQuery, Claims, Decimal, Scope, DEFAULT_METHOD};
+
+/// The cookie's name after the parameter prefix (`sl_session`).
+const NAME_SUFFIX: &str = "session";
+
+/// A decoded folder in a cookie value: everything but letters, digits and `/-._` escaped, so
+/// no `;`, `,`, space or quote can end the value early.
+const FOLDER_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_');
+
+fn claims<'a>(key_id: &'a str, folder: &'a str, expires: &'a str) -> Claims<'a> {
+    Claims {
+        key_id,
+        method: DEFAULT_METHOD,
+        scope: Scope::Cookie,
+        path: folder,
+        query: AppQuery::Plain(""),
+        not_before: None,
+        expires,
+        nonce: None,
+        max_body: None,
+        version: None,
+        group: None,
+        session: None,
+    }
+}
+
+/// The key a cookie is signed with: the keyring's signing key if it can sign, else the layer's.
+fn signing_key<'k>(settings: &'k Settings, keyring: &'k Keyring) -> Option<&'k Key> {
+    let key = keyring.signing_key();
+    if key.can_sign() {
+        Some(key)
+    } else {
+        settings.session_key.as_ref()
+    }
+}
+
+fn key_for<'k>(settings: &'k Settings, keyring: &'k Keyring, id: &str) -> Option<&'k Key> {
+    keyring
+        .get(id)
+        .filter(|key| key.can_sign())
+        .or_else(|| settings.session_key.as_ref().filter(|key| key.id() == id))
+}
+
+/// The `Set-Cookie` value granting `folder` (decoded, ending with `/`; `escaped_folder` is the
+/// same folder as the client's path carries it) for `session` seconds from `now`, capped by the
+/// maximum lifetime. `None` when no key can sign it.
+pub(crate) fn grant(
+    settings: &Settings,
+    keyring: &Keyring,
+    headers: &HeaderMap,
+    (folder, escaped_folder): (&str, &str),
+    session: u64,
+    now: u64,
+) -> Option<HeaderValue> {
+    let key = signing_key(settings, keyring)?;
+    let lifetime = session.min(settings.max_lifetime);
+    let mut expires_text = Decimal::default();
+    let expires = expires_text.text(now.saturating_add(lifetime));
+    let signature = key.sign(&claims(key.id(), folder, expires))?;
+    let secure = if is_loopback(headers) { "" } else { "; Secure" };
+    let value = format!(
+        "{}{NAME_SUFFIX}={}~{expires}~{}~{}; Path={escaped_folder}; Max-Age={lifetime}; \
+         HttpOnly; SameSite=Lax{secure}",
+        settings.names.prefix,
+        key.id(),
+        utf8_percent_encode(folder, FOLDER_ESCAPE),
+        signature.as_str(),
+    );
+    HeaderValue::from_str(&value).ok()
+}
+
+/// Loopback hosts get no `Secure` flag, so the exchange works over plain HTTP in development.
+fn is_loopback(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(HOST).and_then(|host| host.to_str().ok()) else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or(""),
+        None => host.split(':').next().unwrap_or(""),
+    };
+    name.eq_ignore_ascii_case("localhost") || name == "::1" || name.starts_with("127.")
+}
+
+/// Admits a GET or HEAD request for the canonical private `path` when one of its session
+/// cookies is valid and its folder holds the path.
+pub(crate) fn admit<'p, 'q>(
+    settings: &'q Settings,
+    keyring: &Keyring,
+    path: Cow<'p, str>,
+    query: &'q str,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Option<Verdict<'p, 'q>> {
+    if *method != Method::GET && *method != Method::HEAD {
+        return None;
+    }
+    let decoded = decode_canonical(&path);
+    let admitted =
+        session_values(settings, headers).any(|value| covers(settings, keyring, value, &decoded));
+    if !admitted || !matches!(settings.prefixes.route(&path), Route::Private(_)) {
+        return None;
+    }
+    Some(Verdict::Signed {
+        path,
+        query: Cow::Borrowed(query),
+        conditions: Conditions::default(),
+    })
+}
+
+/// The values of every session cookie the request carries (nested folders may each set one).
+fn session_values<'h>(
+    settings: &'h Settings,
+    headers: &'h HeaderMap,
+) -> impl Iterator<Item = &'h str> + 'h {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|header| header.to_str().ok())
+        .flat_map(|header| header.split(';'))
+        .filter_map(move |pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            let suffix = name.strip_prefix(&*settings.names.prefix)?;
+            (suffix == NAME_SUFFIX).then_some(value)
+        })
+}
+
+/// Whether a cookie value is valid now and its folder holds the decoded `path`.
+fn covers(settings: &Settings, keyring: &Keyring, value: &str, path: &str) -> bool {
+    let mut parts = value.split('~');
+    let (Some(key_id), Some(expires), Some(folder), Some(signature), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return false;
+    };
+    let Ok(expiry) = parse_seconds(expires) else {
+        return false;
+    };
+    let Ok(folder) = percent_decode_str(folder).decode_utf8() else {
+        return false;
+    };
+    let Some(key) = key_for(settings, keyring, key_id) else {
+        return false;
+    };
+    let now = settings.clock.now_unix();
+    folder.starts_with('/')
+        && folder.ends_with('/')
+        && key.verifies(&claims(key_id, &folder, expires), signature)
+        && now <= expiry.saturating_add(settings.leeway)
+        && expiry <= now.saturating_add(settings.max_lifetime + settings.leeway)
+        && path.starts_with(&*folder)
+}
+
+/// Removes the session cookies from the request, so the inner service never sees them.
+pub(crate) fn strip(settings: &Settings, headers: &mut HeaderMap) {
+    let carries = |header: &HeaderValue| {
+        header
+            .to_str()
+            .is_ok_and(|text| text.contains(&*settings.names.prefix))
+    };
+    if !headers.get_all(COOKIE).iter().any(carries) {
+        return;
+    }
+    let name = format!("{}{NAME_SUFFIX}", settings.names.prefix);
+    let kept: Vec<String> = headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|header| header.to_str().ok())
+        .flat_map(|header| header.split(';'))
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some(name.as_str()))
+        .map(str::to_owned)
+        .collect();
+    headers.remove(COOKIE);
+    if !kept.is_empty() {
+        if let Ok(value) = HeaderValue::from_str(&kept.join("; ")) {
+            headers.insert(COOKIE, value);
+        }
+    }
+}
