@@ -282,5 +282,39 @@ fn opaque(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, verify, mint, public, one_time, opaque);
+/// Ed25519 links against HMAC links to the same target, in one run: verifying (what a
+/// public-key verifier pays) and minting.
+#[cfg(feature = "ed25519")]
+fn ed25519(c: &mut Criterion) {
+    let private = Key::ed25519("ed", [3u8; 32]).unwrap();
+    let minter = layer().with_keyring(private.clone());
+    let verifier = layer().with_keyring(private.to_public().unwrap());
+    let hmac = layer();
+    let link = |layer: &SecureLinkLayer| -> Uri {
+        let target = layer.signer().link(PATH).expires_at(EXPIRES).to_target();
+        target.unwrap().parse().unwrap()
+    };
+    let (ed_link, hmac_link) = (link(&minter), link(&hmac));
+    assert!(verifier.check(&Method::GET, &ed_link).is_ok());
+    let mut group = c.benchmark_group("ed25519");
+    group.bench_function("hmac_verify", |b| {
+        b.iter(|| black_box(hmac.check(&Method::GET, black_box(&hmac_link))))
+    });
+    group.bench_function("ed25519_verify", |b| {
+        b.iter(|| black_box(verifier.check(&Method::GET, black_box(&ed_link))))
+    });
+    let (hmac_signer, ed_signer) = (hmac.signer(), minter.signer());
+    group.bench_function("hmac_sign", |b| {
+        b.iter(|| black_box(hmac_signer.link(black_box(PATH)).expires_at(EXPIRES).to_target()))
+    });
+    group.bench_function("ed25519_sign", |b| {
+        b.iter(|| black_box(ed_signer.link(black_box(PATH)).expires_at(EXPIRES).to_target()))
+    });
+    group.finish();
+}
+
+#[cfg(not(feature = "ed25519"))]
+fn ed25519(_: &mut Criterion) {}
+
+criterion_group!(benches, verify, mint, public, one_time, opaque, ed25519);
 criterion_main!(benches);

@@ -299,6 +299,20 @@ impl<R> SecureLinkLayer<R> {
         Ok(self)
     }
 
+    /// The key that signs folder session cookies
+    /// ([`cookie_session`](crate::signer::PrefixLinkBuilder::cookie_session)) when the keyring's
+    /// signing key cannot: a fleet of verifiers that hold only Ed25519 public keys shares one
+    /// (an HMAC key of its own, never the minting key) so a cookie set by one is honoured by all.
+    /// Without it each layer signs its cookies with a random key. Fails for a key that cannot
+    /// sign.
+    pub fn with_session_cookie_key(mut self, key: Key) -> Result<Self, ConfigError> {
+        if !key.can_sign() {
+            return Err(ConfigError::SessionKeyCannotSign);
+        }
+        self.settings_mut().session_key = Some(key);
+        Ok(self)
+    }
+
     /// Lets browsers keep what a valid link served: responses get
     /// `Cache-Control: private, max-age=N`, where N is `max_age` or the time left until the
     /// link expires, whichever is shorter (plain `private` without this, and always for
@@ -480,6 +494,8 @@ pub enum ConfigError {
     InvalidParamPrefix,
     /// The nginx template uses `{remote_addr}` but the scheme cannot read the client address.
     MissingRemoteAddr,
+    /// The session cookie key only verifies (an Ed25519 public key).
+    SessionKeyCannotSign,
 }
 
 impl ConfigError {
@@ -502,6 +518,9 @@ impl fmt::Display for ConfigError {
             Self::LeewayTooLarge => write!(f, "the leeway may be at most {MAX_LEEWAY:?}"),
             Self::MissingRemoteAddr => f.write_str(
                 "the nginx template uses {remote_addr}; give the scheme a way to read it",
+            ),
+            Self::SessionKeyCannotSign => f.write_str(
+                "the session cookie key must be able to sign: an HMAC key, not a public key",
             ),
             Self::InvalidParamPrefix => f.write_str(
                 "the parameter prefix must be 1 to 16 characters from a-z, 0-9, '_', '-' and '.'",

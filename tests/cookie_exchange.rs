@@ -318,10 +318,25 @@ async fn a_public_key_verifier_exchanges_ed25519_folder_links_too() {
     let (cookie, _) = split_cookie(&set_cookie.unwrap());
     let (status, _, _) = call(&verifier, "/private/v/b.ts", "h", Some(&cookie)).await;
     assert_eq!(status, StatusCode::OK);
-    // Signed by the verifier's own random key: another verifier does not take it.
+    // Signed by the verifier's own random key: another verifier does not take it...
     let other = layer(private.to_public().unwrap(), &clock);
     let (status, _, _) = call(&other, "/private/v/b.ts", "h", Some(&cookie)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // ...unless the fleet shares a session cookie key.
+    let shared = Key::new("fleet-cookies", [9u8; 32]).unwrap();
+    let fleet = || {
+        layer(private.to_public().unwrap(), &clock)
+            .with_session_cookie_key(shared.clone())
+            .unwrap()
+    };
+    let (_, set_cookie, _) = call(&fleet(), &format!("{base}a.ts"), "h", None).await;
+    let (cookie, _) = split_cookie(&set_cookie.unwrap());
+    assert!(cookie.starts_with("sl_session=fleet-cookies~"), "{cookie}");
+    let (status, _, _) = call(&fleet(), "/private/v/b.ts", "h", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(layer(private.to_public().unwrap(), &clock)
+        .with_session_cookie_key(private.to_public().unwrap())
+        .is_err());
 }
 
 fn curl() -> Option<PathBuf> {
