@@ -305,10 +305,24 @@ fn ed25519(c: &mut Criterion) {
     });
     let (hmac_signer, ed_signer) = (hmac.signer(), minter.signer());
     group.bench_function("hmac_sign", |b| {
-        b.iter(|| black_box(hmac_signer.link(black_box(PATH)).expires_at(EXPIRES).to_target()))
+        b.iter(|| {
+            black_box(
+                hmac_signer
+                    .link(black_box(PATH))
+                    .expires_at(EXPIRES)
+                    .to_target(),
+            )
+        })
     });
     group.bench_function("ed25519_sign", |b| {
-        b.iter(|| black_box(ed_signer.link(black_box(PATH)).expires_at(EXPIRES).to_target()))
+        b.iter(|| {
+            black_box(
+                ed_signer
+                    .link(black_box(PATH))
+                    .expires_at(EXPIRES)
+                    .to_target(),
+            )
+        })
     });
     group.finish();
 }

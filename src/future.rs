@@ -35,23 +35,17 @@ pin_project! {
             future: S::Future,
             // `Cache-Control` for a response through a valid link; `None` when public.
             private: Option<HeaderValue>,
-            version: Option<VersionCheck<ResBody>>,
+            version: Option<Box<VersionCheck<ResBody>>>,
             // A folder session cookie, for a successful answer.
             set_cookie: Option<HeaderValue>,
         },
         Rejected {
             response: Option<Response<ResBody>>,
         },
+        // Boxed: a one-time request is rare next to the others and would make every future
+        // as large as itself (the request and the service wait in it).
         Consuming {
-            gate: StoreFuture<Gate>,
-            // The inner service, already ready, and the request for it.
-            call: Option<(S, Request<ReqBody>)>,
-            // Builds the 410 or 503 when the store refuses.
-            responder: R,
-            stealth: bool,
-            // A repeated use first made at or after this time is admitted (a resumed download).
-            admit_repeat_from: Option<u64>,
-            version: Option<VersionCheck<ResBody>>,
+            call: Option<Box<OneTimeCall<S, ReqBody, ResBody, R>>>,
         },
     }
 }
@@ -90,7 +84,7 @@ pub(crate) struct OneTimeCall<S, ReqBody, ResBody, R> {
     pub(crate) responder: R,
     pub(crate) stealth: bool,
     pub(crate) admit_repeat_from: Option<u64>,
-    pub(crate) version: Option<VersionCheck<ResBody>>,
+    pub(crate) version: Option<Box<VersionCheck<ResBody>>>,
 }
 
 impl<S, ReqBody, ResBody, R> ResponseFuture<S, ReqBody, ResBody, R>
@@ -100,7 +94,7 @@ where
     pub(crate) fn inner(
         future: S::Future,
         private: Option<HeaderValue>,
-        version: Option<VersionCheck<ResBody>>,
+        version: Option<Box<VersionCheck<ResBody>>>,
     ) -> Self {
         Self {
             kind: Kind::Inner {
@@ -131,12 +125,7 @@ where
     pub(crate) fn one_time(call: OneTimeCall<S, ReqBody, ResBody, R>) -> Self {
         Self {
             kind: Kind::Consuming {
-                gate: call.gate,
-                call: Some((call.service, call.request)),
-                responder: call.responder,
-                stealth: call.stealth,
-                admit_repeat_from: call.admit_repeat_from,
-                version: call.version,
+                call: Some(Box::new(call)),
             },
         }
     }
@@ -181,20 +170,17 @@ where
                         None => Poll::Pending,
                     };
                 }
-                KindProj::Consuming {
-                    gate,
-                    call,
-                    responder,
-                    stealth,
-                    admit_repeat_from,
-                    version,
-                } => {
-                    let outcome = ready!(Pin::new(gate).poll(cx));
+                KindProj::Consuming { call } => {
+                    let Some(waiting) = call.as_mut() else {
+                        // Polled again after completion: no panic.
+                        return Poll::Pending;
+                    };
+                    let outcome = ready!(Pin::new(&mut waiting.gate).poll(cx));
                     let admitted = match outcome {
                         Ok(Gate::Open | Gate::Used(Use::First)) => true,
-                        Ok(Gate::Used(Use::Repeated { first_used_at })) => {
-                            admit_repeat_from.is_some_and(|from| first_used_at >= from)
-                        }
+                        Ok(Gate::Used(Use::Repeated { first_used_at })) => waiting
+                            .admit_repeat_from
+                            .is_some_and(|from| first_used_at >= from),
                         Ok(Gate::Revoked) | Err(_) => false,
                     };
                     let refusal = match outcome {
@@ -202,33 +188,40 @@ where
                         Ok(Gate::Revoked) => RejectionKind::Revoked,
                         Ok(_) => RejectionKind::AlreadyUsed,
                     };
-                    let version = version.take();
-                    match call.take() {
-                        Some((mut service, mut request)) if admitted => {
-                            if matches!(outcome, Ok(Gate::Used(Use::Repeated { .. }))) {
-                                // A resume must stay partial: a mismatched `If-Range` would let
-                                // the server send it all. The inner service never sees it; a
-                                // service that hands the bytes to nginx can still check it.
-                                let if_range = request.headers_mut().remove(IF_RANGE);
-                                request
-                                    .extensions_mut()
-                                    .insert(ResumedDownload { if_range });
-                            }
-                            let future = service.call(request);
-                            kind.set(Kind::Inner {
-                                future,
-                                private: Some(HeaderValue::from_static("private")),
-                                version,
-                                set_cookie: None,
-                            });
-                        }
-                        _ => {
-                            let response = refuse(&*responder, refusal, *stealth);
-                            kind.set(Kind::Rejected {
-                                response: Some(response),
-                            });
-                        }
+                    let Some(waiting) = call.take() else {
+                        return Poll::Pending;
+                    };
+                    let OneTimeCall {
+                        mut service,
+                        mut request,
+                        responder,
+                        stealth,
+                        version,
+                        ..
+                    } = *waiting;
+                    if !admitted {
+                        let response = refuse(&responder, refusal, stealth);
+                        kind.set(Kind::Rejected {
+                            response: Some(response),
+                        });
+                        continue;
                     }
+                    if matches!(outcome, Ok(Gate::Used(Use::Repeated { .. }))) {
+                        // A resume must stay partial: a mismatched `If-Range` would let the
+                        // server send it all. The inner service never sees it; a service that
+                        // hands the bytes to nginx can still check it.
+                        let if_range = request.headers_mut().remove(IF_RANGE);
+                        request
+                            .extensions_mut()
+                            .insert(ResumedDownload { if_range });
+                    }
+                    let future = service.call(request);
+                    kind.set(Kind::Inner {
+                        future,
+                        private: Some(HeaderValue::from_static("private")),
+                        version,
+                        set_cookie: None,
+                    });
                 }
             }
         }

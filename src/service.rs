@@ -18,7 +18,7 @@ use crate::future::{OneTimeCall, ResponseFuture, VersionCheck};
 use crate::mount::Verified;
 use crate::one_time::{Gate, StoreFuture};
 use crate::rejection::{refuse, RejectionKind, RejectionResponse};
-use crate::settings::{Conditions, OneTimeUse, Settings};
+use crate::settings::{Conditions, OneTimeUse, Settings, Verdict};
 use crate::signer::UrlSigner;
 use crate::upload::UploadLimit;
 use crate::DefaultRejectionResponse;
@@ -96,6 +96,15 @@ where
         if !signed && settings.carries_link(request.uri()) {
             warn_public_link(&self.settings, &request);
         }
+        if matches!(verdict, Verdict::Public) {
+            // Most requests: nothing to rewrite, check or mark.
+            if settings.signer_in_extensions {
+                request
+                    .extensions_mut()
+                    .insert(UrlSigner::new(self.settings.clone()));
+            }
+            return ResponseFuture::inner(self.inner.call(request), None, None);
+        }
         let (target, conditions) = verdict.into_parts();
         let Conditions {
             consume,
@@ -106,12 +115,14 @@ where
             set_cookie,
         } = conditions;
         // The link's format already checked the version is canonical base64url.
-        let version = version.map(|version| VersionCheck {
-            validator: URL_SAFE_NO_PAD
-                .decode(&*version)
-                .unwrap_or_default()
-                .into_boxed_slice(),
-            changed: self.reject(RejectionKind::VersionChanged),
+        let version = version.map(|version| {
+            Box::new(VersionCheck {
+                validator: URL_SAFE_NO_PAD
+                    .decode(&*version)
+                    .unwrap_or_default()
+                    .into_boxed_slice(),
+                changed: self.reject(RejectionKind::VersionChanged),
+            })
         });
         let uri = match target {
             None => None,
