@@ -127,3 +127,52 @@ fn a_one_time_video_does_not_play_without_the_resume_window() {
         Some("loaded")
     );
 }
+
+/// A page served through a folder link with a cookie session fetches files of the folder by
+/// absolute path, with no link: the browser sends the session cookie, the script cannot read it
+/// (HttpOnly), and a sibling folder stays closed.
+#[test]
+fn a_browser_plays_a_folder_on_its_session_cookie() {
+    let Some(chromium) = chromium() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let folder = root.path().join("private/player");
+    std::fs::create_dir_all(folder.join("hd")).unwrap();
+    std::fs::create_dir_all(root.path().join("private/other")).unwrap();
+    std::fs::write(folder.join("seg-1.txt"), "one").unwrap();
+    std::fs::write(folder.join("hd/seg-2.txt"), "two").unwrap();
+    std::fs::write(root.path().join("private/other/secret.txt"), "secret").unwrap();
+    std::fs::write(
+        folder.join("index.html"),
+        r#"<html><body><div id="out">pending</div><script>
+async function probe(path) {
+  try { const r = await fetch(path); return r.status + ':' + (r.ok ? await r.text() : ''); }
+  catch (e) { return 'error'; }
+}
+(async () => {
+  const results = [
+    'seg1=' + await probe('/private/player/seg-1.txt'),
+    'seg2=' + await probe('/private/player/hd/seg-2.txt'),
+    'other=' + await probe('/private/other/secret.txt'),
+    'script-sees-cookie=' + document.cookie.includes('sl_session'),
+  ];
+  document.getElementById('out').setAttribute('data-result', results.join(';'));
+})();
+</script></body></html>"#,
+    )
+    .unwrap();
+    let key = ("SECURE_LINK_KEY", KEY);
+    let server = support::Serve::start(&["--root", root.path().to_str().unwrap()], &[key]);
+    let sign = Command::new(support::example_binary())
+        .args(["sign", "--folder", "--cookie-session", "600", "/private/player/"])
+        .env(key.0, key.1)
+        .output()
+        .unwrap();
+    assert!(sign.status.success(), "{sign:?}");
+    let base = String::from_utf8(sign.stdout).unwrap().trim().to_owned();
+    let dom = dump_dom(&chromium, &format!("http://{}{base}index.html", server.addr));
+    let result = attribute(&dom, "out", "data-result").unwrap_or_else(|| panic!("{dom}"));
+    assert_eq!(
+        result,
+        "seg1=200:one;seg2=200:two;other=403:;script-sees-cookie=false"
+    );
+}
