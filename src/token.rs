@@ -546,21 +546,14 @@ impl<'a> PathToken<'a> {
         let body = segment
             .strip_prefix(&*names.path_token)
             .ok_or(RejectionKind::MalformedToken)?;
-        let mut parts = body.split('~');
-        let (Some(key_id), Some(expires), Some(third), fourth, None) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            return Err(RejectionKind::MalformedToken);
-        };
-        let (session, signature) = match fourth {
-            None => (None, third),
-            Some(signature) => match parse_seconds(third)? {
+        let (key_id, expires, session, signature) = match tilde_fields(body) {
+            Some([key_id, expires, session, signature]) => match parse_seconds(session)? {
                 0 => return Err(RejectionKind::MalformedToken),
-                seconds => (Some((seconds, third)), signature),
+                seconds => (key_id, expires, Some((seconds, session)), signature),
+            },
+            None => match tilde_fields(body) {
+                Some([key_id, expires, signature]) => (key_id, expires, None, signature),
+                None => return Err(RejectionKind::MalformedToken),
             },
         };
         if !is_valid_key_id(key_id) || !is_signature_len(signature.len()) {
@@ -591,6 +584,16 @@ impl<'a> PathToken<'a> {
             session: self.session.map(|(_, text)| text),
         }
     }
+}
+
+/// Exactly `N` fields separated by `~` (path tokens and session cookies), or `None`.
+pub(crate) fn tilde_fields<const N: usize>(text: &str) -> Option<[&str; N]> {
+    let mut parts = text.split('~');
+    let mut fields = [""; N];
+    for field in &mut fields {
+        *field = parts.next()?;
+    }
+    parts.next().is_none().then_some(fields)
 }
 
 /// Parses canonical decimal seconds: digits only, no leading zero, at most `i64::MAX`.
@@ -736,6 +739,46 @@ mod tests {
         ParamNames::new("sl_")
     }
 
+    /// A known-answer vector's numbers as the decimal text claims hold.
+    struct VectorNumbers {
+        not_before: Option<String>,
+        expires: String,
+        max_body: Option<String>,
+    }
+
+    impl VectorNumbers {
+        fn of(v: &serde_json::Value) -> Self {
+            let text = |field: &str| v[field].as_u64().map(|t| t.to_string());
+            Self {
+                not_before: text("not_before"),
+                expires: text("expires").unwrap(),
+                max_body: text("max_body"),
+            }
+        }
+
+        /// The claims a vector describes.
+        fn claims<'a>(&'a self, v: &'a serde_json::Value) -> Claims<'a> {
+            Claims {
+                key_id: v["key_id"].as_str().unwrap(),
+                method: v["method"].as_str().unwrap(),
+                scope: if v["scope"] == "prefix" {
+                    Scope::Prefix
+                } else {
+                    Scope::Path
+                },
+                path: v["path"].as_str().unwrap(),
+                query: AppQuery::Plain(v["query"].as_str().unwrap()),
+                not_before: self.not_before.as_deref(),
+                expires: &self.expires,
+                nonce: v["nonce"].as_str(),
+                max_body: self.max_body.as_deref(),
+                version: v["version"].as_str(),
+                group: v["group"].as_str(),
+                session: None,
+            }
+        }
+    }
+
     #[test]
     fn known_answer_vectors() {
         let file: serde_json::Value =
@@ -746,27 +789,9 @@ mod tests {
             let name = v["name"].as_str().unwrap();
             let key =
                 Key::new(v["key_id"].as_str().unwrap(), v["secret"].as_str().unwrap()).unwrap();
-            let not_before = v["not_before"].as_u64().map(|t| t.to_string());
-            let expires = v["expires"].as_u64().unwrap().to_string();
-            let max_body = v["max_body"].as_u64().map(|t| t.to_string());
-            let scope = match v["scope"].as_str().unwrap() {
-                "path" => Scope::Path,
-                _ => Scope::Prefix,
-            };
-            let claims = Claims {
-                key_id: v["key_id"].as_str().unwrap(),
-                method: v["method"].as_str().unwrap(),
-                scope,
-                path: v["path"].as_str().unwrap(),
-                query: AppQuery::Plain(v["query"].as_str().unwrap()),
-                not_before: not_before.as_deref(),
-                expires: &expires,
-                nonce: v["nonce"].as_str(),
-                max_body: max_body.as_deref(),
-                version: v["version"].as_str(),
-                group: v["group"].as_str(),
-                session: None,
-            };
+            let numbers = VectorNumbers::of(v);
+            let claims = numbers.claims(v);
+            let scope = claims.scope;
             let hex: String = claims
                 .message()
                 .iter()
@@ -821,30 +846,8 @@ mod tests {
                 "{name}: public key"
             );
             let public = Key::ed25519_public(key_id, decode("public_key")).unwrap();
-            let text = |field: &str| v[field].as_u64().map(|t| t.to_string());
-            let (not_before, expires, max_body) = (
-                text("not_before"),
-                text("expires").unwrap(),
-                text("max_body"),
-            );
-            let claims = Claims {
-                key_id,
-                method: v["method"].as_str().unwrap(),
-                scope: if v["scope"] == "prefix" {
-                    Scope::Prefix
-                } else {
-                    Scope::Path
-                },
-                path: v["path"].as_str().unwrap(),
-                query: AppQuery::Plain(v["query"].as_str().unwrap()),
-                not_before: not_before.as_deref(),
-                expires: &expires,
-                nonce: v["nonce"].as_str(),
-                max_body: max_body.as_deref(),
-                version: v["version"].as_str(),
-                group: v["group"].as_str(),
-                session: None,
-            };
+            let numbers = VectorNumbers::of(v);
+            let claims = numbers.claims(v);
             let hex: String = claims
                 .with_message(ed25519::SCHEME_TAG, <[u8]>::to_vec)
                 .iter()
@@ -866,6 +869,63 @@ mod tests {
             assert!(!public.verifies(&other, signature), "{name}: other message");
             let hmac = Key::new(key_id, decode("public_key")).unwrap();
             assert!(!hmac.verifies(&claims, signature), "{name}: as HMAC");
+        }
+    }
+
+    #[test]
+    fn path_tokens_are_read_strictly() {
+        const SIG: &str = "vAFDT3x4EW1BGiYSGoGjumdM2hHfBLQFjwwetl_3xeI";
+        let names = names();
+        struct Case {
+            name: &'static str,
+            segment: String,
+            session: Result<Option<u64>, RejectionKind>,
+        }
+        let case = |name, segment: String, session| Case {
+            name,
+            segment,
+            session,
+        };
+        let bad = Err(RejectionKind::MalformedToken);
+        let cases = [
+            case("plain", format!("sl_t~1~1767225600~{SIG}"), Ok(None)),
+            case(
+                "with a session",
+                format!("sl_t~1~1767225600~3600~{SIG}"),
+                Ok(Some(3600)),
+            ),
+            case(
+                "a session of zero",
+                format!("sl_t~1~1767225600~0~{SIG}"),
+                bad,
+            ),
+            case(
+                "a session with a leading zero",
+                format!("sl_t~1~1767225600~060~{SIG}"),
+                bad,
+            ),
+            case(
+                "a session that is no number",
+                format!("sl_t~1~1767225600~1h~{SIG}"),
+                bad,
+            ),
+            case(
+                "one field too many",
+                format!("sl_t~1~1767225600~60~60~{SIG}"),
+                bad,
+            ),
+            case("no signature", "sl_t~1~1767225600".to_owned(), bad),
+            case(
+                "a short signature",
+                format!("sl_t~1~1767225600~{}", &SIG[1..]),
+                bad,
+            ),
+            case("an empty key id", format!("sl_t~~1767225600~{SIG}"), bad),
+        ];
+        for case in cases {
+            let parsed = PathToken::parse(&case.segment, &names);
+            let session = parsed.map(|token| token.session.map(|(seconds, _)| seconds));
+            assert_eq!(session, case.session, "{}", case.name);
         }
     }
 

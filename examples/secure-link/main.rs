@@ -575,6 +575,20 @@ fn sign(args: SignArgs) -> Result<(), Failure> {
             "--opaque needs --format hmac: opaque links are sealed with a shared secret",
         ));
     }
+    if window == Some(0) {
+        return Err(usage("--window must be at least 1 second"));
+    }
+    let window = window.map(Duration::from_secs);
+    // nginx links keep the expiry's digits as written; native ones need the number.
+    let native_expiry = || -> Result<Option<u64>, Failure> {
+        expires
+            .as_deref()
+            .map(|text| {
+                text.parse()
+                    .map_err(|_| usage(format!("--expires {text:?}: Unix seconds expected")))
+            })
+            .transpose()
+    };
     let minted = match scheme.format {
         Format::Hmac | Format::Ed25519 if folder => {
             let path_only = [
@@ -597,8 +611,8 @@ fn sign(args: SignArgs) -> Result<(), Failure> {
                 return Err(usage("--cookie-session must be at least 1 second"));
             }
             let mut link = signer.prefix_link(target);
-            if let Some(window) = window.filter(|window| *window > 0) {
-                link = link.window(Duration::from_secs(window));
+            if let Some(window) = window {
+                link = link.window(window);
             }
             if let Some(seconds) = cookie_session {
                 link = link.cookie_session(Duration::from_secs(seconds));
@@ -606,10 +620,7 @@ fn sign(args: SignArgs) -> Result<(), Failure> {
             if let Some(ttl) = ttl {
                 link = link.expires_in(Duration::from_secs(ttl));
             }
-            if let Some(expires) = &expires {
-                let at = expires
-                    .parse()
-                    .map_err(|_| usage(format!("--expires {expires:?}: Unix seconds expected")))?;
+            if let Some(at) = native_expiry()? {
                 link = link.expires_at(at);
             }
             link.to_path_base()
@@ -623,10 +634,7 @@ fn sign(args: SignArgs) -> Result<(), Failure> {
                 link = link.one_time();
             }
             if let Some(window) = window {
-                if window == 0 {
-                    return Err(usage("--window must be at least 1 second"));
-                }
-                link = link.window(Duration::from_secs(window));
+                link = link.window(window);
             }
             if let Some(version) = &version {
                 link = link.version(version);
@@ -640,10 +648,7 @@ fn sign(args: SignArgs) -> Result<(), Failure> {
             if let Some(ttl) = ttl {
                 link = link.expires_in(Duration::from_secs(ttl));
             }
-            if let Some(expires) = &expires {
-                let at = expires
-                    .parse()
-                    .map_err(|_| usage(format!("--expires {expires:?}: Unix seconds expected")))?;
+            if let Some(at) = native_expiry()? {
                 link = link.expires_at(at);
             }
             link.to_target()

@@ -17,7 +17,7 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_AL
 use crate::key::{Key, Keyring};
 use crate::path::{decode_canonical, Route};
 use crate::settings::{Conditions, Settings, Verdict};
-use crate::token::{parse_seconds, AppQuery, Claims, Decimal, Scope, DEFAULT_METHOD};
+use crate::token::{parse_seconds, tilde_fields, AppQuery, Claims, Decimal, Scope, DEFAULT_METHOD};
 
 /// The cookie's name after the parameter prefix (`sl_session`).
 const NAME_SUFFIX: &str = "session";
@@ -149,14 +149,7 @@ fn session_values<'h>(
 
 /// Whether a cookie value is valid now and its folder holds the decoded `path`.
 fn covers(settings: &Settings, keyring: &Keyring, value: &str, path: &str) -> bool {
-    let mut parts = value.split('~');
-    let (Some(key_id), Some(expires), Some(folder), Some(signature), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let Some([key_id, expires, folder, signature]) = tilde_fields(value) else {
         return false;
     };
     let Ok(expiry) = parse_seconds(expires) else {
