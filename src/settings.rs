@@ -169,13 +169,17 @@ impl Settings {
         extensions: &'a Extensions,
     ) -> Result<Verdict<'a, 'a>, RejectionKind> {
         let query = uri.query().unwrap_or("");
+        // HTTP/2 carries the host here rather than in a `Host` header.
+        let authority = uri.authority().map(http::uri::Authority::as_str);
         match mount::client_path(uri, extensions, self.mount.as_deref()) {
-            ClientPath::AsSeen => self.decide_path(method, uri.path(), query, headers, extensions),
+            ClientPath::AsSeen => {
+                self.decide_path(method, uri.path(), query, (headers, authority), extensions)
+            }
             ClientPath::Nested {
                 full,
                 mount_segments,
             } => Ok(self
-                .decide_path(method, full, query, headers, extensions)?
+                .decide_path(method, full, query, (headers, authority), extensions)?
                 .unmounted(mount_segments)),
             ClientPath::Mounted {
                 mount,
@@ -185,13 +189,14 @@ impl Settings {
                 let mut buffer = [0u8; mount::JOIN_BUFFER];
                 let full = mount::joined(mount, seen, &mut buffer);
                 Ok(self
-                    .decide_path(method, &full, query, headers, extensions)?
+                    .decide_path(method, &full, query, (headers, authority), extensions)?
                     .unmounted(mount_segments))
             }
             ClientPath::Rewritten { original } => {
                 // Something between the router and the layer changed the path. The router chose
                 // by the original: a private original must not pass as a public rewrite.
-                let seen = self.decide_path(method, uri.path(), query, headers, extensions)?;
+                let seen =
+                    self.decide_path(method, uri.path(), query, (headers, authority), extensions)?;
                 let original_public = matches!(self.prefixes.route(original), Route::Public(_));
                 if !seen.is_signed() && !original_public {
                     return Err(RejectionKind::AmbiguousPath);
@@ -207,7 +212,7 @@ impl Settings {
         method: &Method,
         raw_path: &'p str,
         query: &'q str,
-        headers: &HeaderMap,
+        (headers, authority): (&HeaderMap, Option<&str>),
         extensions: &Extensions,
     ) -> Result<Verdict<'p, 'q>, RejectionKind> {
         if let Some(token) = self
@@ -221,6 +226,7 @@ impl Settings {
                 query,
                 method,
                 headers,
+                authority,
                 extensions,
             };
             return format::admit_opaque(self, token, presented);
@@ -238,6 +244,7 @@ impl Settings {
                     query,
                     method,
                     headers,
+                    authority,
                     extensions,
                 },
             ),

@@ -225,6 +225,13 @@ async fn the_cookie_admits_its_folder_only_and_never_reaches_the_inner_service()
         let (status, _, body) = call(&layer, &case.target, "h", cookie).await;
         assert_ne!(status, StatusCode::OK, "{}: {body}", case.name);
     }
+    // Another host that trusts the same key (the cookie was set for host "h").
+    for host in ["other.example", "h.evil", "", "H:80"] {
+        let (status, _, _) = call(&layer, "/private/videos/42/a.ts", host, Some(&cookie)).await;
+        assert_ne!(status, StatusCode::OK, "host {host:?}");
+    }
+    let (status, _, _) = call(&layer, "/private/videos/42/a.ts", "H", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK, "host names are case-blind");
 
     // Only GET and HEAD.
     let service = layer.layer(service_fn(|_: Request<String>| async {
@@ -234,6 +241,7 @@ async fn the_cookie_admits_its_folder_only_and_never_reaches_the_inner_service()
         let request = Request::builder()
             .method(method)
             .uri("/private/videos/42/a.ts")
+            .header(HOST, "h")
             .header(COOKIE, &cookie)
             .body(String::new())
             .unwrap();

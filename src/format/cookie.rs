@@ -4,9 +4,9 @@
 //! expires.
 //!
 //! The cookie signs scope `cookie`, so it never passes for a link (nor a link for it), and it
-//! names its folder, so it admits nothing outside it wherever a client sends it. It holds no
-//! secret: a signature by the keyring's signing key, or for a verifier that holds only public
-//! keys, by a random key of the layer's own.
+//! signs its folder and host, so it admits nothing outside them wherever a client sends it. It
+//! holds no secret: a signature by the keyring's signing key, or for a verifier that holds only
+//! public keys, by a random key of the layer's own.
 
 use std::borrow::Cow;
 
@@ -30,13 +30,41 @@ const FOLDER_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'_');
 
-fn claims<'a>(key_id: &'a str, folder: &'a str, expires: &'a str) -> Claims<'a> {
+/// What the exchange reads of a request besides its path.
+#[derive(Clone, Copy)]
+pub(crate) struct Request<'q, 'r> {
+    query: &'q str,
+    method: &'r Method,
+    headers: &'r HeaderMap,
+    /// The host the client asked for (`Host`, or HTTP/2's authority), as sent.
+    host: Option<&'r str>,
+}
+
+impl<'q, 'r> Request<'q, 'r> {
+    pub(crate) fn of(presented: &super::Presented<'_, 'q, 'r>) -> Self {
+        let host = presented
+            .headers
+            .get(HOST)
+            .and_then(|host| host.to_str().ok())
+            .or(presented.authority);
+        Self {
+            query: presented.query,
+            method: presented.method,
+            headers: presented.headers,
+            host,
+        }
+    }
+}
+
+/// A session cookie's claims: scope `cookie`, its folder, and in the query field the host it
+/// was set for (lower case), so it is refused on another host that trusts the same key.
+fn claims<'a>(key_id: &'a str, folder: &'a str, expires: &'a str, host: &'a str) -> Claims<'a> {
     Claims {
         key_id,
         method: DEFAULT_METHOD,
         scope: Scope::Cookie,
         path: folder,
-        query: AppQuery::Plain(""),
+        query: AppQuery::Plain(host),
         not_before: None,
         expires,
         nonce: None,
@@ -70,7 +98,7 @@ fn key_for<'k>(settings: &'k Settings, keyring: &'k Keyring, id: &str) -> Option
 pub(crate) fn grant(
     settings: &Settings,
     keyring: &Keyring,
-    headers: &HeaderMap,
+    request: Request<'_, '_>,
     (folder, escaped_folder): (&str, &str),
     session: u64,
     now: u64,
@@ -79,8 +107,9 @@ pub(crate) fn grant(
     let lifetime = session.min(settings.max_lifetime);
     let mut expires_text = Decimal::default();
     let expires = expires_text.text(now.saturating_add(lifetime));
-    let signature = key.sign(&claims(key.id(), folder, expires))?;
-    let secure = if is_loopback(headers) { "" } else { "; Secure" };
+    let host = request.host.unwrap_or("").to_ascii_lowercase();
+    let signature = key.sign(&claims(key.id(), folder, expires, &host))?;
+    let secure = if is_loopback(&host) { "" } else { "; Secure" };
     let value = format!(
         "{}{NAME_SUFFIX}={}~{expires}~{}~{}; Path={escaped_folder}; Max-Age={lifetime}; \
          HttpOnly; SameSite=Lax{secure}",
@@ -93,15 +122,12 @@ pub(crate) fn grant(
 }
 
 /// Loopback hosts get no `Secure` flag, so the exchange works over plain HTTP in development.
-fn is_loopback(headers: &HeaderMap) -> bool {
-    let Some(host) = headers.get(HOST).and_then(|host| host.to_str().ok()) else {
-        return false;
-    };
+fn is_loopback(host: &str) -> bool {
     let name = match host.strip_prefix('[') {
         Some(bracketed) => bracketed.split(']').next().unwrap_or(""),
         None => host.split(':').next().unwrap_or(""),
     };
-    name.eq_ignore_ascii_case("localhost") || name == "::1" || name.starts_with("127.")
+    name == "localhost" || name == "::1" || name.starts_with("127.")
 }
 
 /// Admits a GET or HEAD request for the canonical private `path` when one of its session
@@ -110,22 +136,21 @@ pub(crate) fn admit<'p, 'q>(
     settings: &'q Settings,
     keyring: &Keyring,
     path: Cow<'p, str>,
-    query: &'q str,
-    method: &Method,
-    headers: &HeaderMap,
+    request: Request<'q, '_>,
 ) -> Option<Verdict<'p, 'q>> {
-    if *method != Method::GET && *method != Method::HEAD {
+    if *request.method != Method::GET && *request.method != Method::HEAD {
         return None;
     }
     let decoded = decode_canonical(&path);
-    let admitted =
-        session_values(settings, headers).any(|value| covers(settings, keyring, value, &decoded));
+    let host = request.host.unwrap_or("").to_ascii_lowercase();
+    let admitted = session_values(settings, request.headers)
+        .any(|value| covers(settings, keyring, value, (&decoded, &host)));
     if !admitted || !matches!(settings.prefixes.route(&path), Route::Private(_)) {
         return None;
     }
     Some(Verdict::Signed {
         path,
-        query: Cow::Borrowed(query),
+        query: Cow::Borrowed(request.query),
         conditions: Conditions::default(),
     })
 }
@@ -147,8 +172,8 @@ fn session_values<'h>(
         })
 }
 
-/// Whether a cookie value is valid now and its folder holds the decoded `path`.
-fn covers(settings: &Settings, keyring: &Keyring, value: &str, path: &str) -> bool {
+/// Whether a cookie value is valid now, for this host, and its folder holds the decoded `path`.
+fn covers(settings: &Settings, keyring: &Keyring, value: &str, (path, host): (&str, &str)) -> bool {
     let Some([key_id, expires, folder, signature]) = tilde_fields(value) else {
         return false;
     };
@@ -164,7 +189,7 @@ fn covers(settings: &Settings, keyring: &Keyring, value: &str, path: &str) -> bo
     let now = settings.clock.now_unix();
     folder.starts_with('/')
         && folder.ends_with('/')
-        && key.verifies(&claims(key_id, &folder, expires), signature)
+        && key.verifies(&claims(key_id, &folder, expires, host), signature)
         && now <= expiry.saturating_add(settings.leeway)
         && expiry <= now.saturating_add(settings.max_lifetime + settings.leeway)
         && path.starts_with(&*folder)

@@ -38,7 +38,8 @@ pub(super) fn admit_path_token<'p, 'q>(
     let inner = without_token(path, (start, end));
     let set_cookie = token.session.and_then(|(seconds, _)| {
         let folder = (&*folder, &path[..start]);
-        super::cookie::grant(settings, keyring, presented.headers, folder, seconds, now)
+        let request = super::cookie::Request::of(&presented);
+        super::cookie::grant(settings, keyring, request, folder, seconds, now)
     });
     match settings.prefixes.route(&inner) {
         Route::Private(inner) => Ok(Verdict::Signed {

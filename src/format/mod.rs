@@ -42,6 +42,8 @@ pub(crate) struct Presented<'p, 'q, 'r> {
     pub(crate) method: &'r Method,
     /// Read for folder session cookies.
     pub(crate) headers: &'r HeaderMap,
+    /// The request URI's authority (HTTP/2's host), for session cookies.
+    pub(crate) authority: Option<&'r str>,
     pub(crate) extensions: &'r Extensions,
 }
 
@@ -67,17 +69,13 @@ pub(crate) fn admit<'p, 'q>(
         Scheme::Native(keyring) => {
             let keyring = keyring.load();
             if let Some(at) = path_token_position(&presented.path, &settings.names) {
-                let (path, query, method, headers) = (
-                    presented.path.clone(),
-                    presented.query,
-                    presented.method,
-                    presented.headers,
-                );
+                let request = cookie::Request::of(&presented);
+                let path = presented.path.clone();
                 return match folder::admit_path_token(settings, &keyring, presented, at) {
                     // A player still fetching by the expired link's path, inside its session.
                     Err(RejectionKind::Expired) => {
                         let inner = folder::without_token(&path, at);
-                        cookie::admit(settings, &keyring, inner.into(), query, method, headers)
+                        cookie::admit(settings, &keyring, inner.into(), request)
                             .ok_or(RejectionKind::Expired)
                     }
                     verdict => verdict,
@@ -87,15 +85,11 @@ pub(crate) fn admit<'p, 'q>(
                 // The common case: no session cookie to fall back on.
                 return native::admit(settings, &keyring, presented);
             }
-            let (path, query, method, headers) = (
-                presented.path.clone(),
-                presented.query,
-                presented.method,
-                presented.headers,
-            );
+            let request = cookie::Request::of(&presented);
+            let path = presented.path.clone();
             match native::admit(settings, &keyring, presented) {
                 Err(RejectionKind::MissingToken) => {
-                    cookie::admit(settings, &keyring, path, query, method, headers)
+                    cookie::admit(settings, &keyring, path, request)
                         .ok_or(RejectionKind::MissingToken)
                 }
                 verdict => verdict,
