@@ -744,6 +744,7 @@ mod tests {
         not_before: Option<String>,
         expires: String,
         max_body: Option<String>,
+        session: Option<String>,
     }
 
     impl VectorNumbers {
@@ -753,6 +754,7 @@ mod tests {
                 not_before: text("not_before"),
                 expires: text("expires").unwrap(),
                 max_body: text("max_body"),
+                session: text("session"),
             }
         }
 
@@ -774,7 +776,7 @@ mod tests {
                 max_body: self.max_body.as_deref(),
                 version: v["version"].as_str(),
                 group: v["group"].as_str(),
-                session: None,
+                session: self.session.as_deref(),
             }
         }
     }

@@ -55,8 +55,10 @@ def vector_parts(v):
         (v["nonce"] or "").encode(),
         b"" if v["max_body"] is None else str(v["max_body"]).encode(),
     ]
-    if v["version"] is not None or v["group"] is not None:
+    if v["version"] is not None or v["group"] is not None or v["session"] is not None:
         parts += [(v["version"] or "").encode(), (v["group"] or "").encode()]
+    if v["session"] is not None:
+        parts.append(str(v["session"]).encode())
     return parts
 
 
@@ -65,7 +67,8 @@ def path_token_link(v, signature):
     from native_v1 import quote
 
     folder = "/".join(quote(seg, safe="!$&'()*+,=:@") for seg in v["path"].split("/"))
-    return f"{folder}{PREFIX}t~{v['key_id']}~{v['expires']}~{signature}/seg-1.ts"
+    session = "" if v["session"] is None else f"{v['session']}~"
+    return f"{folder}{PREFIX}t~{v['key_id']}~{v['expires']}~{session}{signature}/seg-1.ts"
 
 
 SEED = bytes(range(32))
@@ -75,13 +78,16 @@ VECTORS = [
          not_before=None, expires=1767225600, nonce=None),
     dict(name="PUT with query, not-before and a size limit", key_id="ed-2026", method="PUT",
          path="/private/uploads/a b.bin", query="v=2&tag=x%20y", not_before=1767225000,
-         expires=1767225600, nonce="AAECAwQFBgcICQoLDA0ODw", max_body=1048576),
+         expires=1767225600, nonce="AAECAwQFBgcICQoLDA0ODw", max_body=1048576, now=1767225100),
     dict(name="one-time nonce with a group", key_id="ed1", method="GET",
          path="/private/caf\u00e9/once.pdf", query="", not_before=None, expires=1767225600,
          nonce="q83vEjRWeJq83vEjRWeJqw", group="team-a"),
     dict(name="folder link", key_id="ed1", method="GET", scope="prefix",
          path="/private/videos/42 & more/", query="", not_before=None, expires=1767225600,
          nonce=None),
+    dict(name="folder link exchanged for a cookie session", key_id="ed1", method="GET",
+         scope="prefix", path="/private/videos/42/", query="", not_before=None,
+         expires=1767225600, nonce=None, session=14400, path_only=True),
 ]
 
 
@@ -91,12 +97,17 @@ def vectors():
     out = []
     for v in VECTORS:
         for name, default in [("max_body", None), ("scope", "path"), ("version", None),
-                              ("group", None)]:
+                              ("group", None), ("session", None)]:
             v.setdefault(name, default)
+        # A cookie session travels only in the path-segment form.
+        path_only = v.pop("path_only", False)
         msg = message(vector_parts(v))
         signature = b64url(private.sign(msg))
-        entry = dict(v, private_key=b64url(SEED), public_key=b64url(public), now=1767222000,
-                     message_hex=msg.hex(), signature=signature, link=query_link(v, signature))
+        v.setdefault("now", 1767222000)
+        entry = dict(v, private_key=b64url(SEED), public_key=b64url(public),
+                     message_hex=msg.hex(), signature=signature)
+        if not path_only:
+            entry["link"] = query_link(v, signature)
         if v["scope"] == "prefix":
             entry["path_link"] = path_token_link(v, signature)
         out.append(entry)
@@ -110,9 +121,14 @@ def parse_link(link):
     marker = PREFIX + "t~"
     for at, segment in enumerate(segments):
         if at > 0 and segment.startswith(marker):
-            key_id, expires, signature = segment[len(marker):].split("~")
+            fields = segment[len(marker):].split("~")
+            if len(fields) == 4:
+                key_id, expires, session, signature = fields
+                extra = ["", "", session]
+            else:
+                (key_id, expires, signature), extra = fields, []
             folder = "/".join(segments[:at]) + "/"
-            parts = [key_id, "GET", "prefix", decode(folder), "", "", expires, "", ""]
+            parts = [key_id, "GET", "prefix", decode(folder), "", "", expires, "", ""] + extra
             return key_id, parts, signature
     params, app = {}, []
     for pair in query.split("&") if query else []:
