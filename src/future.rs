@@ -9,7 +9,7 @@ use http::{HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use crate::one_time::{Gate, ResumedDownload, StoreFuture, Use};
+use crate::one_time::{Gate, ResumedDownload, StoreError, StoreFuture, Use};
 use crate::rejection::{refuse, DefaultRejectionResponse, RejectionKind, RejectionResponse};
 
 pin_project! {
@@ -176,18 +176,7 @@ where
                         return Poll::Pending;
                     };
                     let outcome = ready!(Pin::new(&mut waiting.gate).poll(cx));
-                    let admitted = match outcome {
-                        Ok(Gate::Open | Gate::Used(Use::First)) => true,
-                        Ok(Gate::Used(Use::Repeated { first_used_at })) => waiting
-                            .admit_repeat_from
-                            .is_some_and(|from| first_used_at >= from),
-                        Ok(Gate::Revoked) | Err(_) => false,
-                    };
-                    let refusal = match outcome {
-                        Err(_) => RejectionKind::StoreUnavailable,
-                        Ok(Gate::Revoked) => RejectionKind::Revoked,
-                        Ok(_) => RejectionKind::AlreadyUsed,
-                    };
+                    let admission = admission(outcome, waiting.admit_repeat_from);
                     let Some(waiting) = call.take() else {
                         return Poll::Pending;
                     };
@@ -199,21 +188,18 @@ where
                         version,
                         ..
                     } = *waiting;
-                    if !admitted {
-                        let response = refuse(&responder, refusal, stealth);
-                        kind.set(Kind::Rejected {
-                            response: Some(response),
-                        });
-                        continue;
-                    }
-                    if matches!(outcome, Ok(Gate::Used(Use::Repeated { .. }))) {
-                        // A resume must stay partial: a mismatched `If-Range` would let the
-                        // server send it all. The inner service never sees it; a service that
-                        // hands the bytes to nginx can still check it.
-                        let if_range = request.headers_mut().remove(IF_RANGE);
-                        request
-                            .extensions_mut()
-                            .insert(ResumedDownload { if_range });
+                    let resumed = match admission {
+                        Ok(resumed) => resumed,
+                        Err(refusal) => {
+                            let response = refuse(&responder, refusal, stealth);
+                            kind.set(Kind::Rejected {
+                                response: Some(response),
+                            });
+                            continue;
+                        }
+                    };
+                    if resumed {
+                        mark_resumed(&mut request);
                     }
                     let future = service.call(request);
                     kind.set(Kind::Inner {
@@ -226,6 +212,34 @@ where
             }
         }
     }
+}
+
+/// What the store's answer means for a one-time request: admitted (and whether as a resumed
+/// download, a repeated use inside the resume window), or refused and why.
+pub(crate) fn admission(
+    outcome: Result<Gate, StoreError>,
+    admit_repeat_from: Option<u64>,
+) -> Result<bool, RejectionKind> {
+    match outcome {
+        Ok(Gate::Open | Gate::Used(Use::First)) => Ok(false),
+        Ok(Gate::Used(Use::Repeated { first_used_at }))
+            if admit_repeat_from.is_some_and(|from| first_used_at >= from) =>
+        {
+            Ok(true)
+        }
+        Ok(Gate::Used(Use::Repeated { .. })) => Err(RejectionKind::AlreadyUsed),
+        Ok(Gate::Revoked) => Err(RejectionKind::Revoked),
+        Err(_) => Err(RejectionKind::StoreUnavailable),
+    }
+}
+
+/// A resume must stay partial: a mismatched `If-Range` would let the server send it all. The
+/// inner service never sees it; a service that hands the bytes to nginx can still check it.
+pub(crate) fn mark_resumed<B>(request: &mut Request<B>) {
+    let if_range = request.headers_mut().remove(IF_RANGE);
+    request
+        .extensions_mut()
+        .insert(ResumedDownload { if_range });
 }
 
 /// A response to a signed link must not be cached for others, and the page it shows must not

@@ -14,7 +14,7 @@ use tower_service::Service;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
-use crate::future::{OneTimeCall, ResponseFuture, VersionCheck};
+use crate::future::{admission, mark_resumed, OneTimeCall, ResponseFuture, VersionCheck};
 use crate::mount::Verified;
 use crate::one_time::{Gate, StoreFuture};
 use crate::rejection::{refuse, RejectionKind, RejectionResponse};
@@ -152,7 +152,7 @@ where
                 .extensions_mut()
                 .insert(UrlSigner::new(self.settings.clone()));
         }
-        let Some((gate, now)) = gate else {
+        let Some((mut gate, now)) = gate else {
             let private = signed.then(|| private_cache_control(settings.private_cache, cache_for));
             return ResponseFuture::inner(self.inner.call(request), private, version)
                 .with_set_cookie(set_cookie);
@@ -161,6 +161,19 @@ where
             .resume_window
             .filter(|_| is_resumed_download(&request))
             .map(|window| now.saturating_sub(window));
+        if let Some(outcome) = gate.take_ready() {
+            // An in-process store answered at once: no need to wait in a future.
+            return match admission(outcome, admit_repeat_from) {
+                Ok(resumed) => {
+                    if resumed {
+                        mark_resumed(&mut request);
+                    }
+                    let private = HeaderValue::from_static("private");
+                    ResponseFuture::inner(self.inner.call(request), Some(private), version)
+                }
+                Err(kind) => ResponseFuture::rejected(self.reject(kind)),
+            };
+        }
         // The service that was polled ready goes into the future; this one keeps a fresh clone.
         let fresh = self.inner.clone();
         let ready_service = std::mem::replace(&mut self.inner, fresh);

@@ -1001,11 +1001,26 @@ mod tests {
                 &format!("sl_kid=1&sl_exp=1767225600&sl_sig={SIG}="),
             ),
             bad("short nonce", &s("&sl_nonce=abc")),
-            bad("nonce with a standard-alphabet +", &s("&sl_nonce=q83vEjRWeJq83vEjRWeJq+")),
-            bad("nonce with an escape", &s("&sl_nonce=q83vEjRWeJq83vEjRWe%4A")),
-            bad("nonce with a non-ascii byte", &s("&sl_nonce=q83vEjRWeJq83vEjRWeé")),
-            ok("nonce of every alphabet class", &s("&sl_nonce=AZaz09-_AZaz09-_AZaz0w")),
-            bad("nonce with its unused bits set", &s("&sl_nonce=AZaz09-_AZaz09-_AZaz0x")),
+            bad(
+                "nonce with a standard-alphabet +",
+                &s("&sl_nonce=q83vEjRWeJq83vEjRWeJq+"),
+            ),
+            bad(
+                "nonce with an escape",
+                &s("&sl_nonce=q83vEjRWeJq83vEjRWe%4A"),
+            ),
+            bad(
+                "nonce with a non-ascii byte",
+                &s("&sl_nonce=q83vEjRWeJq83vEjRWeé"),
+            ),
+            ok(
+                "nonce of every alphabet class",
+                &s("&sl_nonce=AZaz09-_AZaz09-_AZaz0w"),
+            ),
+            bad(
+                "nonce with its unused bits set",
+                &s("&sl_nonce=AZaz09-_AZaz09-_AZaz0x"),
+            ),
             bad("plus sign", "sl_kid=1&sl_exp=+1767225600&sl_sig=x"),
         ];
         let names = names();

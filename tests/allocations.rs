@@ -110,7 +110,7 @@ fn minting_a_plain_link_allocates_once() {
 }
 
 #[test]
-fn checking_a_link_allocates_little() {
+fn checking_a_link_does_not_allocate() {
     let layer = layer();
     let link: http::Uri = layer
         .signer()
@@ -120,8 +120,9 @@ fn checking_a_link_allocates_little() {
         .unwrap();
     let (result, count) = allocations_during(|| layer.check(&Method::GET, &link));
     assert!(result.is_ok());
-    // The rewritten target for the inner service is the one allocation.
-    assert!(count <= 1, "{count}");
+    // Verifying borrows everything from the request; only the inner service's rewritten
+    // target (in the service, not here) may need a string.
+    assert_eq!(count, 0);
 }
 
 #[test]

@@ -212,6 +212,17 @@ pub(crate) enum Gate {
 
 impl<T> Unpin for StoreFuture<T> {}
 
+impl<T> StoreFuture<T> {
+    /// The answer, if the store gave it at once (an in-process store): the caller can go on
+    /// without waiting in a future.
+    pub(crate) fn take_ready(&mut self) -> Option<Result<T, StoreError>> {
+        match &mut self.inner {
+            Inner::Ready(result) => result.take(),
+            Inner::Pending(_) => None,
+        }
+    }
+}
+
 impl<T> Future for StoreFuture<T> {
     type Output = Result<T, StoreError>;
 
