@@ -305,6 +305,16 @@ impl<R> SecureLinkLayer<R> {
     /// (an HMAC key of its own, never the minting key) so a cookie set by one is honoured by all.
     /// Without it each layer signs its cookies with a random key. Fails for a key that cannot
     /// sign.
+    ///
+    /// ```
+    /// use tower_secure_link::{Key, SecureLinkLayer};
+    ///
+    /// let cookies = Key::new("fleet-cookies", [3u8; 32]).unwrap(); // the same on every verifier
+    /// let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap())
+    ///     .with_session_cookie_key(cookies)
+    ///     .unwrap();
+    /// # let _ = layer;
+    /// ```
     pub fn with_session_cookie_key(mut self, key: Key) -> Result<Self, ConfigError> {
         if !key.can_sign() {
             return Err(ConfigError::SessionKeyCannotSign);

@@ -9,6 +9,7 @@
 //! public keys, by a random key of the layer's own.
 
 use std::borrow::Cow;
+use std::net::IpAddr;
 
 use http::header::{COOKIE, HOST};
 use http::{HeaderMap, HeaderValue, Method};
@@ -127,7 +128,8 @@ fn is_loopback(host: &str) -> bool {
         Some(bracketed) => bracketed.split(']').next().unwrap_or(""),
         None => host.split(':').next().unwrap_or(""),
     };
-    name == "localhost" || name == "::1" || name.starts_with("127.")
+    // An address, not a name that starts like one (`127.example.com` is no loopback).
+    name == "localhost" || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Admits a GET or HEAD request for the canonical private `path` when one of its session
@@ -219,6 +221,33 @@ pub(crate) fn strip(settings: &Settings, headers: &mut HeaderMap) {
     if !kept.is_empty() {
         if let Ok(value) = HeaderValue::from_str(&kept.join("; ")) {
             headers.insert(COOKIE, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_hosts_go_without_secure() {
+        let cases = [
+            ("localhost", true),
+            ("localhost:8080", true),
+            ("127.0.0.1", true),
+            ("127.0.0.1:3000", true),
+            ("127.8.9.10", true),
+            ("[::1]", true),
+            ("[::1]:8443", true),
+            ("127.example.com", false),
+            ("localhost.example.com", false),
+            ("example.com", false),
+            ("10.0.0.1", false),
+            ("[::2]:80", false),
+            ("", false),
+        ];
+        for (host, loopback) in cases {
+            assert_eq!(is_loopback(host), loopback, "{host:?}");
         }
     }
 }
