@@ -4,27 +4,14 @@
 
 mod support;
 
-use std::process::Command;
-
-use support::{example_binary, raw_bytes, RawResponse, Serve};
+use support::{raw_bytes, RawResponse, Serve};
 
 const KEY: &str = "attack corpus secret, thirty-two bytes";
 const OLD_KEY: &str = "a retired secret, also thirty-two bytes";
 const MARKER: &str = "PRIVATE-MARKER-0b9e";
 
 fn sign(args: &[&str], env: &[(&str, &str)]) -> String {
-    let mut command = Command::new(example_binary());
-    command.arg("sign").args(args).env("SECURE_LINK_KEY", KEY);
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    support::cli_sign(args, &[&[("SECURE_LINK_KEY", KEY)], env].concat())
 }
 
 fn leaked(response: &RawResponse) -> bool {

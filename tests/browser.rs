@@ -162,19 +162,10 @@ async function probe(path) {
     .unwrap();
     let key = ("SECURE_LINK_KEY", KEY);
     let server = support::Serve::start(&["--root", root.path().to_str().unwrap()], &[key]);
-    let sign = Command::new(support::example_binary())
-        .args([
-            "sign",
-            "--folder",
-            "--cookie-session",
-            "600",
-            "/private/player/",
-        ])
-        .env(key.0, key.1)
-        .output()
-        .unwrap();
-    assert!(sign.status.success(), "{sign:?}");
-    let base = String::from_utf8(sign.stdout).unwrap().trim().to_owned();
+    let base = support::cli_sign(
+        &["--folder", "--cookie-session", "600", "/private/player/"],
+        &[key],
+    );
     let dom = dump_dom(
         &chromium,
         &format!("http://{}{base}index.html", server.addr),

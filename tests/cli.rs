@@ -3,23 +3,14 @@
 
 mod support;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-use support::{example_binary, get, Serve};
+use support::{get, Serve};
 
 const KEY: &str = "cli test secret of thirty-two bytes or so";
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(example_binary());
-    command
-        .args(args)
-        .env_remove("SECURE_LINK_KEY")
-        .env_remove("SECURE_LINK_OLD_KEYS");
-    command.env_remove("SECURE_LINK_KEY_ID");
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command.output().unwrap()
+    support::run_cli(args, env)
 }
 
 fn stdout(output: &Output) -> String {

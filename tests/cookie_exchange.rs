@@ -370,19 +370,10 @@ fn curl_with_a_cookie_jar_plays_the_folder_through_serve() {
     .unwrap();
     let secret = ("SECURE_LINK_KEY", "a secret for the cookie exchange test!!");
     let server = support::Serve::start(&["--root", root.path().to_str().unwrap()], &[secret]);
-    let sign = Command::new(support::example_binary())
-        .args([
-            "sign",
-            "--folder",
-            "--cookie-session",
-            "600",
-            "/private/videos/42/",
-        ])
-        .env(secret.0, secret.1)
-        .output()
-        .unwrap();
-    assert!(sign.status.success(), "{sign:?}");
-    let base = String::from_utf8(sign.stdout).unwrap().trim().to_owned();
+    let base = support::cli_sign(
+        &["--folder", "--cookie-session", "600", "/private/videos/42/"],
+        &[secret],
+    );
     let jar = root.path().join("jar.txt");
     let fetch = |path: &str| {
         let out = Command::new(&curl)

@@ -399,17 +399,7 @@ fn an_independent_python_verifier_accepts_the_crates_links() {
 }
 
 fn cli(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
-    let mut command = Command::new(support::example_binary());
-    command.args(args);
-    for name in [
-        "SECURE_LINK_KEY",
-        "SECURE_LINK_KEY_ID",
-        "SECURE_LINK_PUBLIC_KEYS",
-    ] {
-        command.env_remove(name);
-    }
-    command.envs(env.iter().copied());
-    let out = command.output().unwrap();
+    let out = support::run_cli(args, env);
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).trim().to_owned();
     (out.status.success(), text(&out.stdout), text(&out.stderr))
 }

@@ -9,17 +9,13 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use support::{example_binary, get, nginx_binary, open_up, Nginx, Serve};
+use support::{get, nginx_binary, open_up, Nginx, Serve};
 
 /// A secret that needs escaping in nginx's syntax.
 const AWKWARD_SECRET: &str = r#"s3 "cr" \ 3t;{}#'é"#;
 
 fn cli(args: &[&str], secret: &str) -> (i32, String, String) {
-    let output = Command::new(example_binary())
-        .args(args)
-        .env("SECURE_LINK_KEY", secret)
-        .output()
-        .unwrap();
+    let output = support::run_cli(args, &[("SECURE_LINK_KEY", secret)]);
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8(output.stdout).unwrap(),

@@ -10,18 +10,7 @@ use std::time::{Duration, Instant};
 const KEY: &str = "one-time test secret, 32 bytes long";
 
 fn cli_sign(args: &[&str]) -> String {
-    let output = std::process::Command::new(support::example_binary())
-        .arg("sign")
-        .args(args)
-        .env("SECURE_LINK_KEY", KEY)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    support::cli_sign(args, &[("SECURE_LINK_KEY", KEY)])
 }
 
 fn served_folder() -> tempfile::TempDir {

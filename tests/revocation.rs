@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -95,11 +94,7 @@ async fn revoking_a_group_refuses_its_links_and_nothing_else() {
 }
 
 fn cli(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(support::example_binary())
-        .args(args)
-        .env("SECURE_LINK_KEY", KEY)
-        .output()
-        .unwrap();
+    let output = support::run_cli(args, &[("SECURE_LINK_KEY", KEY)]);
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).trim().to_owned(),

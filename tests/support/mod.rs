@@ -14,6 +14,34 @@ pub fn example_binary() -> PathBuf {
     example("secure-link")
 }
 
+/// `secure-link ARGS`, with the test runner's own `SECURE_LINK_*` variables cleared and `env`
+/// set (a later pair wins over an earlier one of the same name).
+pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(example_binary());
+    command.args(args);
+    for name in [
+        "SECURE_LINK_KEY",
+        "SECURE_LINK_KEY_ID",
+        "SECURE_LINK_OLD_KEYS",
+        "SECURE_LINK_PUBLIC_KEYS",
+    ] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    command.output().unwrap()
+}
+
+/// `secure-link sign ARGS`: the signed target it prints. Fails the test if signing fails.
+pub fn cli_sign(args: &[&str], env: &[(&str, &str)]) -> String {
+    let output = run_cli(&[&["sign"], args].concat(), env);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
 /// An example binary that `cargo test` builds next to the test binaries.
 pub fn example(name: &str) -> PathBuf {
     let mut dir = std::env::current_exe().unwrap();
