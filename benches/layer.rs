@@ -33,6 +33,12 @@ fn layer() -> SecureLinkLayer {
         .with_clock(ManualClock::new(NOW))
 }
 
+/// A GET link to `PATH` expiring at `EXPIRES`, minted by `layer`'s signer.
+fn ordinary_link(layer: &SecureLinkLayer) -> Uri {
+    let target = layer.signer().link(PATH).expires_at(EXPIRES).to_target();
+    target.unwrap().parse().unwrap()
+}
+
 /// The canonical message for `PATH`, written from the README's specification.
 fn canonical_message() -> Vec<u8> {
     let expires = EXPIRES.to_string();
@@ -69,14 +75,7 @@ fn bare_hmac(c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallT
 
 fn verify(c: &mut Criterion) {
     let layer = layer();
-    let link: Uri = layer
-        .signer()
-        .link(PATH)
-        .expires_at(EXPIRES)
-        .to_target()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let link = ordinary_link(&layer);
     let forged: Uri = {
         let text = link.to_string();
         let at = text.find("sl_sig=").unwrap() + "sl_sig=".len() + 4;
@@ -252,14 +251,7 @@ fn opaque(c: &mut Criterion) {
             }
         )
         .is_ok());
-    let ordinary: Uri = layer
-        .signer()
-        .link(PATH)
-        .expires_at(EXPIRES)
-        .to_target()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let ordinary = ordinary_link(&layer);
 
     let mut group = c.benchmark_group("opaque");
     group.bench_function("bare_xchacha20poly1305_open", |b| {
@@ -290,11 +282,7 @@ fn ed25519(c: &mut Criterion) {
     let minter = layer().with_keyring(private.clone());
     let verifier = layer().with_keyring(private.to_public().unwrap());
     let hmac = layer();
-    let link = |layer: &SecureLinkLayer| -> Uri {
-        let target = layer.signer().link(PATH).expires_at(EXPIRES).to_target();
-        target.unwrap().parse().unwrap()
-    };
-    let (ed_link, hmac_link) = (link(&minter), link(&hmac));
+    let (ed_link, hmac_link) = (ordinary_link(&minter), ordinary_link(&hmac));
     assert!(verifier.check(&Method::GET, &ed_link).is_ok());
     let mut group = c.benchmark_group("ed25519");
     group.bench_function("hmac_verify", |b| {

@@ -215,39 +215,28 @@ impl Settings {
         (headers, authority): (&HeaderMap, Option<&str>),
         extensions: &Extensions,
     ) -> Result<Verdict<'p, 'q>, RejectionKind> {
+        let presented = |path| Presented {
+            path,
+            raw_path,
+            query,
+            method,
+            headers,
+            authority,
+            extensions,
+        };
         if let Some(token) = self
             .opaque_prefix
             .as_deref()
             .and_then(|prefix| raw_path.strip_prefix(prefix))
         {
-            let presented = Presented {
-                path: Cow::Borrowed(raw_path),
-                raw_path,
-                query,
-                method,
-                headers,
-                authority,
-                extensions,
-            };
-            return format::admit_opaque(self, token, presented);
+            return format::admit_opaque(self, token, presented(Cow::Borrowed(raw_path)));
         }
         match self.prefixes.route(raw_path) {
             Route::Reject(PathRejection::Ambiguous) => Err(RejectionKind::AmbiguousPath),
             Route::Reject(PathRejection::Malformed) => Err(RejectionKind::MalformedPath),
             Route::Public(Cow::Borrowed(_)) => Ok(Verdict::Public),
             Route::Public(Cow::Owned(path)) => Ok(Verdict::PublicRewritten { path, query }),
-            Route::Private(path) => format::admit(
-                self,
-                Presented {
-                    path,
-                    raw_path,
-                    query,
-                    method,
-                    headers,
-                    authority,
-                    extensions,
-                },
-            ),
+            Route::Private(path) => format::admit(self, presented(path)),
         }
     }
 

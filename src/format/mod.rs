@@ -16,8 +16,10 @@
 
 use std::borrow::Cow;
 
+use http::header::COOKIE;
 use http::{Extensions, HeaderMap, Method};
 
+use crate::key::Keyring;
 use crate::rejection::RejectionKind;
 use crate::settings::{Scheme, Settings, Verdict};
 
@@ -68,34 +70,43 @@ pub(crate) fn admit<'p, 'q>(
     match &settings.scheme {
         Scheme::Native(keyring) => {
             let keyring = keyring.load();
-            if let Some(at) = path_token_position(&presented.path, &settings.names) {
-                let request = cookie::Request::of(&presented);
-                let path = presented.path.clone();
-                return match folder::admit_path_token(settings, &keyring, presented, at) {
-                    // A player still fetching by the expired link's path, inside its session.
-                    Err(RejectionKind::Expired) => {
-                        let inner = folder::without_token(&path, at);
-                        cookie::admit(settings, &keyring, inner.into(), request)
-                            .ok_or(RejectionKind::Expired)
-                    }
-                    verdict => verdict,
-                };
-            }
-            if !presented.headers.contains_key(http::header::COOKIE) {
+            let token_at = path_token_position(&presented.path, &settings.names);
+            if !presented.headers.contains_key(COOKIE) {
                 // The common case: no session cookie to fall back on.
-                return native::admit(settings, &keyring, presented);
+                return admit_link(settings, &keyring, presented, token_at);
             }
+            // A session cookie stands in for no link at all, or for a folder token that has
+            // expired (a player still fetching by the link's path, inside its session); the
+            // cookie admits the path without the token segment.
             let request = cookie::Request::of(&presented);
-            let path = presented.path.clone();
-            match native::admit(settings, &keyring, presented) {
-                Err(RejectionKind::MissingToken) => {
-                    cookie::admit(settings, &keyring, path, request)
-                        .ok_or(RejectionKind::MissingToken)
+            let (path, replaces) = match token_at {
+                Some(at) => (
+                    Cow::Owned(folder::without_token(&presented.path, at)),
+                    RejectionKind::Expired,
+                ),
+                None => (presented.path.clone(), RejectionKind::MissingToken),
+            };
+            match admit_link(settings, &keyring, presented, token_at) {
+                Err(kind) if kind == replaces => {
+                    cookie::admit(settings, &keyring, path, request).ok_or(kind)
                 }
                 verdict => verdict,
             }
         }
         #[cfg(feature = "nginx")]
         Scheme::Nginx(scheme) => nginx::admit(settings, scheme, presented),
+    }
+}
+
+/// A native link: a folder token in the path (at `token_at`), or signing parameters in the query.
+fn admit_link<'p, 'q>(
+    settings: &'q Settings,
+    keyring: &Keyring,
+    presented: Presented<'p, 'q, '_>,
+    token_at: Option<(usize, usize)>,
+) -> Result<Verdict<'p, 'q>, RejectionKind> {
+    match token_at {
+        Some(at) => folder::admit_path_token(settings, keyring, presented, at),
+        None => native::admit(settings, keyring, presented),
     }
 }
