@@ -430,6 +430,21 @@ fn the_cli_mints_with_the_private_key_and_verifies_and_serves_with_public_keys_o
     assert!(ok, "{err}");
     assert!(link.contains("sl_kid=ed-7&"), "{link}");
 
+    // Pasted with spaces after the commas and a line break: still read.
+    let (_, other, _) = cli(&["keygen", "--ed25519", "--key-id", "old"], &[]);
+    let other = other
+        .lines()
+        .nth(1)
+        .unwrap()
+        .strip_prefix("SECURE_LINK_PUBLIC_KEYS=")
+        .unwrap()
+        .to_owned();
+    let pasted = format!("{other}, {public}\n");
+    let (ok, verdict, err) = cli(
+        &["verify", "--format", "ed25519", &link],
+        &[("SECURE_LINK_PUBLIC_KEYS", &pasted)],
+    );
+    assert!(ok && verdict == "valid", "{err}");
     let verifier = [("SECURE_LINK_PUBLIC_KEYS", public)];
     let verify = |target: &str| cli(&["verify", "--format", "ed25519", target], &verifier);
     assert_eq!(verify(&link).1, "valid");

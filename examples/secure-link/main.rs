@@ -350,7 +350,11 @@ fn ed25519_layer(private: Option<&str>) -> Result<SecureLinkLayer, Failure> {
     let decode = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim());
     let mut public = Vec::new();
     let listed = std::env::var("SECURE_LINK_PUBLIC_KEYS").unwrap_or_default();
-    for pair in listed.split(',').filter(|pair| !pair.is_empty()) {
+    for pair in listed
+        .split(',')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+    {
         let fail = |why: &dyn std::fmt::Display| {
             usage(format!(
                 "SECURE_LINK_PUBLIC_KEYS, {pair:?}: {why} (expected id:key pairs separated by \
