@@ -119,7 +119,7 @@ impl Key {
     /// The signature of `claims` in its text form, or `None` for a key that only verifies.
     pub(crate) fn sign(&self, claims: &Claims<'_>) -> Option<SignatureText> {
         match &self.material {
-            Material::Hmac { mac, .. } => Some(SignatureText::hmac(&claims.tag(mac))),
+            Material::Hmac { mac, .. } => Some(SignatureText::encode(&claims.tag(mac))),
             #[cfg(feature = "ed25519")]
             Material::Ed25519Private(key) => Some(ed25519::sign(key, claims)),
             #[cfg(feature = "ed25519")]
@@ -131,7 +131,7 @@ impl Key {
     pub(crate) fn verifies(&self, claims: &Claims<'_>, presented: &str) -> bool {
         match &self.material {
             Material::Hmac { mac, .. } => {
-                signature_matches(&SignatureText::hmac(&claims.tag(mac)), presented)
+                signature_matches(&SignatureText::encode(&claims.tag(mac)), presented)
             }
             #[cfg(feature = "ed25519")]
             Material::Ed25519Private(key) => {

@@ -342,10 +342,6 @@ impl SignatureText {
         Self { bytes, len }
     }
 
-    pub(crate) fn hmac(tag: &[u8; 32]) -> Self {
-        Self::encode(tag)
-    }
-
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
