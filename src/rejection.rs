@@ -10,6 +10,8 @@
 //! | no token, malformed token, bad signature, unknown key id, wrong method, lifetime over the maximum | 403 |
 //! | valid signature but expired, not yet valid, or one-time link already used | 410 |
 //! | ambiguous or malformed path under a private prefix | 400 |
+//! | a valid link whose target lies outside the mount the request was routed to | 403 |
+//! | two hosts, a `Host` differing from the authority, a target that is not a path or URL | 400 |
 //! | one-time store unreachable | 503 |
 //! | upload over the slot's size limit / of unknown length | 413 / 411 |
 //! | stealth mode | 404 for all of the above |
@@ -64,6 +66,14 @@ pub enum RejectionKind {
     VersionChanged,
     /// The link's revocation group was revoked.
     Revoked,
+    /// The link is valid, but its target does not lie where the service behind the layer was
+    /// routed (the layer sits inside a mount, or behind a router that already chose a route).
+    OutsideMount,
+    /// The request's host is ambiguous: two `Host` headers, or a `Host` that differs from the
+    /// target's authority (HTTP/2 `:authority`).
+    AmbiguousHost,
+    /// The request target is neither a path (origin form), nor an absolute URL, nor `*`.
+    MalformedTarget,
 }
 
 impl RejectionKind {
@@ -76,7 +86,8 @@ impl RejectionKind {
             | Self::BadSignature
             | Self::LifetimeTooLong
             | Self::MethodNotAllowed
-            | Self::OutsideScope => StatusCode::FORBIDDEN,
+            | Self::OutsideScope
+            | Self::OutsideMount => StatusCode::FORBIDDEN,
             Self::Expired
             | Self::NotYetValid
             | Self::AlreadyUsed
@@ -85,7 +96,10 @@ impl RejectionKind {
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::LengthRequired => StatusCode::LENGTH_REQUIRED,
-            Self::AmbiguousPath | Self::MalformedPath => StatusCode::BAD_REQUEST,
+            Self::AmbiguousPath
+            | Self::MalformedPath
+            | Self::AmbiguousHost
+            | Self::MalformedTarget => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -109,6 +123,9 @@ impl RejectionKind {
             Self::MalformedPath => "malformed_path",
             Self::VersionChanged => "version_changed",
             Self::Revoked => "revoked",
+            Self::OutsideMount => "outside_mount",
+            Self::AmbiguousHost => "ambiguous_host",
+            Self::MalformedTarget => "malformed_target",
         }
     }
 }
@@ -153,6 +170,11 @@ impl fmt::Display for Rejection {
             RejectionKind::MalformedPath => "the path under a private prefix is malformed",
             RejectionKind::VersionChanged => "the resource changed since the link was minted",
             RejectionKind::Revoked => "the link's revocation group was revoked",
+            RejectionKind::OutsideMount => {
+                "the link's target does not lie where this service was routed"
+            }
+            RejectionKind::AmbiguousHost => "the request names its host more than one way",
+            RejectionKind::MalformedTarget => "the request target is not a path or absolute URL",
         })
     }
 }
