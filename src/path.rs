@@ -16,18 +16,23 @@
 //! 3. Prefixes match whole segments: `/private` covers `/private` and `/private/x`, never
 //!    `/private-x`. The longest matching prefix wins, so a public exception inside a private
 //!    prefix works, and anything that climbs out of it is classified where it lands.
-//! 4. The path is also read the ways other servers and platforms read it: `%2F`, `\` and `%5C`
-//!    as separators, a second round of percent-decoding, `;` starting path parameters, trailing
-//!    dots and spaces dropped from names, and prefixes compared without ASCII case. If any of those
-//!    readings lands under a private prefix and they do not all agree, the request is
-//!    ambiguous ([`RejectionKind::AmbiguousPath`](crate::RejectionKind::AmbiguousPath), 400) and refused.
-//! 5. The raw path, exactly as it came, is a reading too: a router in front of the layer (axum's
-//!    `nest_service`, a route with parameters) has already chosen a handler by it. When resolving
-//!    changes the path's shape (a `.` or `..` segment, plain or escaped, or an empty segment from
-//!    `//`) or moves it to another class (`/%70rivate/x`), and the raw or the resolved reading
-//!    touches a private prefix, the request is ambiguous and refused with 400. Browsers resolve dot
-//!    segments before they send a request, so no legitimate link is lost. Paths that stay public
-//!    under every reading are still passed on in their canonical form.
+//! 4. The *readings* of a path are every way a server in front of or behind the layer may read
+//!    it: the raw path exactly as it came (a router in front of the layer, such as axum's
+//!    `nest_service` or a route with parameters, has already chosen a handler by it), the resolved
+//!    path of rule 1, `%2F`, `\` and `%5C` as separators, a second round of percent-decoding, `;`
+//!    starting path parameters (so `..;` and `.;` are dot segments), trailing dots and spaces
+//!    dropped from names, and prefixes compared without ASCII case.
+//! 5. One rule for every reading: the *private territory* is everything under a private prefix,
+//!    public exceptions included, in any ASCII case. When a path's readings differ (resolving
+//!    changed its shape with a `.` or `..` segment, plain, escaped or followed by `;`, or an empty
+//!    segment from `//`; another reading names another path; or the readings fall in different
+//!    classes) and any reading lies in the private territory, the request is ambiguous
+//!    ([`RejectionKind::AmbiguousPath`](crate::RejectionKind::AmbiguousPath), 400) and refused.
+//!    An exception counts because a router may have sent the raw path into the private mount
+//!    the exception sits in: `/files/thumbnails/../../report.pdf` resolves to a public path, but
+//!    reaches a file server rooted at `/files`. Browsers resolve dot segments before they send a
+//!    request, so no legitimate link is lost. Paths outside the territory under every reading
+//!    are passed on in their canonical form.
 //! 6. Under a private prefix, a path with a bad escape, a NUL, invalid UTF-8 or a `..` that climbs
 //!    above the root is malformed ([`RejectionKind::MalformedPath`](crate::RejectionKind::MalformedPath), 400) and refused.
 //!
@@ -47,6 +52,9 @@
 //! assert_eq!(status("/private/public/../secret.txt"), StatusCode::BAD_REQUEST); // dot segments
 //! assert_eq!(status("/private/../index.html"), StatusCode::BAD_REQUEST); // raw reading is private
 //! assert_eq!(status("/private/public/..%2fsecret.txt"), StatusCode::BAD_REQUEST); // ambiguous
+//! // A climb out of the exception that lands outside every prefix is refused too.
+//! assert_eq!(status("/private/public/../../index.html"), StatusCode::BAD_REQUEST);
+//! assert_eq!(status("/static/../index.html"), StatusCode::OK); // outside the territory
 //! ```
 
 use std::borrow::Cow;
@@ -178,12 +186,15 @@ impl Prefixes {
         // that reading and the resolved one differ in shape or in class, the router and the
         // layer may already disagree about what was asked for (rule 5).
         let raw_class = self.classify(raw);
-        let mut touches_private = strict_class != Class::Public || raw_class != Class::Public;
+        // Public exceptions count as private territory here: a router may already have sent the
+        // raw path into a private mount that an exception sits in, and a climb out of the
+        // exception then lands on whatever that mount serves.
+        let mut touches_territory = self.in_territory(&strict.canonical) || self.in_territory(raw);
         let mut readings_agree = !strict.restructured && raw_class == strict_class;
         if strict.needs_liberal_reading {
             for (liberal, must_match) in strict.liberal_readings() {
                 let class = self.classify(&liberal);
-                touches_private |= class != Class::Public;
+                touches_territory |= self.in_territory(&liberal);
                 readings_agree &= if must_match {
                     liberal == strict.canonical
                 } else {
@@ -191,7 +202,7 @@ impl Prefixes {
                 };
             }
         }
-        if touches_private {
+        if touches_territory {
             if strict.malformed {
                 return Route::Reject(PathRejection::Malformed);
             }
@@ -208,6 +219,14 @@ impl Prefixes {
             Class::Private => Route::Private(canonical),
             _ => Route::Public(canonical),
         }
+    }
+
+    /// Whether `path` lies under a private prefix, ignoring ASCII case and ignoring public
+    /// exceptions (every exception lies inside a private prefix).
+    fn in_territory(&self, path: &str) -> bool {
+        self.private
+            .iter()
+            .any(|prefix| segment_prefix_len(path, prefix, true).is_some())
     }
 
     fn classify(&self, path: &str) -> Class {
@@ -362,11 +381,13 @@ impl Reading {
         let count = raw_segments.len();
         for (index, raw_segment) in raw_segments.into_iter().enumerate() {
             let (decoded, bad_escape) = decode_segment(raw_segment);
-            restructured |= match decoded.as_slice() {
-                b"." | b".." => true,
-                b"" => index + 1 < count,
-                _ => false,
+            // `..;x` is a climb to servers that cut path parameters at `;` (Tomcat, Spring).
+            let unparameterised = match decoded.iter().position(|b| *b == b';') {
+                Some(end) => &decoded[..end],
+                None => &decoded[..],
             };
+            restructured |= matches!(unparameterised, b"." | b"..")
+                || (decoded.is_empty() && index + 1 < count);
             malformed |= bad_escape;
             malformed |= decoded.contains(&0) || std::str::from_utf8(&decoded).is_err();
             needs_liberal_reading |= has_other_readings(&decoded);
@@ -635,6 +656,26 @@ mod tests {
             Case { name: "escaped letter in a nested prefix", raw: "/media/%70rivate/x", expect: Ambiguous },
             Case { name: "escaped letter in an exception", raw: "/private/%70ublic/logo.png", expect: Ambiguous },
             Case { name: "double slash before a nested prefix", raw: "/media//private/x", expect: Ambiguous },
+            // An exception is private territory: a router may have sent the raw path into the
+            // private mount the exception sits in (`nest_service("/private", ServeDir)`).
+            Case { name: "climb out of an exception to the root", raw: "/private/public/../../index.html", expect: Ambiguous },
+            Case { name: "escaped climb out of an exception", raw: "/private/public/%2e%2e/%2e%2e/index.html", expect: Ambiguous },
+            Case { name: "upper-case escaped climb out of an exception", raw: "/private/public/%2E%2E/%2E%2E/index.html", expect: Ambiguous },
+            Case { name: "mixed climb out of an exception", raw: "/private/public/.%2e/.%2e/index.html", expect: Ambiguous },
+            Case { name: "three levels out of an exception", raw: "/private/public/a/../../../index.html", expect: Ambiguous },
+            Case { name: "climb inside an exception", raw: "/private/public/a/../logo.png", expect: Ambiguous },
+            Case { name: "dot segment inside an exception", raw: "/private/public/./logo.png", expect: Ambiguous },
+            Case { name: "double slash before a climb out of an exception", raw: "/private/public//../../index.html", expect: Ambiguous },
+            Case { name: "double slash inside an exception", raw: "/private/public//logo.png", expect: Ambiguous },
+            Case { name: "climb from outside into an exception", raw: "/static/../private/public/logo.png", expect: Ambiguous },
+            Case { name: "parameter climb out of an exception", raw: "/private/public/..;/..;/index.html", expect: Ambiguous },
+            Case { name: "parameter dot inside an exception", raw: "/private/public/.;x/logo.png", expect: Ambiguous },
+            Case { name: "parameter climb inside a private prefix", raw: "/private/a/..;/secret.txt", expect: Ambiguous },
+            Case { name: "parameter climb out of a public folder", raw: "/static/..;/index.html", expect: Public("/static/..%3B/index.html") },
+            Case { name: "backslash climb out of an exception", raw: "/private/public/..\\..\\index.html", expect: Ambiguous },
+            Case { name: "escaped letter climbing out of an exception", raw: "/private/%70ublic/../../index.html", expect: Ambiguous },
+            Case { name: "upper-case exception climbed out of", raw: "/PRIVATE/public/../../index.html", expect: Ambiguous },
+            Case { name: "escaped exception file stays public", raw: "/private/public/a%20b.png", expect: Public("/private/public/a%20b.png") },
             Case { name: "public climb stays public", raw: "/static/./a/../b.css", expect: Public("/static/b.css") },
             Case { name: "public double slash stays public", raw: "/static//a.css", expect: Public("/static/a.css") },
             Case { name: "public escape stays public", raw: "/st%61tic/a.css", expect: Public("/static/a.css") },
