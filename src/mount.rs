@@ -14,24 +14,39 @@
 //! of it, something between the router and the layer rewrote the path: the layer then judges the
 //! path it sees, and refuses the request if the router chose it by a private original while the
 //! rewrite looks public.
+//!
+//! A link may name another path than the one the request carries (an opaque link hides its
+//! target; a folder token is a segment the inner service never sees). The layer never re-maps
+//! such a target into a service that was chosen for another path:
+//!
+//! - inside a mount, the verified target must lie under that mount, and the inner service gets
+//!   exactly the target's path within it; anything else is refused
+//!   ([`OutsideMount`](crate::RejectionKind::OutsideMount), 403);
+//! - behind a router that has already routed (axum's `Router::layer` or `route_layer`, seen as an
+//!   `OriginalUri` equal to the path the layer sees), the router chose a service by
+//!   `/files/s/<token>`. Any mount that matched it is `/files/s` or shallower, so an opaque link
+//!   is admitted there only when its hidden target lies under the folder that holds the opaque
+//!   prefix (`/files/`); a target elsewhere (`/other/x.pdf`) is refused the same way. Do not
+//!   mount a service at the opaque prefix itself; better, put the layer in front of the router
+//!   (`layer.layer(router)`) or inside the mount that serves the targets.
 
 use http::{Extensions, Uri};
+use percent_encoding::percent_decode_str;
 
 /// Which path the layer classifies.
 pub(crate) enum ClientPath<'a> {
-    /// The path the layer sees is the one the client sent.
+    /// The path the layer sees is the one the client sent, and no router has routed by it.
     AsSeen,
+    /// The path the layer sees is the one the client sent, and a router has already chosen the
+    /// service behind the layer by it.
+    Routed,
     /// A router stripped the first `mount_segments` segments of `full`, the client's path.
     Nested {
         full: &'a str,
         mount_segments: usize,
     },
     /// The configured mount path goes in front of the path the layer sees.
-    Mounted {
-        mount: &'a str,
-        seen: &'a str,
-        mount_segments: usize,
-    },
+    Mounted { mount: &'a str, seen: &'a str },
     /// The path was rewritten between the router, which read `original`, and the layer.
     Rewritten { original: &'a str },
 }
@@ -42,7 +57,8 @@ pub(crate) fn client_path<'a>(
     extensions: &'a Extensions,
     mount: Option<&'a str>,
 ) -> ClientPath<'a> {
-    if let Some(original) = original_path(extensions) {
+    let original = original_path(extensions);
+    if let Some(original) = original {
         if original != uri.path() {
             return match nested_under(original, uri.path()) {
                 Some(mount_segments) => ClientPath::Nested {
@@ -54,10 +70,10 @@ pub(crate) fn client_path<'a>(
         }
     }
     match mount {
+        None if original.is_some() => ClientPath::Routed,
         Some(mount) => ClientPath::Mounted {
             mount,
             seen: uri.path(),
-            mount_segments: segment_count(mount),
         },
         None => ClientPath::AsSeen,
     }
@@ -116,6 +132,28 @@ pub(crate) fn strip_segments(path: &str, count: usize) -> &str {
         Some((at, _)) => &path[at..],
         None => "/",
     }
+}
+
+/// The first `count` segments of `path`, without a trailing `/`.
+pub(crate) fn leading_segments(path: &str, count: usize) -> &str {
+    match path.match_indices('/').nth(count) {
+        Some((at, _)) => &path[..at],
+        None => path.trim_end_matches('/'),
+    }
+}
+
+/// `target` (a canonical path) within `mount` (the mount as the client's path spells it, or as
+/// configured): the rest of `target` after the mount's segments, when every one of them names the
+/// same segment once decoded; `None` when the target lies elsewhere.
+pub(crate) fn within_mount<'t>(target: &'t str, mount: &str) -> Option<&'t str> {
+    let count = segment_count(mount);
+    let head = leading_segments(target, count);
+    let same = head.split('/').count() == mount.split('/').count()
+        && head
+            .split('/')
+            .zip(mount.split('/'))
+            .all(|(a, b)| percent_decode_str(a).eq(percent_decode_str(b)));
+    same.then(|| strip_segments(target, count))
 }
 
 /// Put into a request's extensions by a layer that admitted it through a valid link, so that a
@@ -183,6 +221,33 @@ mod tests {
         assert_eq!(strip_segments("/files", 1), "/");
         assert_eq!(strip_segments("/users/7/files/a/b", 3), "/a/b");
         assert_eq!(strip_segments("/a", 0), "/a");
+    }
+
+    #[test]
+    fn targets_are_unmounted_only_from_their_own_mount() {
+        struct Case {
+            name: &'static str,
+            target: &'static str,
+            mount: &'static str,
+            within: Option<&'static str>,
+        }
+        #[rustfmt::skip]
+        let cases = [
+            Case { name: "file under the mount", target: "/files/x.pdf", mount: "/files", within: Some("/x.pdf") },
+            Case { name: "deeper file", target: "/files/a/b.pdf", mount: "/files", within: Some("/a/b.pdf") },
+            Case { name: "the mount itself", target: "/files", mount: "/files", within: Some("/") },
+            Case { name: "the mount with a slash", target: "/files/", mount: "/files", within: Some("/") },
+            Case { name: "another mount", target: "/other/x.pdf", mount: "/files", within: None },
+            Case { name: "a sibling sharing the name's start", target: "/filesx/x.pdf", mount: "/files", within: None },
+            Case { name: "a shorter target", target: "/x.pdf", mount: "/files/s", within: None },
+            Case { name: "two-segment mount", target: "/users/7/files/a", mount: "/users/7/files", within: Some("/a") },
+            Case { name: "two-segment mount, other user", target: "/users/8/files/a", mount: "/users/7/files", within: None },
+            Case { name: "escaped mount as the client spelled it", target: "/users/7/a", mount: "/users/%37", within: Some("/a") },
+            Case { name: "escaped target segment", target: "/my%20files/a", mount: "/my files", within: Some("/a") },
+        ];
+        for case in cases {
+            assert_eq!(within_mount(case.target, case.mount), case.within, "{}", case.name);
+        }
     }
 
     #[test]

@@ -116,21 +116,25 @@ impl<'q> Verdict<'_, 'q> {
         matches!(self, Verdict::Signed { .. })
     }
 
-    /// The verdict on a whole client path, for an inner service that sees the path without its
-    /// first `mount_segments` segments (a router stripped them). A public request goes on as the
-    /// router gave it; a signed one loses the mount from its canonical path.
-    fn unmounted(self, mount_segments: usize) -> Verdict<'static, 'q> {
+    /// The verdict on a whole client path, for an inner service mounted at `mount` (a router
+    /// stripped it). A public request goes on as the router gave it; a signed one is handed its
+    /// target's path within the mount, and refused when the target lies outside the mount: a
+    /// link (opaque, or a folder token) never lands in a service chosen for another path.
+    fn unmounted(self, mount: &str) -> Result<Verdict<'static, 'q>, RejectionKind> {
         match self {
-            Verdict::Public | Verdict::PublicRewritten { .. } => Verdict::Public,
+            Verdict::Public | Verdict::PublicRewritten { .. } => Ok(Verdict::Public),
             Verdict::Signed {
                 path,
                 query,
                 conditions,
-            } => Verdict::Signed {
-                path: Cow::Owned(mount::strip_segments(&path, mount_segments).to_owned()),
-                query,
-                conditions,
-            },
+            } => {
+                let within = mount::within_mount(&path, mount).ok_or(RejectionKind::OutsideMount)?;
+                Ok(Verdict::Signed {
+                    path: Cow::Owned(within.to_owned()),
+                    query,
+                    conditions,
+                })
+            }
         }
     }
 
@@ -224,11 +228,7 @@ impl Settings {
             authority,
             extensions,
         };
-        if let Some(token) = self
-            .opaque_prefix
-            .as_deref()
-            .and_then(|prefix| raw_path.strip_prefix(prefix))
-        {
+        if let Some(token) = self.opaque_token(raw_path) {
             return format::admit_opaque(self, token, presented(Cow::Borrowed(raw_path)));
         }
         match self.prefixes.route(raw_path) {
