@@ -4,7 +4,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use http::header::{CACHE_CONTROL, ETAG, IF_RANGE, LAST_MODIFIED, REFERRER_POLICY, SET_COOKIE};
+use http::header::{
+    CACHE_CONTROL, CONTENT_LOCATION, ETAG, IF_RANGE, LAST_MODIFIED, LOCATION, REFERRER_POLICY,
+    SET_COOKIE,
+};
 use http::{HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
@@ -38,6 +41,8 @@ pin_project! {
             version: Option<Box<VersionCheck<ResBody>>>,
             // A folder session cookie, for a successful answer.
             set_cookie: Option<HeaderValue>,
+            // An opaque link's answer to a redirect (built up front); `None` for other links.
+            conceal: Option<Box<Response<ResBody>>>,
         },
         Rejected {
             response: Option<Response<ResBody>>,
@@ -85,6 +90,7 @@ pub(crate) struct OneTimeCall<S, ReqBody, ResBody, R> {
     pub(crate) stealth: bool,
     pub(crate) admit_repeat_from: Option<u64>,
     pub(crate) version: Option<Box<VersionCheck<ResBody>>>,
+    pub(crate) conceal: Option<Box<Response<ResBody>>>,
 }
 
 impl<S, ReqBody, ResBody, R> ResponseFuture<S, ReqBody, ResBody, R>
@@ -102,8 +108,17 @@ where
                 private,
                 version,
                 set_cookie: None,
+                conceal: None,
             },
         }
+    }
+
+    /// Keeps an opaque link's hidden target out of the answer; `redirected` answers a redirect.
+    pub(crate) fn with_concealment(mut self, redirected: Option<Box<Response<ResBody>>>) -> Self {
+        if let Kind::Inner { conceal, .. } = &mut self.kind {
+            *conceal = redirected;
+        }
+        self
     }
 
     /// Sets `cookie` on the inner service's answer when it succeeds.
@@ -147,10 +162,14 @@ where
                     private,
                     version,
                     set_cookie,
+                    conceal,
                 } => {
                     let mut response = ready!(future.poll(cx))?;
                     if let Some(check) = version.take() {
                         response = check.apply(response);
+                    }
+                    if let Some(redirected) = conceal.take() {
+                        response = concealed(response, redirected);
                     }
                     if let Some(cookie) = set_cookie.take() {
                         if response.status().is_success() {
@@ -186,6 +205,7 @@ where
                         responder,
                         stealth,
                         version,
+                        conceal,
                         ..
                     } = *waiting;
                     let resumed = match admission {
@@ -207,6 +227,7 @@ where
                         private: Some(HeaderValue::from_static("private")),
                         version,
                         set_cookie: None,
+                        conceal,
                     });
                 }
             }
@@ -240,6 +261,19 @@ pub(crate) fn mark_resumed<B>(request: &mut Request<B>) {
     request
         .extensions_mut()
         .insert(ResumedDownload { if_range });
+}
+
+/// The answer to an opaque link without anything that names its hidden target: `Location` and
+/// `Content-Location` are dropped, and a redirect (which is nothing without its `Location`, and
+/// ServeDir's names the folder) becomes `redirected`.
+fn concealed<B>(mut response: Response<B>, redirected: Box<Response<B>>) -> Response<B> {
+    if response.status().is_redirection() && response.headers().contains_key(LOCATION) {
+        return *redirected;
+    }
+    let headers = response.headers_mut();
+    headers.remove(LOCATION);
+    headers.remove(CONTENT_LOCATION);
+    response
 }
 
 /// A response to a signed link must not be cached for others, and the page it shows must not

@@ -13,6 +13,7 @@
 //! | a valid link whose target lies outside the mount the request was routed to | 403 |
 //! | two hosts, a `Host` differing from the authority, a target that is not a path or URL | 400 |
 //! | one-time store unreachable | 503 |
+//! | the service redirected an opaque link (the redirect would show the hidden target) | 404 |
 //! | upload over the slot's size limit / of unknown length | 413 / 411 |
 //! | stealth mode | 404 for all of the above |
 
@@ -74,6 +75,9 @@ pub enum RejectionKind {
     AmbiguousHost,
     /// The request target is neither a path (origin form), nor an absolute URL, nor `*`.
     MalformedTarget,
+    /// The service answered an opaque link with a redirect, which would show the hidden target
+    /// (a folder minted without its trailing `/`, say).
+    OpaqueRedirect,
 }
 
 impl RejectionKind {
@@ -94,6 +98,7 @@ impl RejectionKind {
             | Self::VersionChanged
             | Self::Revoked => StatusCode::GONE,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::OpaqueRedirect => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::LengthRequired => StatusCode::LENGTH_REQUIRED,
             Self::AmbiguousPath
@@ -126,6 +131,7 @@ impl RejectionKind {
             Self::OutsideMount => "outside_mount",
             Self::AmbiguousHost => "ambiguous_host",
             Self::MalformedTarget => "malformed_target",
+            Self::OpaqueRedirect => "opaque_redirect",
         }
     }
 }
@@ -175,6 +181,9 @@ impl fmt::Display for Rejection {
             }
             RejectionKind::AmbiguousHost => "the request names its host more than one way",
             RejectionKind::MalformedTarget => "the request target is not a path or absolute URL",
+            RejectionKind::OpaqueRedirect => {
+                "the service redirected an opaque link, which would show its target"
+            }
         })
     }
 }

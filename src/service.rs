@@ -113,7 +113,9 @@ where
             version,
             group,
             set_cookie,
+            conceal,
         } = conditions;
+        let conceal = conceal.then(|| Box::new(self.reject(RejectionKind::OpaqueRedirect)));
         // The link's format already checked the version is canonical base64url.
         let version = version.map(|version| {
             Box::new(VersionCheck {
@@ -155,7 +157,8 @@ where
         let Some((mut gate, now)) = gate else {
             let private = signed.then(|| private_cache_control(settings.private_cache, cache_for));
             return ResponseFuture::inner(self.inner.call(request), private, version)
-                .with_set_cookie(set_cookie);
+                .with_set_cookie(set_cookie)
+                .with_concealment(conceal);
         };
         let admit_repeat_from = settings
             .resume_window
@@ -170,6 +173,7 @@ where
                     }
                     let private = HeaderValue::from_static("private");
                     ResponseFuture::inner(self.inner.call(request), Some(private), version)
+                        .with_concealment(conceal)
                 }
                 Err(kind) => ResponseFuture::rejected(self.reject(kind)),
             };
@@ -186,6 +190,7 @@ where
             stealth: settings.stealth,
             admit_repeat_from,
             version,
+            conceal,
         })
     }
 }

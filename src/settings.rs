@@ -100,6 +100,8 @@ pub(crate) struct Conditions<'a> {
     pub(crate) group: Option<Cow<'a, str>>,
     /// A folder link exchanged for a session cookie: the `Set-Cookie` for a successful answer.
     pub(crate) set_cookie: Option<http::HeaderValue>,
+    /// An opaque link: nothing in the answer may name the hidden target.
+    pub(crate) conceal: bool,
 }
 
 /// A nonce to record, when it is used (the verifying clock), and for how long from now the store

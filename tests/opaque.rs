@@ -11,7 +11,7 @@ use axum::extract::Request as AxumRequest;
 use axum::routing::any;
 use axum::Router;
 use http::{Method, Request, StatusCode};
-use tower::ServiceExt;
+use tower::{Layer, ServiceExt};
 use tower_secure_link::accel::XAccelRedirect;
 use tower_secure_link::{Key, Keyring, ManualClock, RejectionKind, SecureLinkLayer};
 
@@ -221,4 +221,75 @@ async fn an_opaque_link_hands_nginx_the_hidden_file() {
         response.headers()["x-accel-redirect"],
         "/protected/deep/file.txt"
     );
+}
+
+/// Every header of a response, as one text to search.
+fn all_headers<B>(response: &http::Response<B>) -> String {
+    response
+        .headers()
+        .iter()
+        .map(|(name, value)| format!("{name}: {}\n", String::from_utf8_lossy(value.as_bytes())))
+        .collect()
+}
+
+#[tokio::test]
+async fn no_answer_to_an_opaque_link_names_its_target() {
+    let clock = ManualClock::new(NOW);
+    let layer = layer(key(), &clock);
+    let signer = layer.signer();
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("private/videos/dir")).unwrap();
+    std::fs::write(root.path().join("private/videos/dir/index.html"), "index").unwrap();
+    let files = layer.layer(tower_http::services::ServeDir::new(root.path()));
+    // A folder minted without its trailing `/`: ServeDir answers with a redirect to `dir/`.
+    let link = signer
+        .link("/private/videos/dir?q=hidden-query-7")
+        .opaque()
+        .to_target()
+        .unwrap();
+    let response = files
+        .clone()
+        .oneshot(Request::get(&link).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let headers = all_headers(&response);
+    for hidden in ["videos", "dir", "hidden-query-7"] {
+        assert!(!headers.contains(hidden), "{hidden} shows in\n{headers}");
+    }
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let kind = response.extensions().get::<tower_secure_link::Rejection>();
+    assert_eq!(kind.map(|r| r.kind()), Some(RejectionKind::OpaqueRedirect));
+    // With its trailing `/` the folder's index is served.
+    let link = signer.link("/private/videos/dir/").opaque().to_target().unwrap();
+    let response = files
+        .oneshot(Request::get(&link).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // An application's own `Location` and `Content-Location` (an upload answered with 201, a
+    // redirect after a one-time use) are dropped or refused too.
+    let app = layer.layer(tower::service_fn(|request: Request<Body>| async move {
+        let target = request.uri().to_string();
+        let status = if request.method() == Method::PUT { 201 } else { 303 };
+        Ok::<_, std::convert::Infallible>(
+            http::Response::builder()
+                .status(status)
+                .header("location", &target)
+                .header("content-location", &target)
+                .body(Body::empty())
+                .unwrap(),
+        )
+    }));
+    for (method, once) in [(Method::PUT, false), (Method::GET, true)] {
+        let builder = signer.link("/private/up/hidden-name.bin").method(method.clone());
+        let builder = if once { builder.one_time() } else { builder };
+        let link = builder.opaque().to_target().unwrap();
+        let request = Request::builder().method(method.clone()).uri(&link);
+        let request = request.header("content-length", "0").body(Body::empty()).unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        let headers = all_headers(&response);
+        assert!(!headers.contains("hidden-name"), "{method}: {headers}");
+        assert!(!headers.contains("location"), "{method}: {headers}");
+    }
 }

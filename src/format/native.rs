@@ -48,6 +48,7 @@ pub(super) fn admit<'p, 'q>(
         version: signed.version.map(Cow::Borrowed),
         group: signed.group.map(Cow::Borrowed),
         set_cookie: None,
+        conceal: false,
     };
     Ok(Verdict::Signed {
         path: presented.path,

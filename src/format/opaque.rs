@@ -153,6 +153,7 @@ pub(super) fn admit<'p, 'q>(
         version: owned(claims.version),
         group: owned(claims.group),
         set_cookie: None,
+        conceal: true,
     };
     Ok(Verdict::Signed {
         path: Cow::Owned(claims.path.to_owned()),
