@@ -13,9 +13,18 @@
 //!   first segment, a trailing `/`;
 //! - another target's link on this target, and another target's link on a path that climbs from
 //!   this target's folder into the other's (what catches route parameters read before the layer);
+//! - for each public exception of the signer's settings (`with_public_exception`), climbs out of
+//!   the exception to the target, with and without the target's link: `..`, `%2e%2e`, `%2E%2E`,
+//!   `.%2e` and `..;`, as many levels as reach the target from every folder a router could have
+//!   mounted a file server on, one more and two more (a reader that stops at its root lands on
+//!   the target), straight, through a sub-folder of the exception, and after `//` or `/./`
+//!   (what catches a router that sent the raw path into a private mount while the layer judged
+//!   the resolved one);
 //!
 //! and, as controls, the valid link with GET and with HEAD, which must be served. A response in
-//! the 2xx range counts as served.
+//! the 2xx range counts as served, except that a climb serving the same bytes as a plain
+//! request for the public path it resolves to has served nothing private. Each target is tried
+//! once, however often it was added.
 //!
 //! ```
 //! use axum::{routing::get, Router};
@@ -48,6 +57,8 @@
 //! # }
 //! ```
 
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::future::poll_fn;
 
@@ -71,7 +82,8 @@ pub struct Audit {
 }
 
 impl Audit {
-    /// An audit with the signer of the layer under test (`layer.signer()`).
+    /// An audit with the signer of the layer under test (`layer.signer()`); the probes follow
+    /// its settings, such as the public exceptions to climb out of.
     pub fn new(signer: UrlSigner) -> Self {
         Self {
             signer,
@@ -81,7 +93,7 @@ impl Audit {
 
     /// Adds a private path that must be served only through a valid link: an existing file or
     /// route, so the controls can see a valid link served. Add two or more to try links on each
-    /// other's paths.
+    /// other's paths; a path added twice is tried once.
     pub fn target(mut self, target: impl Into<String>) -> Self {
         self.targets.push(target.into());
         self
@@ -126,25 +138,45 @@ impl Audit {
                 granted[target] = status.is_success().then_some(body).flatten();
             }
         }
-        for probe in probes {
+        // What each climb's landing serves to anyone: a climb that lands on a public file and
+        // gets exactly its bytes has shown nothing private.
+        let mut public_at: HashMap<&str, Option<Bytes>> = HashMap::new();
+        for landing in probes.iter().filter_map(|p| p.landing.as_deref()) {
+            if public_at.contains_key(landing) {
+                continue;
+            }
+            let (status, body) =
+                send(&service, &Probe::refused("landing", landing.to_owned())).await;
+            report.probes += 1;
+            public_at.insert(landing, status.filter(StatusCode::is_success).and(body));
+        }
+        for probe in &probes {
             let Ok(uri) = probe.target.parse::<Uri>() else {
                 continue;
             };
-            let (status, body) = send(&service, &probe).await;
+            let (status, body) = send(&service, probe).await;
             report.probes += 1;
             let served = status.is_some_and(|status| status.is_success());
             let same_as_granted = probe
                 .link_of
                 .and_then(|target| granted[target].as_ref())
                 .is_some_and(|granted| body.as_ref() == Some(granted));
+            let public_bytes = probe
+                .landing
+                .as_deref()
+                .and_then(|landing| public_at.get(landing))
+                .and_then(Option::as_ref)
+                .is_some_and(|public| body.as_ref() == Some(public));
             let kind = match (probe.expect_served, served) {
-                (false, true) if !same_as_granted => FindingKind::ServedWithoutValidLink,
+                (false, true) if !same_as_granted && !public_bytes => {
+                    FindingKind::ServedWithoutValidLink
+                }
                 (true, false) => FindingKind::ValidLinkRefused,
                 _ => continue,
             };
             report.findings.push(Finding {
-                probe: probe.name,
-                method: probe.method,
+                probe: probe.name.clone(),
+                method: probe.method.clone(),
                 target: redactor.redact(&uri).into_owned(),
                 status,
                 kind,
@@ -155,11 +187,27 @@ impl Audit {
 
     fn probes(&self) -> Vec<Probe> {
         let mut probes = Vec::new();
-        for (index, target) in self.targets.iter().enumerate() {
-            let Ok(link) = self.signer.sign(target) else {
-                continue;
-            };
-            let (path, link_query) = link.split_once('?').unwrap_or((&link, ""));
+        // One entry per distinct signed path: every probe below multiplies by the targets (and
+        // the climbs by the exceptions too), so a target added twice must not double the run.
+        let mut seen = HashSet::new();
+        let links: Vec<(usize, String)> = self
+            .targets
+            .iter()
+            .enumerate()
+            .filter_map(|(index, target)| Some((index, self.signer.sign(target).ok()?)))
+            .filter(|(_, link)| {
+                seen.insert(link.split_once('?').map_or(&**link, |(p, _)| p).to_owned())
+            })
+            .collect();
+        let exceptions: Vec<&str> = self
+            .signer
+            .settings()
+            .prefixes
+            .public_exceptions()
+            .collect();
+        for (index, link) in &links {
+            let (index, target) = (*index, &self.targets[*index]);
+            let (path, link_query) = link.split_once('?').unwrap_or((link, ""));
             let with_link = |path: &str| format!("{path}?{link_query}");
             probes.push(Probe {
                 link_of: Some(index),
@@ -179,7 +227,7 @@ impl Audit {
                 range: true,
                 ..Probe::refused("no link, Range", path.to_owned())
             });
-            if let Some(tampered) = self.tampered(&link) {
+            if let Some(tampered) = self.tampered(link) {
                 probes.push(Probe::refused("tampered signature", tampered));
             }
             let now = self.signer.settings().clock.now_unix();
@@ -207,12 +255,28 @@ impl Audit {
                 }
                 probes.push(Probe::refused(name, target));
             }
-            for (other_index, other) in self.targets.iter().enumerate() {
-                let Ok(other_link) = self.signer.sign(other) else {
-                    continue;
-                };
+            for exception in &exceptions {
+                for Climb {
+                    name,
+                    target,
+                    landing,
+                } in climbs(exception, path)
+                {
+                    probes.push(Probe {
+                        link_of: Some(index),
+                        landing: landing.clone(),
+                        ..Probe::refused(format!("{name}, with the link"), with_link(&target))
+                    });
+                    probes.push(Probe {
+                        landing,
+                        ..Probe::refused(name, target)
+                    });
+                }
+            }
+            for (other_index, other_link) in &links {
+                let other_index = *other_index;
                 let (other_path, other_query) =
-                    other_link.split_once('?').unwrap_or((&other_link, ""));
+                    other_link.split_once('?').unwrap_or((other_link, ""));
                 if other_path == path {
                     continue;
                 }
@@ -257,7 +321,7 @@ impl Audit {
 
 /// One request of the audit.
 struct Probe {
-    name: &'static str,
+    name: Cow<'static, str>,
     method: Method,
     target: String,
     range: bool,
@@ -265,17 +329,21 @@ struct Probe {
     /// The target whose valid link the request carries: serving exactly that target's bytes
     /// is no leak.
     link_of: Option<usize>,
+    /// For a climb, the path it resolves to when that differs from the target: serving what a
+    /// plain request there serves is no leak.
+    landing: Option<String>,
 }
 
 impl Probe {
-    fn refused(name: &'static str, target: String) -> Self {
+    fn refused(name: impl Into<Cow<'static, str>>, target: String) -> Self {
         Self {
-            name,
+            name: name.into(),
             method: Method::GET,
             target,
             range: false,
             expect_served: false,
             link_of: None,
+            landing: None,
         }
     }
 
@@ -422,6 +490,89 @@ fn climb(from: &str, to: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
+/// A request that climbs out of a public exception towards a private target.
+struct Climb {
+    name: String,
+    target: String,
+    /// Where the layer's reading (dot segments resolved, `//` merged) lands, when that is
+    /// neither above the root nor the target itself.
+    landing: Option<String>,
+}
+
+/// The spellings of a `..` segment that some reader resolves, each with its name in a report.
+const CLIMB_DOTS: [&str; 5] = ["..", "%2e%2e", "%2E%2E", ".%2e", "..;"];
+
+/// Climbs from inside `exception` (canonical, no trailing `/`) to `target` (canonical).
+///
+/// A router may have mounted a file server on any folder the two share and handed it the raw
+/// rest of the path; for each such mount the climb reaches the mount's root and goes on with the
+/// target's path below it. A reader that resolves `..` lands on the target; a layer that judges
+/// the resolved path may see a public one. One and two levels more catch readers that stop at
+/// their root instead of refusing.
+fn climbs(exception: &str, target: &str) -> Vec<Climb> {
+    let segments = |path: &str| -> Vec<String> {
+        path.trim_start_matches('/')
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let (inside, to) = (segments(exception), segments(target));
+    let folder = &to[..to.len().saturating_sub(1)];
+    // A target inside the exception is public by the configuration: nothing to climb out of.
+    if to.starts_with(&inside) {
+        return Vec::new();
+    }
+    let shared = inside
+        .iter()
+        .zip(folder)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let depth = inside.len();
+    let slash = if target.ends_with('/') { "/" } else { "" };
+    let mut out = Vec::new();
+    for mount in 0..=shared {
+        let rest = to[mount..].join("/") + slash;
+        let mounted_at = format!(
+            "/{}",
+            to[..mount]
+                .iter()
+                .map(|s| format!("{s}/"))
+                .collect::<String>()
+        );
+        for levels in (depth - mount)..=(depth - mount + 2) {
+            let landing = (levels <= depth)
+                .then(|| {
+                    let parts = [&inside[..depth - levels], &to[mount..]].concat();
+                    format!("/{}{slash}", parts.join("/"))
+                })
+                .filter(|landing| landing != target);
+            // Every spelling straight out, the detours with the two commonest: eleven requests
+            // per level rather than twenty.
+            for (detour, detour_name, extra, spellings) in [
+                ("", "", 0, CLIMB_DOTS.len()),
+                ("x/", ", through a sub-folder", 1, 2),
+                ("/", ", after `//`", 0, 2),
+                ("./", ", after `/./`", 0, 2),
+            ] {
+                for dots in &CLIMB_DOTS[..spellings] {
+                    let climb = format!("{dots}/").repeat(levels + extra);
+                    let plural = if levels == 1 { "" } else { "s" };
+                    out.push(Climb {
+                        name: format!(
+                            "climb {levels} level{plural} out of public exception \
+                             `{exception}/` with `{dots}`{detour_name}, for a mount at `{mounted_at}`"
+                        ),
+                        target: format!("/{}/{detour}{climb}{rest}", inside.join("/")),
+                        landing: landing.clone(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
 /// What an [`Audit`] found: every probe that was served without a valid link, and every valid
 /// link that was refused.
 #[derive(Debug, Clone)]
@@ -479,7 +630,7 @@ impl fmt::Display for AuditReport {
 /// One probe that got the wrong answer.
 #[derive(Debug, Clone)]
 pub struct Finding {
-    probe: &'static str,
+    probe: Cow<'static, str>,
     method: Method,
     target: String,
     status: Option<StatusCode>,
@@ -487,9 +638,10 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// What was tried (`no link`, `` `x/..` segment ``, ...).
+    /// What was tried (`no link`, `` `x/..` segment ``, `` climb 2 levels out of public
+    /// exception `/files/thumbnails/` with `%2e%2e` ``, ...).
     pub fn probe(&self) -> &str {
-        self.probe
+        &self.probe
     }
 
     /// The request's method.
@@ -553,6 +705,73 @@ mod tests {
         );
         assert_eq!(climb("/a/b/c.txt", "/x/y.txt"), "/a/b/../../x/y.txt");
         assert_eq!(climb("/a/c.txt", "/a/d.txt"), "/a/d.txt");
+    }
+
+    fn climb_targets(exception: &str, target: &str) -> Vec<String> {
+        climbs(exception, target)
+            .into_iter()
+            .map(|c| c.target)
+            .collect()
+    }
+
+    #[test]
+    fn climbs_leave_an_exception_every_way_a_reader_resolves() {
+        let sent = climb_targets("/files/thumbnails", "/files/report.pdf");
+        for expected in [
+            // The issue 18 leak: the layer read `/report.pdf`, the `/files` mount served it.
+            "/files/thumbnails/../../report.pdf",
+            "/files/thumbnails/%2e%2e/%2e%2e/report.pdf",
+            "/files/thumbnails/%2E%2E/%2E%2E/report.pdf",
+            "/files/thumbnails/.%2e/.%2e/report.pdf",
+            "/files/thumbnails/..;/..;/report.pdf",
+            "/files/thumbnails/../../../report.pdf",
+            "/files/thumbnails/x/../../../report.pdf",
+            "/files/thumbnails//../../report.pdf",
+            "/files/thumbnails/./../../report.pdf",
+            "/files/thumbnails/./%2e%2e/%2e%2e/report.pdf",
+            // Just far enough to reach the target, under either mount.
+            "/files/thumbnails/../report.pdf",
+            "/files/thumbnails/../../files/report.pdf",
+        ] {
+            assert!(sent.iter().any(|t| t == expected), "{expected} missing");
+        }
+        // Two-level exception, climbed out of three levels.
+        let deeper = climb_targets("/files/pub/thumbs", "/files/report.pdf");
+        assert!(deeper.contains(&"/files/pub/thumbs/../../../report.pdf".to_owned()));
+        assert!(deeper.contains(&"/files/pub/thumbs/../../report.pdf".to_owned()));
+        // Under another private prefix: only the climb from the root.
+        let other = climb_targets("/media/public", "/files/report.pdf");
+        assert!(other.contains(&"/media/public/../../files/report.pdf".to_owned()));
+        assert!(other.iter().all(|t| t.ends_with("/files/report.pdf")));
+        // Folders keep their trailing `/`.
+        let folder = climb_targets("/files/thumbnails", "/files/bob/");
+        assert!(folder.contains(&"/files/thumbnails/../../bob/".to_owned()));
+    }
+
+    #[test]
+    fn climbs_skip_targets_inside_the_exception_and_land_where_the_layer_reads() {
+        assert!(climbs("/files/thumbnails", "/files/thumbnails/a.png").is_empty());
+        assert!(climbs("/files/thumbnails", "/files/thumbnails").is_empty());
+        let climbs = climbs("/files/thumbnails", "/files/report.pdf");
+        let landing = |target: &str| {
+            climbs
+                .iter()
+                .find(|c| c.target == target)
+                .map(|c| c.landing.clone())
+        };
+        assert_eq!(
+            landing("/files/thumbnails/../../report.pdf"),
+            Some(Some("/report.pdf".to_owned()))
+        );
+        // Reaching the target itself, or above the root: no public twin to compare with.
+        assert_eq!(landing("/files/thumbnails/../report.pdf"), Some(None));
+        assert_eq!(landing("/files/thumbnails/../../../report.pdf"), Some(None));
+        let names: HashSet<&str> = climbs.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names.len(), climbs.len(), "every climb has its own name");
+        assert!(names.contains(
+            "climb 2 levels out of public exception `/files/thumbnails/` with `%2e%2e`, after `//`, \
+             for a mount at `/files/`"
+        ));
     }
 
     #[test]

@@ -159,6 +159,12 @@ impl Prefixes {
         }
     }
 
+    /// The public exceptions, canonical and without a trailing `/` (the wiring audit climbs out
+    /// of each).
+    pub(crate) fn public_exceptions(&self) -> impl Iterator<Item = &str> + '_ {
+        self.public.iter().map(|exception| &**exception)
+    }
+
     /// Reads, normalises and classifies a request path.
     pub(crate) fn route<'a>(&self, raw: &'a str) -> Route<'a> {
         if is_already_canonical(raw) {

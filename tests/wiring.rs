@@ -510,3 +510,208 @@ async fn folder_links_work_inside_a_nest() {
         assert!(!served(status, &body), "{outside} -> {status}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The wiring audit and public exceptions (issue 18, item 3): climbs out of an exception.
+// ---------------------------------------------------------------------------------------------
+
+use axum::extract::State;
+use tower_secure_link::audit::{AuditReport, FindingKind};
+
+/// `site()` with public files in the exceptions the tests below configure.
+fn site_with_exceptions() -> tempfile::TempDir {
+    let root = site();
+    for base in ["files", "api/files", "users/7/files"] {
+        write(
+            root.path(),
+            &format!("{base}/thumbnails/a.png"),
+            "public thumbnail",
+        );
+        write(
+            root.path(),
+            &format!("{base}/pub/thumbs/b.png"),
+            "public thumb",
+        );
+    }
+    root
+}
+
+/// The attacks of issue 18, written out by hand (not by the audit's generator): climbs out of
+/// `exception` (ending in `/`, `depth` segments below the private prefix) towards `rest`, the
+/// target's path below the prefix.
+fn climbs_of_issue_18(exception: &str, depth: usize, rest: &str) -> Vec<String> {
+    let up = |dots: &str, levels: usize| format!("{dots}/").repeat(levels);
+    // `..;` is a dot segment to readers that cut path parameters (Tomcat, Spring).
+    let mut out: Vec<String> = ["..", "%2e%2e", ".%2e", "%2E%2E", "..;"]
+        .iter()
+        .map(|dots| format!("{exception}{}{rest}", up(dots, depth + 1)))
+        .collect();
+    out.push(format!("{exception}{}{rest}", up("..", depth + 2)));
+    out.push(format!("{exception}x/{}{rest}", up("..", depth + 2)));
+    out.push(format!("{exception}/{}{rest}", up("..", depth + 1)));
+    out.push(format!("{exception}./{}{rest}", up("..", depth + 1)));
+    out
+}
+
+async fn audit_of(signer: UrlSigner, targets: &[&str], app: &Router) -> AuditReport {
+    let mut audit = Audit::new(signer);
+    for target in targets {
+        audit = audit.target(*target);
+    }
+    audit.run(app.clone()).await
+}
+
+/// Whether the report names `attack` as served without a link by a climb out of an exception.
+fn names_climb(report: &AuditReport, attack: &str) -> bool {
+    report.findings().iter().any(|f| {
+        f.kind() == FindingKind::ServedWithoutValidLink
+            && f.target() == attack
+            && f.probe().contains("out of public exception")
+    })
+}
+
+/// Every held wiring of the table, with a public exception (one and two levels deep) inside its
+/// prefix: whichever of issue 18's climbs the wiring serves, the audit names, and a wiring that
+/// serves none gets a clean report (the exception's own files being public is no finding). On
+/// the code of the morning issue 18 was filed, `nest_service`/`nest` + `Router::layer` serve
+/// them; once the layer refuses them, every report here must be clean.
+#[tokio::test]
+async fn the_audit_names_every_climb_out_of_an_exception_that_a_wiring_serves() {
+    let root = site_with_exceptions();
+    let mut problems = Vec::new();
+    let (mut leaking, mut holding) = (Vec::new(), Vec::new());
+    for style in styles().into_iter().filter(|s| s.expect == Expect::Held) {
+        // This row configures its own exception.
+        if style.name.contains("public exception") {
+            continue;
+        }
+        for (exception, depth) in [("thumbnails/", 1), ("pub/thumbs/", 2)] {
+            let exception = format!("{}{exception}", style.prefix);
+            let layer = SecureLinkLayer::new(key())
+                .with_private_prefix(style.prefix)
+                .unwrap()
+                .with_public_exception(&exception)
+                .unwrap();
+            let app = (style.build)(&layer, root.path());
+            let thumbnail = format!("{exception}{}", if depth == 1 { "a.png" } else { "b.png" });
+            let (status, body) = oneshot(&app, &thumbnail).await;
+            if style.targets == FILES && (status != StatusCode::OK || !body.starts_with("public")) {
+                problems.push(format!("{}: {thumbnail} -> {status}", style.name));
+            }
+            let mut served_attacks = Vec::new();
+            for target in style.targets {
+                let rest = target.strip_prefix(style.prefix).unwrap();
+                for attack in climbs_of_issue_18(&exception, depth, rest) {
+                    let (status, body) = oneshot(&app, &attack).await;
+                    if served(status, &body) {
+                        served_attacks.push(attack);
+                    }
+                }
+            }
+            let report = audit_of(layer.signer(), style.targets, &app).await;
+            let case = format!("{} with exception {exception}", style.name);
+            if served_attacks.is_empty() {
+                if !report.is_clean() {
+                    problems.push(format!("{case}: holds, yet the audit says: {report}"));
+                }
+                holding.push(case);
+            } else {
+                for attack in &served_attacks {
+                    if !names_climb(&report, attack) {
+                        problems.push(format!("{case}: serves {attack}, the audit misses it"));
+                    }
+                }
+                leaking.push(format!("{case}: {}", served_attacks.len()));
+            }
+        }
+    }
+    println!("leaking: {leaking:#?}\nholding: {} cases", holding.len());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A hand-written thumbnail handler, left outside the layer because thumbnails are public: it
+/// joins the decoded rest of the path onto its folder and lets the file system resolve `..`.
+async fn thumbnail_from_disk(
+    State(folder): State<std::path::PathBuf>,
+    Params(rest): Params<String>,
+) -> Result<String, StatusCode> {
+    std::fs::read_to_string(folder.join(rest)).map_err(|_| StatusCode::NOT_FOUND)
+}
+
+/// The private files, and the public exception's folder served by `thumbnail_from_disk`.
+fn files_and_thumbnails(layer: &SecureLinkLayer, root: &Path, thumbnails_inside: bool) -> Router {
+    let files = Router::new().nest_service("/files", ServeDir::new(root.join("files")));
+    let thumbnails = get(thumbnail_from_disk).with_state(root.join("files/thumbnails"));
+    if thumbnails_inside {
+        let router = files.route("/files/thumbnails/{*rest}", thumbnails);
+        Router::new().fallback_service(any_service(layer.layer(router)))
+    } else {
+        files
+            .layer(layer.clone())
+            .route("/files/thumbnails/{*rest}", thumbnails)
+    }
+}
+
+/// A leak no layer can refuse, because no layer sees it: the exception's folder is served next
+/// to the layer by a handler that resolves `..` itself. Only the climbs out of the exception
+/// reach it, so the audit must report exactly those; the same router inside the layer holds and
+/// its report is clean.
+#[tokio::test]
+async fn the_audit_catches_a_climb_that_goes_around_the_layer() {
+    let root = site_with_exceptions();
+    let layer = SecureLinkLayer::new(key())
+        .with_private_prefix("/files/")
+        .unwrap()
+        .with_public_exception("/files/thumbnails/")
+        .unwrap();
+    let targets = ["/files/invoice-42.pdf", "/files/bob/report.pdf"];
+
+    let around = files_and_thumbnails(&layer, root.path(), false);
+    let (status, body) = oneshot(&around, "/files/thumbnails/a.png").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "public thumbnail")
+    );
+    let (status, body) = oneshot(&around, "/files/thumbnails/../invoice-42.pdf").await;
+    assert!(
+        served(status, &body),
+        "the wiring is meant to leak: {status}"
+    );
+    let report = audit_of(layer.signer(), &targets, &around).await;
+    for attack in [
+        "/files/thumbnails/../invoice-42.pdf",
+        "/files/thumbnails/%2e%2e/invoice-42.pdf",
+        "/files/thumbnails/../bob/report.pdf",
+    ] {
+        assert!(
+            names_climb(&report, attack),
+            "{attack} missing from: {report}"
+        );
+    }
+    let leaks: Vec<_> = report
+        .findings()
+        .iter()
+        .filter(|f| f.kind() == FindingKind::ServedWithoutValidLink)
+        .collect();
+    assert!(
+        leaks.iter().all(|f| f
+            .probe()
+            .contains("out of public exception `/files/thumbnails/`")),
+        "only climbs reach the handler beside the layer: {report}"
+    );
+    let shown = report.to_string();
+    assert!(
+        shown.contains("/files/thumbnails/../invoice-42.pdf"),
+        "{shown}"
+    );
+    assert!(shown.contains("got 200"), "{shown}");
+
+    let inside = files_and_thumbnails(&layer, root.path(), true);
+    let (status, body) = oneshot(&inside, "/files/thumbnails/a.png").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "public thumbnail")
+    );
+    let report = audit_of(layer.signer(), &targets, &inside).await;
+    assert!(report.is_clean(), "{report}");
+}
