@@ -413,10 +413,10 @@ impl Reading {
     /// The canonical paths of the other readings (see rule 4 of the module docs), each with
     /// whether it must equal the strict reading (`true`) or only classify the same (`false`).
     fn liberal_readings(&self) -> Vec<(String, bool)> {
-        let split_and_trim = |segments: &[Vec<u8>], strip_parameters: bool| {
+        let split_and_trim = |segments: &[Vec<u8>], separators: &[u8], strip_parameters: bool| {
             let mut out: Vec<Vec<u8>> = Vec::new();
             for segment in segments {
-                for piece in segment.split(|b| *b == b'/' || *b == b'\\') {
+                for piece in segment.split(|b| separators.contains(b)) {
                     let piece = match piece.iter().position(|b| *b == b';') {
                         Some(end) if strip_parameters => &piece[..end],
                         _ => piece,
@@ -436,8 +436,19 @@ impl Reading {
             }
             out
         };
-        let once = split_and_trim(&self.segments, false);
+        const BOTH: &[u8] = b"/\\";
+        let once = split_and_trim(&self.segments, BOTH, false);
         let mut readings = vec![(encode_path(&once, self.trailing_slash), true)];
+        // nginx decodes `%2F` into a separator but keeps `\` as a byte on Unix; Windows servers
+        // do the opposite. Each separator alone gives a reading of its own: a `\` that swallows
+        // a `..` in the joint reading can leave an nginx climb through `%2F` unseen.
+        for alone in [&b"/"[..], &b"\\"[..]] {
+            let other = BOTH.iter().find(|b| !alone.contains(b));
+            if self.segments.iter().flatten().any(|b| Some(b) == other) {
+                let reading = split_and_trim(&self.segments, alone, false);
+                readings.push((encode_path(&reading, self.trailing_slash), true));
+            }
+        }
         // A second round of decoding, for servers (or proxies in front) that decode twice.
         let twice: Vec<Vec<u8>> = once
             .iter()
@@ -445,14 +456,14 @@ impl Reading {
             .collect();
         if twice != once {
             readings.push((
-                encode_path(&split_and_trim(&twice, false), self.trailing_slash),
+                encode_path(&split_and_trim(&twice, BOTH, false), self.trailing_slash),
                 true,
             ));
         }
         // `;` is an ordinary character in a file name (nginx and ServeDir read it so), but some
         // servers cut path parameters at it: that reading only has to land in the same class.
         if self.segments.iter().any(|segment| segment.contains(&b';')) {
-            let cut = split_and_trim(&self.segments, true);
+            let cut = split_and_trim(&self.segments, BOTH, true);
             readings.push((encode_path(&cut, self.trailing_slash), false));
         }
         readings
@@ -681,6 +692,10 @@ mod tests {
             Case { name: "backslash climb out of an exception", raw: "/private/public/..\\..\\index.html", expect: Ambiguous },
             Case { name: "escaped letter climbing out of an exception", raw: "/private/%70ublic/../../index.html", expect: Ambiguous },
             Case { name: "upper-case exception climbed out of", raw: "/PRIVATE/public/../../index.html", expect: Ambiguous },
+            // nginx splits at `%2F` but not at `\`: a `\` must not hide an escaped-slash climb.
+            Case { name: "backslash then escaped-slash climb", raw: "/x%5Ce/..%2Fprivate/file.txt", expect: Ambiguous },
+            Case { name: "raw backslash then escaped-slash climb", raw: "/x\\e/..%2Fprivate/file.txt", expect: Ambiguous },
+            Case { name: "escaped-slash then backslash climb", raw: "/x%2Fe/..%5Cprivate/file.txt", expect: Ambiguous },
             Case { name: "escaped exception file stays public", raw: "/private/public/a%20b.png", expect: Public("/private/public/a%20b.png") },
             Case { name: "public climb stays public", raw: "/static/./a/../b.css", expect: Public("/static/b.css") },
             Case { name: "public double slash stays public", raw: "/static//a.css", expect: Public("/static/a.css") },
