@@ -169,7 +169,7 @@ where
                         response = check.apply(response);
                     }
                     if let Some(redirected) = conceal.take() {
-                        response = concealed(response, redirected);
+                        response = concealed(response, *redirected);
                     }
                     if let Some(cookie) = set_cookie.take() {
                         if response.status().is_success() {
@@ -266,9 +266,9 @@ pub(crate) fn mark_resumed<B>(request: &mut Request<B>) {
 /// The answer to an opaque link without anything that names its hidden target: `Location` and
 /// `Content-Location` are dropped, and a redirect (which is nothing without its `Location`, and
 /// ServeDir's names the folder) becomes `redirected`.
-fn concealed<B>(mut response: Response<B>, redirected: Box<Response<B>>) -> Response<B> {
+fn concealed<B>(mut response: Response<B>, redirected: Response<B>) -> Response<B> {
     if response.status().is_redirection() && response.headers().contains_key(LOCATION) {
-        return *redirected;
+        return redirected;
     }
     let headers = response.headers_mut();
     headers.remove(LOCATION);
