@@ -101,6 +101,7 @@ mod clock;
 mod extract;
 mod format;
 mod future;
+mod host;
 mod key;
 mod layer;
 mod mount;

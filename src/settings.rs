@@ -174,42 +174,74 @@ impl Settings {
         headers: &'a HeaderMap,
         extensions: &'a Extensions,
     ) -> Result<Verdict<'a, 'a>, RejectionKind> {
+        // Before any path is read: a target with no path, or a request naming its host twice,
+        // is refused whatever its path (the `host` module; no header lookup in the usual case).
+        crate::host::request_host(uri, headers)?;
         let query = uri.query().unwrap_or("");
         // HTTP/2 carries the host here rather than in a `Host` header.
         let authority = uri.authority().map(http::uri::Authority::as_str);
+        let request = (headers, authority);
         match mount::client_path(uri, extensions, self.mount.as_deref()) {
-            ClientPath::AsSeen => {
-                self.decide_path(method, uri.path(), query, (headers, authority), extensions)
+            ClientPath::AsSeen => self.decide_path(method, uri.path(), query, request, extensions),
+            ClientPath::Routed => {
+                let verdict = self.decide_path(method, uri.path(), query, request, extensions)?;
+                self.refuse_rerouted(uri.path(), &verdict)?;
+                Ok(verdict)
             }
             ClientPath::Nested {
                 full,
                 mount_segments,
-            } => Ok(self
-                .decide_path(method, full, query, (headers, authority), extensions)?
-                .unmounted(mount_segments)),
-            ClientPath::Mounted {
-                mount,
-                seen,
-                mount_segments,
-            } => {
+            } => self
+                .decide_path(method, full, query, request, extensions)?
+                .unmounted(mount::leading_segments(full, mount_segments)),
+            ClientPath::Mounted { mount, seen } => {
                 let mut buffer = [0u8; mount::JOIN_BUFFER];
                 let full = mount::joined(mount, seen, &mut buffer);
-                Ok(self
-                    .decide_path(method, &full, query, (headers, authority), extensions)?
-                    .unmounted(mount_segments))
+                self.decide_path(method, &full, query, request, extensions)?
+                    .unmounted(mount)
             }
             ClientPath::Rewritten { original } => {
                 // Something between the router and the layer changed the path. The router chose
                 // by the original: a private original must not pass as a public rewrite.
-                let seen =
-                    self.decide_path(method, uri.path(), query, (headers, authority), extensions)?;
+                let seen = self.decide_path(method, uri.path(), query, request, extensions)?;
                 let original_public = matches!(self.prefixes.route(original), Route::Public(_));
                 if !seen.is_signed() && !original_public {
                     return Err(RejectionKind::AmbiguousPath);
                 }
+                self.refuse_rerouted(uri.path(), &seen)?;
                 Ok(seen)
             }
         }
+    }
+
+    /// A router has already chosen the service behind the layer by `path`. For an opaque link
+    /// that was `/files/s/<token>`: the service is mounted at `/files/s` at the deepest (a token
+    /// is random, so no mount names it), and any mount that matched lies inside the folder that
+    /// holds the opaque prefix. A hidden target outside that folder may belong to another
+    /// service, so it is refused rather than handed to this one.
+    fn refuse_rerouted(&self, path: &str, verdict: &Verdict<'_, '_>) -> Result<(), RejectionKind> {
+        let (Some(prefix), Verdict::Signed { path: target, .. }) = (&self.opaque_prefix, verdict)
+        else {
+            return Ok(());
+        };
+        if self.opaque_token(path).is_none() {
+            return Ok(());
+        }
+        let folder = prefix
+            .trim_end_matches('/')
+            .rsplit_once('/')
+            .map_or("", |(folder, _)| folder);
+        match mount::within_mount(target, folder) {
+            Some(_) => Ok(()),
+            None => Err(RejectionKind::OutsideMount),
+        }
+    }
+
+    /// The token of an opaque link, when `raw_path` lies under the opaque prefix.
+    fn opaque_token<'p>(&self, raw_path: &'p str) -> Option<&'p str> {
+        self.opaque_prefix
+            .as_deref()
+            .and_then(|prefix| raw_path.strip_prefix(prefix))
     }
 
     /// [`decide`](Self::decide) for one reading of the client's path.

@@ -7,14 +7,21 @@
 //! signs its folder and host, so it admits nothing outside them wherever a client sends it. It
 //! holds no secret: a signature by the keyring's signing key, or for a verifier that holds only
 //! public keys, by a random key of the layer's own.
+//!
+//! The host is the one HTTP says the request is for (the [`host`](crate::host) module: the
+//! target's authority, else the single `Host`; the layer has already refused requests that name
+//! two). A request with no usable host (HTTP/1.0 without `Host`, an empty or non-ASCII one) gets
+//! no cookie, though its link still serves the file, and no cookie admits it: a cookie bound to
+//! "no host" would work on every such request, for whatever server it reaches.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use http::header::{COOKIE, HOST};
+use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue, Method};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
+use crate::host::Host;
 use crate::key::{Key, Keyring};
 use crate::path::{decode_canonical, Route};
 use crate::settings::{Conditions, Settings, Verdict};
@@ -37,17 +44,13 @@ pub(crate) struct Request<'q, 'r> {
     query: &'q str,
     method: &'r Method,
     headers: &'r HeaderMap,
-    /// The host the client asked for (`Host`, or HTTP/2's authority), as sent.
+    /// The host the request is for, as sent; `None` when it names none a cookie can be bound to.
     host: Option<&'r str>,
 }
 
 impl<'q, 'r> Request<'q, 'r> {
     pub(crate) fn of(presented: &super::Presented<'_, 'q, 'r>) -> Self {
-        let host = presented
-            .headers
-            .get(HOST)
-            .and_then(|host| host.to_str().ok())
-            .or(presented.authority);
+        let host = Host::accepted(presented.authority, presented.headers).usable();
         Self {
             query: presented.query,
             method: presented.method,
@@ -95,7 +98,7 @@ fn key_for<'k>(settings: &'k Settings, keyring: &'k Keyring, id: &str) -> Option
 
 /// The `Set-Cookie` value granting `folder` (decoded, ending with `/`; `escaped_folder` is the
 /// same folder as the client's path carries it) for `session` seconds from `now`, capped by the
-/// maximum lifetime. `None` when no key can sign it.
+/// maximum lifetime. `None` when no key can sign it, or the request names no usable host.
 pub(crate) fn grant(
     settings: &Settings,
     keyring: &Keyring,
@@ -104,11 +107,11 @@ pub(crate) fn grant(
     session: u64,
     now: u64,
 ) -> Option<HeaderValue> {
+    let host = request.host?.to_ascii_lowercase();
     let key = signing_key(settings, keyring)?;
     let lifetime = session.min(settings.max_lifetime);
     let mut expires_text = Decimal::default();
     let expires = expires_text.text(now.saturating_add(lifetime));
-    let host = request.host.unwrap_or("").to_ascii_lowercase();
     let signature = key.sign(&claims(key.id(), folder, expires, &host))?;
     let secure = if is_loopback(&host) { "" } else { "; Secure" };
     let value = format!(
@@ -133,7 +136,7 @@ fn is_loopback(host: &str) -> bool {
 }
 
 /// Admits a GET or HEAD request for the canonical private `path` when one of its session
-/// cookies is valid and its folder holds the path.
+/// cookies is valid and its folder holds the path, on a request that names the cookie's host.
 pub(crate) fn admit<'p, 'q>(
     settings: &'q Settings,
     keyring: &Keyring,
@@ -143,8 +146,8 @@ pub(crate) fn admit<'p, 'q>(
     if *request.method != Method::GET && *request.method != Method::HEAD {
         return None;
     }
+    let host = request.host?.to_ascii_lowercase();
     let decoded = decode_canonical(&path);
-    let host = request.host.unwrap_or("").to_ascii_lowercase();
     let admitted = session_values(settings, request.headers)
         .any(|value| covers(settings, keyring, value, (&decoded, &host)));
     if !admitted || !matches!(settings.prefixes.route(&path), Route::Private(_)) {
