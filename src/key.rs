@@ -178,7 +178,19 @@ impl Key {
     }
 
     /// Makes an Ed25519 key that only verifies, from its id and 32-byte public key. Refuses a
-    /// key that is no point on the curve or one of small order (it would accept forgeries).
+    /// key that is no point on the curve or one of small order (it would accept forgeries), and
+    /// one that names its point in a non-canonical encoding (RFC 8032 5.1.3).
+    ///
+    /// ```
+    /// use tower_secure_link::{Key, KeyError};
+    ///
+    /// // y = 2^255 - 19 + 3: the point whose y is 3, written the way RFC 8032 forbids.
+    /// let mut non_canonical = [0xff; 32];
+    /// non_canonical[0] = 0xf0;
+    /// non_canonical[31] = 0x7f;
+    /// let err = Key::ed25519_public("ed-2026", non_canonical).unwrap_err();
+    /// assert_eq!(err, KeyError::NonCanonicalEd25519Key);
+    /// ```
     pub fn ed25519_public(
         id: impl Into<String>,
         public_key: impl AsRef<[u8]>,
@@ -192,6 +204,12 @@ impl Key {
             .map_err(|_| KeyError::InvalidEd25519Key)?;
         if key.is_weak() {
             return Err(KeyError::InvalidEd25519Key);
+        }
+        // ed25519-dalek reduces y modulo p and ignores a sign bit on x = 0, so 2^255 - 19 + y
+        // decodes like y. Only the one encoding the point itself compresses to is accepted:
+        // otherwise one key has two spellings, and a verifier hashes whichever it was given.
+        if key.to_edwards().compress().to_bytes() != *bytes {
+            return Err(KeyError::NonCanonicalEd25519Key);
         }
         Ok(Self {
             id,
@@ -369,6 +387,10 @@ pub enum KeyError {
     /// point of large order.
     #[cfg(feature = "ed25519")]
     InvalidEd25519Key,
+    /// An Ed25519 public key encodes its point in a non-canonical form (the encoded y is
+    /// 2^255 - 19 or more), which RFC 8032 5.1.3 says to reject.
+    #[cfg(feature = "ed25519")]
+    NonCanonicalEd25519Key,
     /// The operating system gave no randomness for a new key.
     #[cfg(feature = "ed25519")]
     NoRandomness,
@@ -389,6 +411,11 @@ impl fmt::Display for KeyError {
             Self::InvalidEd25519Key => f.write_str(
                 "an Ed25519 key is 32 bytes (43 characters of base64url); a public key must be \
                  a valid curve point of large order",
+            ),
+            #[cfg(feature = "ed25519")]
+            Self::NonCanonicalEd25519Key => f.write_str(
+                "the Ed25519 public key is not in canonical form (its y is 2^255 - 19 or more, \
+                 RFC 8032 5.1.3): use the 32 bytes the key pair's generator printed",
             ),
             #[cfg(feature = "ed25519")]
             Self::NoRandomness => f.write_str("no randomness was available for a new key"),

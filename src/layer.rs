@@ -9,7 +9,7 @@ use tower_layer::Layer;
 
 use crate::clock::{Clock, SystemClock};
 use crate::key::{Key, Keyring, KeyringHandle};
-use crate::one_time::{MemoryNonceStore, NonceStore, StoreError, StoreFuture};
+use crate::one_time::{MemoryNonceStore, NonceStore, StoreError};
 use crate::path::{canonical_prefix, PrefixError, Prefixes};
 use crate::rejection::{DefaultRejectionResponse, Rejection};
 use crate::service::SecureLink;
@@ -379,6 +379,12 @@ impl<R> SecureLinkLayer<R> {
     /// (410, `revoked`); it is kept, like a nonce, for a relative time with a margin of twice
     /// the leeway, then forgotten. A store that cannot be reached fails the call.
     ///
+    /// A store that would forget the revocation when it restarts (the default memory store,
+    /// Redis without persistence), or cannot say, refuses it
+    /// ([`StoreErrorKind::WouldBeForgotten`](crate::one_time::StoreErrorKind)): the links
+    /// would quietly work again. [`.allow_volatile()`](crate::one_time::Revocation::allow_volatile)
+    /// revokes there anyway.
+    ///
     /// ```
     /// use http::{Method, StatusCode};
     /// use tower_secure_link::{Key, SecureLinkLayer};
@@ -389,19 +395,23 @@ impl<R> SecureLinkLayer<R> {
     /// let link = layer.signer().link("/shared/deck.pdf").group("team-a").to_target()?;
     /// let until = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs()
     ///     + 7 * 24 * 3600;
-    /// layer.revoke_group("team-a", until).await?;
+    /// // With a persistent Redis store: `layer.revoke_group("team-a", until).await?`. The
+    /// // memory store forgets it when the process restarts, so say that this is accepted:
+    /// layer.revoke_group("team-a", until).allow_volatile().await?;
     /// // `check` does not ask the store; a request through the layer gets 410 `revoked`.
     /// # let _ = link;
     /// # Ok(())
     /// # }
     /// ```
-    pub fn revoke_group(&self, group: &str, until: u64) -> StoreFuture<()> {
+    pub fn revoke_group(&self, group: &str, until: u64) -> crate::one_time::Revocation {
+        let store = self.settings.nonce_store.clone();
         if !crate::token::is_group(group) {
-            return StoreFuture::ready(Err(StoreError::new(crate::token::GROUP_RULE)));
+            let error = StoreError::new(crate::token::GROUP_RULE);
+            return crate::one_time::Revocation::refused(store, error);
         }
         let now = self.settings.clock.now_unix();
         let keep_for = crate::one_time::keep_for(until, self.settings.leeway, now);
-        self.settings.nonce_store.revoke(group, now, keep_for)
+        crate::one_time::Revocation::new(store, group, now, keep_for)
     }
 
     /// A signer with this layer's settings, for minting links outside requests.

@@ -12,7 +12,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use http::{Method, StatusCode};
 use tower_secure_link::one_time::MemoryNonceStore;
-use tower_secure_link::{Key, Keyring, ManualClock, RejectionKind, SecureLinkLayer, SignErrorKind};
+use tower_secure_link::{
+    Key, KeyError, Keyring, ManualClock, RejectionKind, SecureLinkLayer, SignErrorKind,
+};
 
 const NOW: u64 = 1_767_222_000;
 
@@ -471,4 +473,129 @@ fn the_cli_mints_with_the_private_key_and_verifies_and_serves_with_public_keys_o
         support::get(&server.addr, &link.replace("hello", "hellO")).status,
         403
     );
+}
+
+/// The point whose y is 3 (of large order, so nothing but its encoding can be wrong with it),
+/// written canonically or as y = p + 3 (2^255 - 16), with `x_negative` in the top bit.
+fn y3(canonical: bool, x_negative: bool) -> [u8; 32] {
+    let mut bytes = if canonical { [0; 32] } else { [0xff; 32] };
+    bytes[0] = if canonical { 3 } else { 0xf0 };
+    bytes[31] = if canonical { 0 } else { 0x7f } | u8::from(x_negative) << 7;
+    bytes
+}
+
+#[test]
+fn a_public_key_in_a_non_canonical_encoding_is_refused() {
+    use ed25519_dalek::VerifyingKey;
+    for x_negative in [false, true] {
+        let (canonical, spelled_again) = (y3(true, x_negative), y3(false, x_negative));
+        // ed25519-dalek alone decodes the second spelling, to the same point of large order.
+        let loose = VerifyingKey::from_bytes(&spelled_again).expect("dalek reduces y mod p");
+        assert!(!loose.is_weak());
+        assert_eq!(
+            loose.to_edwards(),
+            VerifyingKey::from_bytes(&canonical).unwrap().to_edwards()
+        );
+        assert!(Key::ed25519_public("ed-ok", canonical).is_ok());
+        assert_eq!(
+            Key::ed25519_public("ed-bad", spelled_again).unwrap_err(),
+            KeyError::NonCanonicalEd25519Key,
+            "x negative: {x_negative}"
+        );
+    }
+    // Every y from p to 2^255 - 1, with either sign: none is accepted (y = p and p + 1 are the
+    // small-order points y = 0 and y = 1 spelled again, the rest non-canonical or off the curve).
+    for k in 0..19u8 {
+        for sign in [0, 0x80] {
+            let mut bytes = [0xff; 32];
+            bytes[0] = 0xed + k;
+            bytes[31] = 0x7f | sign;
+            assert!(Key::ed25519_public("k", bytes).is_err(), "y = p + {k}");
+        }
+    }
+    // Small-order points stay refused: y = 0 (order 4) and y = p - 1 (order 2), x's sign either.
+    let mut minus_one = [0xff; 32];
+    minus_one[0] = 0xec;
+    minus_one[31] = 0x7f;
+    for point in [[0u8; 32], minus_one] {
+        for sign in [0, 0x80] {
+            let mut bytes = point;
+            bytes[31] |= sign;
+            assert_eq!(
+                Key::ed25519_public("weak", bytes).unwrap_err(),
+                KeyError::InvalidEd25519Key
+            );
+        }
+    }
+}
+
+/// Runs the CLI with `env` and gives its exit code and stderr, failing the test when it is
+/// still running after 15 seconds (a `serve` that accepted its keys).
+fn exit_of(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    use std::io::Read as _;
+    use std::process::Stdio;
+    let mut command = Command::new(support::example_binary());
+    command
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for name in [
+        "SECURE_LINK_KEY",
+        "SECURE_LINK_KEY_ID",
+        "SECURE_LINK_OLD_KEYS",
+    ] {
+        command.env_remove(name);
+    }
+    let mut child = command.envs(env.iter().copied()).spawn().unwrap();
+    let status = support::wait_for_exit(&mut child, std::time::Duration::from_secs(15));
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let mut err = String::new();
+    let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+    assert!(status.is_some(), "{args:?} is still running: {err}");
+    (status.and_then(|status| status.code()), err)
+}
+
+#[test]
+fn serve_and_verify_refuse_a_non_canonical_public_key_and_name_it() {
+    let (_, keys, _) = cli(&["keygen", "--ed25519", "--key-id", "good"], &[]);
+    let good = keys.lines().nth(1).unwrap();
+    let good = good.strip_prefix("SECURE_LINK_PUBLIC_KEYS=").unwrap();
+    let listed = |canonical: bool| {
+        let key = URL_SAFE_NO_PAD.encode(y3(canonical, false));
+        format!("{good},spelled-again:{key}")
+    };
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("private")).unwrap();
+    let root_arg = root.path().to_str().unwrap();
+    let serve = [
+        "serve",
+        "--format",
+        "ed25519",
+        "--addr",
+        "127.0.0.1:0",
+        "--root",
+        root_arg,
+    ];
+    let refused = listed(false);
+    let env = [("SECURE_LINK_PUBLIC_KEYS", refused.as_str())];
+    let verify = ["verify", "--format", "ed25519", "/private/a?sl_kid=good"];
+    for args in [&serve[..], &verify[..]] {
+        let (code, err) = exit_of(args, &env);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("key id \"spelled-again\"") && err.contains("canonical"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("key id \"good\""), "{err}");
+    }
+    // The same point spelled canonically is a key `serve` starts with.
+    let accepted = listed(true);
+    let server = support::Serve::start(
+        &["--format", "ed25519", "--root", root_arg],
+        &[("SECURE_LINK_PUBLIC_KEYS", accepted.as_str())],
+    );
+    assert_eq!(support::get(&server.addr, "/private/a").status, 403);
 }

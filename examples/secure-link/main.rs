@@ -21,6 +21,7 @@ use axum::Router;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use http::{Method, Uri};
 use tower_http::services::ServeDir;
+use tower_secure_link::one_time::StoreErrorKind;
 use tower_secure_link::{
     Key, Keyring, RejectionKind, SecureLinkLayer, SignErrorKind, UrlSigner, MIN_SECRET_LEN,
 };
@@ -116,6 +117,10 @@ enum Command {
         /// 7 days, which outlives every link of the group).
         #[arg(long, value_name = "SECONDS", default_value_t = 7 * 24 * 60 * 60)]
         ttl: u64,
+        /// Revoke even when that Redis keeps nothing across its restarts (no appendonly, no
+        /// save) or will not say: after its next restart the group's links work again.
+        #[arg(long)]
+        volatile: bool,
     },
     /// Print a new key as shell-ready lines: an HMAC secret, or with --ed25519 a key pair.
     Keygen {
@@ -255,7 +260,12 @@ fn main() -> ExitCode {
             target,
         } => verify(&method, &private, client_ip, &scheme, &target),
         Command::Serve(args) => serve(args),
-        Command::Revoke { group, redis, ttl } => revoke(&group, &redis, ttl),
+        Command::Revoke {
+            group,
+            redis,
+            ttl,
+            volatile,
+        } => revoke(&group, &redis, ttl, volatile),
         Command::Keygen { ed25519, key_id } => keygen(ed25519, &key_id),
         Command::NginxConfig {
             location,
@@ -363,7 +373,14 @@ fn ed25519_layer(private: Option<&str>) -> Result<SecureLinkLayer, Failure> {
         };
         let (id, key) = pair.split_once(':').ok_or_else(|| fail(&"no ':'"))?;
         let bytes = decode(key).map_err(|_| fail(&"the key is not base64url"))?;
-        public.push(Key::ed25519_public(id, bytes).map_err(|e| fail(&e))?);
+        // The pair is well formed, so name the key by its id: the fix is that key, not the list.
+        let key = Key::ed25519_public(id, bytes).map_err(|e| {
+            usage(format!(
+                "SECURE_LINK_PUBLIC_KEYS, key id {id:?}: {e} (copy the public key again from \
+                 `secure-link keygen --ed25519`, or drop that pair)"
+            ))
+        })?;
+        public.push(key);
     }
     let private = match private {
         None => None,
@@ -799,7 +816,7 @@ fn verify(
     }
 }
 
-fn revoke(group: &str, redis: &str, ttl: u64) -> Result<(), Failure> {
+fn revoke(group: &str, redis: &str, ttl: u64, volatile: bool) -> Result<(), Failure> {
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| runtime_failure(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async {
@@ -814,10 +831,17 @@ fn revoke(group: &str, redis: &str, ttl: u64) -> Result<(), Failure> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_secs())
             .saturating_add(ttl);
-        layer
-            .revoke_group(group, until)
-            .await
-            .map_err(|e| usage(format!("--group {group:?}: {e}")))?;
+        let mut revocation = layer.revoke_group(group, until);
+        if volatile {
+            revocation = revocation.allow_volatile();
+        }
+        revocation.await.map_err(|e| match e.kind() {
+            StoreErrorKind::WouldBeForgotten => usage(format!(
+                "--redis: {e}; turn on appendonly or save in that Redis, or pass --volatile to \
+                 revoke until its next restart"
+            )),
+            _ => usage(format!("--group {group:?}: {e}")),
+        })?;
         println!("revoked {group} until {until}");
         Ok(())
     })
@@ -925,7 +949,10 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
         .map_err(|e| runtime_failure(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async move {
         if let Some(url) = &redis {
-            layer = layer.with_nonce_store(redis_store(url, redis_require_persistence).await?);
+            let store = redis_store(url, redis_require_persistence).await?;
+            #[cfg(feature = "redis")]
+            say_if_revocations_would_be_forgotten(&store);
+            layer = layer.with_nonce_store(store);
         }
         let signer = layer.signer();
         let mut files = Router::new().fallback_service(ServeDir::new(&root));
@@ -1012,6 +1039,24 @@ async fn redis_store(
         store.persistence().describe()
     );
     Ok(store)
+}
+
+/// `serve --redis`: revocations live in the same Redis, so say at start when a restart of it
+/// would undo them.
+#[cfg(feature = "redis")]
+fn say_if_revocations_would_be_forgotten(store: &tower_secure_link::one_time::RedisNonceStore) {
+    use tower_secure_link::one_time::Durability;
+    match store.persistence().durability() {
+        Durability::LostOnRestart => eprintln!(
+            "secure-link: this Redis would forget revocations when it restarts (revoked groups \
+             work again); `secure-link revoke` refuses to revoke here without --volatile"
+        ),
+        Durability::Unknown => eprintln!(
+            "secure-link: this Redis did not say whether it keeps revocations across restarts; \
+             `secure-link revoke` refuses to revoke here without --volatile"
+        ),
+        _ => {}
+    }
 }
 
 /// A Redis URL without its password.

@@ -7,7 +7,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{ConsumeFuture, NonceStore, StoreError, StoreFuture, Use};
+use super::{ConsumeFuture, Durability, NonceStore, StoreError, StoreFuture, Use};
 use crate::token::SEXTETS;
 
 /// How many nonces the memory store holds unless told otherwise.
@@ -29,7 +29,9 @@ pub const DEFAULT_CAPACITY: usize = 100_000;
 /// entry, the forgetting queue's entry and their spare capacity).
 ///
 /// Everything is lost when the process restarts: a link used before a restart can be used
-/// once more after it. Use the Redis store, with persistence, where that matters.
+/// once more after it, and a revoked group works again. Use the Redis store, with persistence,
+/// where that matters; revoking on this store needs
+/// [`Revocation::allow_volatile`](super::Revocation::allow_volatile).
 ///
 /// ```
 /// use std::time::Duration;
@@ -283,6 +285,10 @@ impl NonceStore for MemoryNonceStore {
             }
             Err(_) => Err(StoreError::new("the memory store's lock is poisoned")),
         })
+    }
+
+    fn durability(&self) -> StoreFuture<Durability> {
+        StoreFuture::ready(Ok(Durability::LostOnRestart))
     }
 
     fn is_revoked(&self, group: &str, now: u64) -> StoreFuture<bool> {

@@ -18,7 +18,8 @@
 //!   and the resource is not served, and the attempt does not count as a use. Ordinary links do
 //!   not touch the store and keep working.
 //! - Restarts: the memory store forgets everything with its process; Redis keeps used nonces
-//!   only as far as its persistence does (see `RedisNonceStore`, feature `redis`).
+//!   only as far as its persistence does (see `RedisNonceStore`, feature `redis`). A revocation
+//!   on a store that would forget it is refused unless the caller allows it ([`Revocation`]).
 //! - Resumed downloads: by default a one-time link admits exactly one request, so a broken
 //!   download cannot resume. [`SecureLinkLayer::with_one_time_resume_window`] admits, for a
 //!   short window after the first use, GET requests whose `Range` starts past byte 0 (a resume,
@@ -51,6 +52,7 @@ mod redis;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -78,6 +80,10 @@ pub trait NonceStore: Send + Sync + 'static {
     /// Records that every link of revocation group `group` is refused from now on, for
     /// `keep_for` (a relative time, as for nonces) measured from `now` (the layer's clock).
     /// Stores that keep no revocations answer an error.
+    ///
+    /// [`SecureLinkLayer::revoke_group`](crate::SecureLinkLayer::revoke_group) asks
+    /// [`durability`](Self::durability) first and calls this only for a store that keeps
+    /// revocations across its restarts, or when the caller allowed a volatile revocation.
     fn revoke(&self, group: &str, now: u64, keep_for: Duration) -> StoreFuture<()> {
         let _ = (group, now, keep_for);
         StoreFuture::ready(Err(StoreError::new("this store keeps no revocations")))
@@ -88,6 +94,160 @@ pub trait NonceStore: Send + Sync + 'static {
     fn is_revoked(&self, group: &str, now: u64) -> StoreFuture<bool> {
         let _ = (group, now);
         StoreFuture::ready(Err(StoreError::new("this store keeps no revocations")))
+    }
+
+    /// Whether what this store records outlives a restart of the store, asked before each
+    /// revocation (a revocation that a restart forgets lets the group's links work again).
+    /// A store that does not say is [`Durability::Unknown`], and its revocations are refused
+    /// unless the caller allows volatile ones: a store that keeps revocations should say so.
+    fn durability(&self) -> StoreFuture<Durability> {
+        StoreFuture::ready(Ok(Durability::Unknown))
+    }
+}
+
+/// Whether a store keeps what it records across its own restarts (see
+/// [`NonceStore::durability`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Durability {
+    /// Kept across restarts: Redis with an append-only file, or with RDB snapshots (which lose
+    /// what was written since the last snapshot if Redis crashes rather than stops).
+    Kept,
+    /// Forgotten when the store restarts: the memory store (with its process), Redis without
+    /// persistence.
+    LostOnRestart,
+    /// The store cannot say (a Redis that refuses `CONFIG GET`, a store that does not tell).
+    Unknown,
+}
+
+impl Durability {
+    /// Why a revocation on a store of this durability is refused, or `None` when it is kept.
+    fn refusal(self) -> Option<&'static str> {
+        match self {
+            Durability::Kept => None,
+            Durability::LostOnRestart => Some(
+                "the store forgets revocations when it restarts (the memory store with its \
+                 process, a Redis without appendonly or save), and the group's links would work \
+                 again",
+            ),
+            Durability::Unknown => Some(
+                "the store cannot say whether it keeps revocations across its restarts (a Redis \
+                 that refuses CONFIG GET, or a store without NonceStore::durability)",
+            ),
+        }
+    }
+}
+
+/// A revocation of one group, made by
+/// [`SecureLinkLayer::revoke_group`](crate::SecureLinkLayer::revoke_group): `.await` it.
+///
+/// It is refused, with a [`StoreError`] of kind [`StoreErrorKind::WouldBeForgotten`], on a
+/// store that would forget it when it restarts (or cannot say), because the revoked links would
+/// then quietly work again. [`allow_volatile`](Self::allow_volatile) revokes there anyway.
+///
+/// ```
+/// use tower_secure_link::one_time::StoreErrorKind;
+/// use tower_secure_link::{Key, SecureLinkLayer};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // The default store lives in this process, so a restart forgets what it was told.
+/// let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32])?);
+/// let until = 1_900_000_000;
+/// let refused = layer.revoke_group("team-a", until).await.unwrap_err();
+/// assert_eq!(refused.kind(), StoreErrorKind::WouldBeForgotten);
+/// // One process that knows it: revoke for as long as the process lives.
+/// layer.revoke_group("team-a", until).allow_volatile().await?;
+/// # Ok(())
+/// # }
+/// ```
+#[must_use = "a revocation does nothing until it is awaited"]
+pub struct Revocation {
+    store: Arc<dyn NonceStore>,
+    group: Box<str>,
+    now: u64,
+    keep_for: Duration,
+    allow_volatile: bool,
+    refused: Option<StoreError>,
+}
+
+impl Revocation {
+    /// A revocation of `group` in `store`, from `now` for `keep_for`.
+    pub(crate) fn new(
+        store: Arc<dyn NonceStore>,
+        group: &str,
+        now: u64,
+        keep_for: Duration,
+    ) -> Self {
+        Self {
+            store,
+            group: group.into(),
+            now,
+            keep_for,
+            allow_volatile: false,
+            refused: None,
+        }
+    }
+
+    /// A revocation that fails with `error` when awaited (the group was refused).
+    pub(crate) fn refused(store: Arc<dyn NonceStore>, error: StoreError) -> Self {
+        Self {
+            refused: Some(error),
+            ..Self::new(store, "", 0, Duration::ZERO)
+        }
+    }
+
+    /// Revokes also on a store that would forget it when it restarts (the memory store, Redis
+    /// without persistence): until then the group is refused as usual, afterwards its links
+    /// work again. `secure-link revoke --volatile` on the command line.
+    pub fn allow_volatile(mut self) -> Self {
+        self.allow_volatile = true;
+        self
+    }
+}
+
+impl std::future::IntoFuture for Revocation {
+    type Output = Result<(), StoreError>;
+    type IntoFuture = StoreFuture<()>;
+
+    fn into_future(self) -> StoreFuture<()> {
+        let Revocation {
+            store,
+            group,
+            now,
+            keep_for,
+            allow_volatile,
+            refused,
+        } = self;
+        if let Some(error) = refused {
+            return StoreFuture::ready(Err(error));
+        }
+        if allow_volatile {
+            return store.revoke(&group, now, keep_for);
+        }
+        let mut durability = store.durability();
+        match durability.take_ready() {
+            Some(Ok(durability)) => match durability.refusal() {
+                None => store.revoke(&group, now, keep_for),
+                Some(why) => StoreFuture::ready(Err(StoreError::would_be_forgotten(why))),
+            },
+            Some(Err(error)) => StoreFuture::ready(Err(error)),
+            None => StoreFuture::pending(async move {
+                match durability.await?.refusal() {
+                    None => store.revoke(&group, now, keep_for).await,
+                    Some(why) => Err(StoreError::would_be_forgotten(why)),
+                }
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for Revocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Revocation")
+            .field("group", &self.group)
+            .field("allow_volatile", &self.allow_volatile)
+            .finish_non_exhaustive()
     }
 }
 
@@ -134,24 +294,53 @@ pub enum Use {
     },
 }
 
-/// The store could not answer; the layer fails closed with 503.
+/// The store could not answer (the layer fails closed with 503), or refused a revocation it
+/// would forget.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError {
+    kind: StoreErrorKind,
     reason: String,
+}
+
+/// What kind of failure a [`StoreError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The store failed or refused its input: unreachable, too slow, full, a bad argument.
+    Failed,
+    /// A revocation was refused because the store would forget it when it restarts, or cannot
+    /// say that it would not (see [`Revocation::allow_volatile`]).
+    WouldBeForgotten,
 }
 
 impl StoreError {
     /// A store failure with a reason for logs (never include secrets or nonces).
     pub fn new(reason: impl Into<String>) -> Self {
         Self {
+            kind: StoreErrorKind::Failed,
             reason: reason.into(),
         }
+    }
+
+    fn would_be_forgotten(reason: &str) -> Self {
+        Self {
+            kind: StoreErrorKind::WouldBeForgotten,
+            reason: reason.to_owned(),
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
     }
 }
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the one-time link store failed: {}", self.reason)
+        match self.kind {
+            StoreErrorKind::Failed => write!(f, "the one-time link store failed: {}", self.reason),
+            StoreErrorKind::WouldBeForgotten => write!(f, "revocation refused: {}", self.reason),
+        }
     }
 }
 

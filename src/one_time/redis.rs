@@ -9,7 +9,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, FromRedisValue, RedisError, Script};
 
-use super::{ConsumeFuture, NonceStore, StoreError, StoreFuture, Use};
+use super::{ConsumeFuture, Durability, NonceStore, StoreError, StoreFuture, Use};
 
 /// The key prefix unless configured otherwise.
 pub const DEFAULT_KEY_PREFIX: &str = "secure-link:nonce:";
@@ -89,6 +89,14 @@ fn script(cell: &'static OnceLock<Script>, source: &str) -> &'static Script {
 /// [`connect`](Self::connect) reads the server's persistence settings and reports them
 /// ([`persistence`](Self::persistence), and a `tracing` warning with that feature);
 /// [`RedisNonceStoreBuilder::require_persistence`] refuses a server without any.
+///
+/// A revoked group is kept the same way, so [`SecureLinkLayer::revoke_group`] asks the server
+/// again at each revocation and refuses one that a restart would forget (no persistence, or a
+/// server that will not say) unless it is called with
+/// [`allow_volatile`](super::Revocation::allow_volatile). With RDB snapshots only, a crash
+/// (not a shutdown, which saves) before the next snapshot still loses it.
+///
+/// [`SecureLinkLayer::revoke_group`]: crate::SecureLinkLayer::revoke_group
 #[derive(Clone)]
 pub struct RedisNonceStore {
     connection: Connection,
@@ -147,6 +155,15 @@ pub enum Persistence {
 }
 
 impl Persistence {
+    /// Whether a revocation written now outlives a restart of the server.
+    pub fn durability(self) -> Durability {
+        match self {
+            Persistence::AppendOnly | Persistence::Snapshots => Durability::Kept,
+            Persistence::None => Durability::LostOnRestart,
+            Persistence::Unknown => Durability::Unknown,
+        }
+    }
+
     /// A sentence for logs.
     pub fn describe(self) -> &'static str {
         match self {
@@ -245,7 +262,10 @@ impl RedisNonceStoreBuilder {
         } else {
             single
         };
-        let persistence = persistence(&mut connection).await;
+        // The connection works, so a failure to read the settings only means "unknown" here.
+        let persistence = persistence(&mut connection)
+            .await
+            .unwrap_or(Persistence::Unknown);
         if self.require_persistence && persistence == Persistence::None {
             return Err(StoreError::new(
                 "Redis keeps nothing across a restart (no appendonly, no save): enable one, or \
@@ -317,24 +337,51 @@ async fn cluster_enabled(connection: &mut Connection) -> bool {
     info.is_ok_and(|info| info.lines().any(|line| line.trim() == "cluster_enabled:1"))
 }
 
-async fn persistence(connection: &mut Connection) -> Persistence {
-    let setting = |name: &'static str| {
-        let mut connection = connection.clone();
-        async move {
-            let pair: Result<Vec<String>, _> = connection
-                .query(redis::cmd("CONFIG").arg("GET").arg(name))
-                .await;
-            pair.ok().and_then(|pair| pair.get(1).cloned())
-        }
-    };
-    let appendonly = setting("appendonly").await;
-    let save = setting("save").await;
+/// What the server keeps across a restart, as it says now. A server that refuses `CONFIG`
+/// (managed services often rename it) is asked `INFO persistence`, which tells of the
+/// append-only file but not of snapshot settings. Only a server out of reach is an error.
+async fn persistence(connection: &mut Connection) -> Result<Persistence, RedisError> {
+    let appendonly = config_value(connection, "appendonly").await?;
+    let save = config_value(connection, "save").await?;
     match (appendonly.as_deref(), save.as_deref()) {
-        (Some("yes"), _) => Persistence::AppendOnly,
-        (Some(_), Some(save)) if !save.trim().is_empty() => Persistence::Snapshots,
-        (Some(_), Some(_)) => Persistence::None,
-        _ => Persistence::Unknown,
+        (Some("yes"), _) => return Ok(Persistence::AppendOnly),
+        (Some(_), Some(save)) if !save.trim().is_empty() => return Ok(Persistence::Snapshots),
+        (Some(_), Some(_)) => return Ok(Persistence::None),
+        _ => {}
     }
+    let info: Result<String, _> = connection
+        .query(redis::cmd("INFO").arg("persistence"))
+        .await;
+    match info {
+        Ok(info) if info.lines().any(|line| line.trim() == "aof_enabled:1") => {
+            Ok(Persistence::AppendOnly)
+        }
+        Err(error) if out_of_reach(&error) => Err(error),
+        _ => Ok(Persistence::Unknown),
+    }
+}
+
+/// One `CONFIG GET` setting, `None` when the server will not tell it.
+async fn config_value(
+    connection: &mut Connection,
+    name: &str,
+) -> Result<Option<String>, RedisError> {
+    let pair: Result<Vec<String>, _> = connection
+        .query(redis::cmd("CONFIG").arg("GET").arg(name))
+        .await;
+    match pair {
+        Ok(pair) => Ok(pair.get(1).cloned()),
+        Err(error) if out_of_reach(&error) => Err(error),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Whether the server gave no answer at all (as opposed to an error answer).
+fn out_of_reach(error: &RedisError) -> bool {
+    error.is_timeout()
+        || error.is_connection_refusal()
+        || error.is_connection_dropped()
+        || error.is_io_error()
 }
 
 /// A store error that names what went wrong without echoing the URL (which may hold a password).
@@ -426,6 +473,18 @@ impl RedisNonceStore {
 }
 
 impl NonceStore for RedisNonceStore {
+    fn durability(&self) -> StoreFuture<Durability> {
+        // Asked again at each revocation: persistence can be switched off with CONFIG SET
+        // after the store connected.
+        let mut connection = self.connection.clone();
+        StoreFuture::pending(async move {
+            persistence(&mut connection)
+                .await
+                .map(Persistence::durability)
+                .map_err(|e| describe(&e))
+        })
+    }
+
     fn revoke(&self, group: &str, now: u64, keep_for: Duration) -> StoreFuture<()> {
         let mut connection = self.connection.clone();
         let key = self.group_key(group);
