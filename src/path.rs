@@ -413,40 +413,55 @@ impl Reading {
     /// The canonical paths of the other readings (see rule 4 of the module docs), each with
     /// whether it must equal the strict reading (`true`) or only classify the same (`false`).
     fn liberal_readings(&self) -> Vec<(String, bool)> {
-        let split_and_trim = |segments: &[Vec<u8>], separators: &[u8], strip_parameters: bool| {
-            let mut out: Vec<Vec<u8>> = Vec::new();
-            for segment in segments {
-                for piece in segment.split(|b| separators.contains(b)) {
-                    let piece = match piece.iter().position(|b| *b == b';') {
-                        Some(end) if strip_parameters => &piece[..end],
-                        _ => piece,
-                    };
-                    let keep = if matches!(piece, b"." | b"..") {
-                        piece.len()
-                    } else {
-                        piece.len()
-                            - piece
-                                .iter()
-                                .rev()
-                                .take_while(|b| matches!(b, b'.' | b' '))
-                                .count()
-                    };
-                    push_segment(&mut out, piece[..keep].to_vec());
+        // `trim`: drop trailing dots and spaces from names, as Windows file systems do.
+        let split =
+            |segments: &[Vec<u8>], separators: &[u8], trim: bool, strip_parameters: bool| {
+                let mut out: Vec<Vec<u8>> = Vec::new();
+                for segment in segments {
+                    for piece in segment.split(|b| separators.contains(b)) {
+                        let piece = match piece.iter().position(|b| *b == b';') {
+                            Some(end) if strip_parameters => &piece[..end],
+                            _ => piece,
+                        };
+                        let keep = if !trim || matches!(piece, b"." | b"..") {
+                            piece.len()
+                        } else {
+                            piece.len()
+                                - piece
+                                    .iter()
+                                    .rev()
+                                    .take_while(|b| matches!(b, b'.' | b' '))
+                                    .count()
+                        };
+                        push_segment(&mut out, piece[..keep].to_vec());
+                    }
                 }
-            }
-            out
-        };
+                out
+            };
         const BOTH: &[u8] = b"/\\";
-        let once = split_and_trim(&self.segments, BOTH, false);
+        let once = split(&self.segments, BOTH, true, false);
         let mut readings = vec![(encode_path(&once, self.trailing_slash), true)];
-        // nginx decodes `%2F` into a separator but keeps `\` as a byte on Unix; Windows servers
-        // do the opposite. Each separator alone gives a reading of its own: a `\` that swallows
-        // a `..` in the joint reading can leave an nginx climb through `%2F` unseen.
-        for alone in [&b"/"[..], &b"\\"[..]] {
-            let other = BOTH.iter().find(|b| !alone.contains(b));
-            if self.segments.iter().flatten().any(|b| Some(b) == other) {
-                let reading = split_and_trim(&self.segments, alone, false);
-                readings.push((encode_path(&reading, self.trailing_slash), true));
+        // nginx decodes `%2F` into a separator but keeps `\` as a byte and trailing dots in
+        // names on Unix; Windows servers split at both and trim. Each separator alone, trimmed
+        // or not, is a reading of its own: a `\` or a trimmed name that swallows a `..` in one
+        // reading must not hide an nginx climb through `%2F` in another.
+        let has = |byte: u8| self.segments.iter().flatten().any(|b| *b == byte);
+        for (separators, needed) in [
+            (BOTH, true),
+            (&b"/"[..], has(b'\\')),
+            (&b"\\"[..], has(b'/')),
+        ] {
+            for trim in [false, true] {
+                if !needed || (separators == BOTH && trim) {
+                    continue;
+                }
+                let reading = encode_path(
+                    &split(&self.segments, separators, trim, false),
+                    self.trailing_slash,
+                );
+                if !readings.iter().any(|(known, _)| *known == reading) {
+                    readings.push((reading, true));
+                }
             }
         }
         // A second round of decoding, for servers (or proxies in front) that decode twice.
@@ -456,14 +471,14 @@ impl Reading {
             .collect();
         if twice != once {
             readings.push((
-                encode_path(&split_and_trim(&twice, BOTH, false), self.trailing_slash),
+                encode_path(&split(&twice, BOTH, true, false), self.trailing_slash),
                 true,
             ));
         }
         // `;` is an ordinary character in a file name (nginx and ServeDir read it so), but some
         // servers cut path parameters at it: that reading only has to land in the same class.
         if self.segments.iter().any(|segment| segment.contains(&b';')) {
-            let cut = split_and_trim(&self.segments, BOTH, true);
+            let cut = split(&self.segments, BOTH, true, true);
             readings.push((encode_path(&cut, self.trailing_slash), false));
         }
         readings
@@ -696,6 +711,8 @@ mod tests {
             Case { name: "backslash then escaped-slash climb", raw: "/x%5Ce/..%2Fprivate/file.txt", expect: Ambiguous },
             Case { name: "raw backslash then escaped-slash climb", raw: "/x\\e/..%2Fprivate/file.txt", expect: Ambiguous },
             Case { name: "escaped-slash then backslash climb", raw: "/x%2Fe/..%5Cprivate/file.txt", expect: Ambiguous },
+            Case { name: "trimmed name hiding an escaped-slash climb", raw: "/private%2F%20%2F..%2Ffile.txt", expect: Ambiguous },
+            Case { name: "dotted name hiding an escaped-slash climb", raw: "/private%2F...%2F..%2Ffile.txt", expect: Ambiguous },
             Case { name: "escaped exception file stays public", raw: "/private/public/a%20b.png", expect: Public("/private/public/a%20b.png") },
             Case { name: "public climb stays public", raw: "/static/./a/../b.css", expect: Public("/static/b.css") },
             Case { name: "public double slash stays public", raw: "/static//a.css", expect: Public("/static/a.css") },
