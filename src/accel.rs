@@ -39,7 +39,7 @@ use std::path::PathBuf;
 use std::task::{Context, Poll};
 use std::time::{Duration, UNIX_EPOCH};
 
-use http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LAST_MODIFIED};
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use tower_service::Service;
@@ -49,6 +49,11 @@ use crate::path::encode_segment;
 
 /// The header nginx acts on.
 pub const X_ACCEL_REDIRECT: HeaderName = HeaderName::from_static("x-accel-redirect");
+
+/// The size of the file an `X-Accel-Redirect` names, as the service found it on disk, for the
+/// layer's check of a version-bound link (the response's own body is empty).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FileSize(pub(crate) u64);
 
 /// Bytes kept literal in an RFC 5987 `filename*` value (`attr-char`).
 const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
@@ -264,9 +269,31 @@ impl<B: Default> XAccelRedirect<B> {
     /// A resume whose `If-Range` matches the file goes on (nginx answers 206); one that does not
     /// match, or that cannot be checked because no folder was given, gets 410, like any other
     /// repeated use of a one-time link. Resumes without `If-Range` always go on.
+    ///
+    /// It also lets version-bound links ([`file_version`](crate::file_version)) through: each
+    /// redirect carries the file's `Last-Modified` (nginx drops it and sends its own) and its
+    /// size for the layer to compare, at the cost of one `stat` per request. Without a folder
+    /// the layer cannot see which version nginx will send, and refuses such links with 410.
+    /// The file is read when the redirect is made: one replaced in the moment between that and
+    /// nginx opening it is not caught.
     pub fn with_validators_from(mut self, folder: impl Into<PathBuf>) -> Self {
         self.validators = Some(folder.into());
         self
+    }
+
+    /// The modification time (whole seconds) and size of the file nginx will send for
+    /// `relative`, with its `Last-Modified` value; `None` without a folder, for anything but a
+    /// regular file, or for a time no HTTP date can write.
+    fn file_facts(&self, relative: &str) -> Option<(u64, u64, String)> {
+        let metadata = std::fs::metadata(self.validators.as_ref()?.join(relative)).ok()?;
+        if !metadata.is_file() {
+            return None;
+        }
+        let modified = metadata.modified().ok()?;
+        let seconds = modified.duration_since(UNIX_EPOCH).ok()?.as_secs();
+        let last_modified =
+            crate::signer::last_modified(UNIX_EPOCH + Duration::from_secs(seconds))?;
+        Some((seconds, metadata.len(), last_modified))
     }
 
     /// Whether a resume's `If-Range` (if any) matches the file nginx will send.
@@ -274,20 +301,10 @@ impl<B: Default> XAccelRedirect<B> {
         let Some(if_range) = if_range else {
             return true;
         };
-        let Some(folder) = &self.validators else {
+        let Some((seconds, size, last_modified)) = self.file_facts(relative) else {
             return false;
         };
-        let Ok(metadata) = std::fs::metadata(folder.join(relative)) else {
-            return false;
-        };
-        let Ok(modified) = metadata.modified() else {
-            return false;
-        };
-        let seconds = modified
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.as_secs());
-        let etag = format!("\"{seconds:x}-{:x}\"", metadata.len());
-        let last_modified = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(seconds));
+        let etag = format!("\"{seconds:x}-{size:x}\"");
         if_range == etag.as_str() || if_range == last_modified.as_str()
     }
 
@@ -313,10 +330,21 @@ impl<B: Default> XAccelRedirect<B> {
             let decoded = percent_decode_str(rest).decode_utf8().ok()?;
             let name = decoded.rsplit('/').next().unwrap_or_default().to_owned();
             let target = format!("{}{decoded}", self.to);
-            Some(AccelRedirect::new(&target).ok()?.inline(&name))
+            // Checked only once the target passed `AccelRedirect::new` (no dot segments).
+            let redirect = AccelRedirect::new(&target).ok()?.inline(&name);
+            Some((redirect, decoded))
         });
         match redirect {
-            Some(redirect) if !path.ends_with('/') => redirect.into_response(),
+            Some((redirect, relative)) if !path.ends_with('/') => {
+                let mut response = redirect.into_response();
+                if let Some((_, size, last_modified)) = self.file_facts(&relative) {
+                    if let Ok(value) = HeaderValue::try_from(last_modified) {
+                        response.headers_mut().insert(LAST_MODIFIED, value);
+                    }
+                    response.extensions_mut().insert(FileSize(size));
+                }
+                response
+            }
             _ => {
                 let mut response = Response::new(B::default());
                 *response.status_mut() = StatusCode::NOT_FOUND;

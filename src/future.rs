@@ -65,18 +65,68 @@ pub(crate) struct VersionCheck<ResBody> {
 impl<ResBody> VersionCheck<ResBody> {
     /// The response when it is the version the link was minted for, `changed` otherwise (its
     /// body dropped unread).
+    ///
+    /// A validator passes when the response's `ETag` or `Last-Modified` is exactly it (links
+    /// minted before sizes were bound, and application validators, keep meaning just that). A
+    /// [`file_version`](crate::file_version) validator (`<Last-Modified>; size=<bytes>`) also
+    /// needs the size the response reports to be the bound one: a same-second replacement of
+    /// another size is another version. Where no size can be read (a streamed or compressed
+    /// body inside the layer) the version cannot be confirmed, and the answer is 410: serving
+    /// it would reopen exactly the replacement this check exists to catch.
+    ///
+    /// A 304 passes whatever it carries (`ServeDir` sends none): it has no body, and the copy
+    /// it revalidates was itself served through this link, so it was the bound version.
     fn apply(self, response: Response<ResBody>) -> Response<ResBody> {
         let headers = response.headers();
-        let carries = |name| {
+        let carries = |name, validator: &[u8]| {
             headers
                 .get(name)
-                .is_some_and(|value: &HeaderValue| value.as_bytes() == &*self.validator)
+                .is_some_and(|value: &HeaderValue| value.as_bytes() == validator)
         };
-        if carries(ETAG) || carries(LAST_MODIFIED) {
+        if carries(ETAG, &self.validator)
+            || carries(LAST_MODIFIED, &self.validator)
+            || response.status() == http::StatusCode::NOT_MODIFIED
+        {
+            return response;
+        }
+        let same_file =
+            crate::signer::split_file_version(&self.validator).is_some_and(|(modified, size)| {
+                carries(LAST_MODIFIED, modified) && Self::reported_size(&response) == Some(size)
+            });
+        if same_file {
             response
         } else {
             self.changed
         }
+    }
+
+    /// The size of the whole file a response reports: what `X-Accel-Redirect` found on disk,
+    /// the total of a `Content-Range` (206, 416), else the `Content-Length` (200, and HEAD,
+    /// where `ServeDir` sends the length it would have sent).
+    fn reported_size(response: &Response<ResBody>) -> Option<u64> {
+        if let Some(file) = response.extensions().get::<crate::accel::FileSize>() {
+            return Some(file.0);
+        }
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value: &HeaderValue| value.to_str().ok())
+        };
+        let digits = |text: &str| {
+            (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| text.parse().ok())
+                .flatten()
+        };
+        let status = response.status();
+        if status == http::StatusCode::PARTIAL_CONTENT
+            || status == http::StatusCode::RANGE_NOT_SATISFIABLE
+        {
+            // `bytes 0-99/1234` or `bytes */1234`; an unknown total (`/*`) confirms nothing.
+            let range = header(http::header::CONTENT_RANGE)?;
+            return digits(range.strip_prefix("bytes ")?.rsplit_once('/')?.1);
+        }
+        digits(header(http::header::CONTENT_LENGTH)?)
     }
 }
 

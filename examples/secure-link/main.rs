@@ -538,8 +538,10 @@ struct SignArgs {
     /// epoch), so every sign of TARGET within one window prints the same link.
     #[arg(long, value_name = "SECONDS")]
     window: Option<u64>,
-    /// Version-bound links: bind the link to FILE's current version, as `serve` will see
-    /// the file it serves for TARGET; once FILE is replaced or touched, the link gets 410.
+    /// Version-bound links: bind the link to FILE's current version (its modification time
+    /// and size), as `serve` will see the file it serves for TARGET; once FILE is touched,
+    /// replaced, or replaced with another size under the same time (`cp -p`), the link gets
+    /// 410. FILE must be a regular file.
     #[arg(long, value_name = "FILE")]
     bind_file: Option<PathBuf>,
     /// Put the link in revocation group ID (1 to 64 characters of A-Z a-z 0-9 . _ -);

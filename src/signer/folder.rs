@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use super::{fail, Expiry, SignError, SignErrorKind, UrlSigner};
+use super::{
+    classify_target, fail, within_link_len, Expiry, SignError, SignErrorKind, UrlSigner, MAX_NUMBER,
+};
 use crate::path::{canonical_for_minting, decode_canonical};
 use crate::settings::Scheme;
 use crate::token::{AppQuery, Claims, Decimal, Scope, DEFAULT_METHOD};
@@ -33,7 +35,9 @@ impl<'a> PrefixLinkBuilder<'a> {
     /// HEAD requests under it, without any link, for `session` (capped by the layer's maximum
     /// lifetime): for players that fetch a playlist's segments by absolute path, and sessions
     /// longer than the shareable link. Only in the path-segment form
-    /// ([`to_path_base`](Self::to_path_base)).
+    /// ([`to_path_base`](Self::to_path_base)). A session longer than the maximum lifetime is
+    /// minted as the maximum lifetime, where the layer caps the cookie anyway; one under a
+    /// second is refused ([`SignErrorKind::InvalidTimes`]).
     ///
     /// ```
     /// use std::time::Duration;
@@ -81,13 +85,14 @@ impl PrefixLinkBuilder<'_> {
 
     /// The folder with a token segment appended (`/folder/<token>/`): append any file name,
     /// and relative URLs inside the files keep the token.
+    ///
+    /// The folder must be private: under a public one the layer would hand the token segment to
+    /// the inner service as part of the path ([`SignErrorKind::NotPrivate`]).
     pub fn to_path_base(&self) -> Result<String, SignError> {
-        let (folder, key_id, expires, signature) = self.sign()?;
+        let (folder, key_id, expires, session, signature) = self.sign(true)?;
         let names = &self.signer.settings.names;
-        let session = self
-            .session
-            .map_or_else(String::new, |seconds| format!("{seconds}~"));
-        Ok(format!(
+        let session = session.map_or_else(String::new, |seconds| format!("{seconds}~"));
+        within_link_len(format!(
             "{folder}{}{key_id}~{expires}~{session}{signature}/",
             names.path_token
         ))
@@ -99,18 +104,25 @@ impl PrefixLinkBuilder<'_> {
             // The query form has no field for it; the exchange lives in the path segment.
             return Err(fail(SignErrorKind::NotSupportedByScheme));
         }
-        let (folder, key_id, expires, signature) = self.sign()?;
+        let (folder, key_id, expires, _, signature) = self.sign(false)?;
         let names = &self.signer.settings.names;
         // Decoding this value once gives the decoded folder, as the message signs it.
         let escaped = percent_encoding::utf8_percent_encode(&folder, PREFIX_VALUE_ESCAPE);
-        Ok(format!(
+        let query = format!(
             "{}={key_id}&{}={expires}&{}={escaped}&{}={signature}",
             names.key_id, names.expires, names.prefix_scope, names.signature
-        ))
+        );
+        // The shortest link it makes: the folder itself with this query.
+        if folder.len() + 1 + query.len() > super::MAX_LINK_LEN {
+            return Err(fail(SignErrorKind::TooLong));
+        }
+        Ok(query)
     }
 
-    /// The canonical folder, key id, expiry and signature.
-    fn sign(&self) -> Result<(String, String, u64, String), SignError> {
+    /// The canonical folder, key id, expiry, cookie session and signature, for the path-segment
+    /// form (`in_path`) or the query form.
+    #[allow(clippy::type_complexity)]
+    fn sign(&self, in_path: bool) -> Result<(String, String, u64, Option<u64>, String), SignError> {
         let settings = &*self.signer.settings;
         let keyring = match &settings.scheme {
             Scheme::Native(keyring) => keyring.load(),
@@ -123,10 +135,19 @@ impl PrefixLinkBuilder<'_> {
         let folder = canonical_for_minting(self.folder)
             .map_err(|_| fail(SignErrorKind::InvalidTarget))?
             .into_owned();
+        let private = classify_target(settings, &folder, false)?;
+        if in_path && !private {
+            return Err(fail(SignErrorKind::NotPrivate));
+        }
         let expires = self.expiry.native_expiry(settings, self.window)?;
         if self.session == Some(0) {
             return Err(fail(SignErrorKind::InvalidTimes));
         }
+        // Verifiers cap the cookie at the maximum lifetime and read no number past `MAX_NUMBER`:
+        // a longer session means the same cookie, and is signed as what it means.
+        let session = self
+            .session
+            .map(|seconds| seconds.min(settings.max_lifetime).min(MAX_NUMBER));
         let key = keyring.signing_key();
         let decoded = decode_canonical(&folder);
         let (mut expires_text, mut session_text) = (Decimal::default(), Decimal::default());
@@ -142,13 +163,13 @@ impl PrefixLinkBuilder<'_> {
             max_body: None,
             version: None,
             group: None,
-            session: self.session.map(|seconds| session_text.text(seconds)),
+            session: session.map(|seconds| session_text.text(seconds)),
         };
         let signature = key
             .sign(&claims)
             .ok_or(fail(SignErrorKind::VerifyOnlyKey))?
             .as_str()
             .to_owned();
-        Ok((folder, key.id().to_owned(), expires, signature))
+        Ok((folder, key.id().to_owned(), expires, session, signature))
     }
 }

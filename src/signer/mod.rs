@@ -46,6 +46,7 @@ mod folder;
 
 pub use folder::PrefixLinkBuilder;
 
+use crate::format::path_token_position;
 use crate::key::Keyring;
 use crate::path::{canonical_for_minting, decode_canonical, Route};
 use crate::settings::{Scheme, Settings};
@@ -55,12 +56,74 @@ use crate::token::{
 };
 
 /// The version tower-http's `ServeDir` will report for the file at `path`: its `Last-Modified`
-/// header value, from the file's modification time in whole seconds. Bind a link to it with
-/// [`LinkBuilder::version`]; replacing or touching the file changes it.
+/// value (the modification time in whole seconds) and its size in bytes, written
+/// `<Last-Modified>; size=<bytes>`. Bind a link to it with [`LinkBuilder::version`]: the layer
+/// then passes a response only when it carries that `Last-Modified` and reports that size (its
+/// `Content-Length`, or the total of its `Content-Range`), and answers 410 otherwise. So
+/// touching the file, replacing it, and replacing it with another size while keeping its
+/// modification time (`cp -p`, `rsync -t`) all end its links.
+///
+/// The limit: a replacement of the same size with the same modification time, to the second,
+/// keeps the version. Where that matters, have the service send an `ETag` derived from the
+/// content (a hash) and bind links to that value instead.
+///
+/// Fails for anything but a regular file (`ServeDir` serves no bytes for a folder), and for a
+/// modification time before 1970 or after 9999, which no `Last-Modified` can write.
 pub fn file_version(path: impl AsRef<std::path::Path>) -> std::io::Result<String> {
-    let modified = std::fs::metadata(path)?.modified()?;
-    Ok(httpdate::fmt_http_date(modified))
+    let metadata = std::fs::metadata(path)?;
+    if !metadata.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file: only a file's version can be bound",
+        ));
+    }
+    let modified = last_modified(metadata.modified()?).ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the modification time is before 1970 or after 9999, which Last-Modified cannot hold",
+        )
+    })?;
+    Ok(format!("{modified}{VERSION_SIZE_MARK}{}", metadata.len()))
 }
+
+/// What separates the `Last-Modified` value from the size in a [`file_version`]. No HTTP date
+/// holds it, so a validator with it is never mistaken for a bare `Last-Modified`.
+pub(crate) const VERSION_SIZE_MARK: &str = "; size=";
+
+/// `modified` as an HTTP date, when one can write it (`httpdate` panics outside 1970..=9999).
+pub(crate) fn last_modified(modified: std::time::SystemTime) -> Option<String> {
+    const YEAR_10000: u64 = 253_402_300_800;
+    let seconds = modified
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    (seconds < YEAR_10000).then(|| httpdate::fmt_http_date(modified))
+}
+
+/// A [`file_version`] validator read back: the `Last-Modified` bytes and the size. `None` for
+/// any other validator (an `ETag`, a bare `Last-Modified`, an application's own version).
+pub(crate) fn split_file_version(validator: &[u8]) -> Option<(&[u8], u64)> {
+    let mark = VERSION_SIZE_MARK.as_bytes();
+    let at = validator
+        .windows(mark.len())
+        .rposition(|window| window == mark)?;
+    let size = &validator[at + mark.len()..];
+    if size.is_empty() || size.len() > 20 || !size.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let size = std::str::from_utf8(size).ok()?.parse().ok()?;
+    Some((&validator[..at], size))
+}
+
+/// The largest number a link carries: verifiers read seconds and byte counts as signed 64-bit
+/// numbers, so anything above would mint a link every verifier calls malformed.
+pub(crate) const MAX_NUMBER: u64 = i64::MAX as u64;
+
+/// The longest link that can reach a layer: `http::Uri` holds at most this many bytes.
+pub(crate) const MAX_LINK_LEN: usize = u16::MAX as usize - 1;
+
+/// The longest validator a link carries: 256 characters of base64url, as verifiers read it.
+const MAX_VERSION_LEN: usize = 192;
 
 /// Mints signed links. Cheap to clone.
 #[derive(Clone)]
@@ -207,6 +270,10 @@ impl Expiry<'_> {
         if expires > now.saturating_add(settings.max_lifetime) {
             return Err(fail(SignErrorKind::LifetimeTooLong));
         }
+        // A maximum lifetime of centuries lets the sum reach past what any verifier reads.
+        if expires > MAX_NUMBER {
+            return Err(fail(SignErrorKind::OutOfRange));
+        }
         Ok(expires)
     }
 }
@@ -294,8 +361,9 @@ pub struct LinkBuilder<'a> {
     one_time: bool,
     max_body: Option<u64>,
     window: Option<u64>,
-    /// The bound version, base64url-encoded as the link carries it.
-    version: Option<String>,
+    /// The bound version, base64url-encoded as the link carries it, or why it cannot be bound
+    /// (reported when the link is minted, like every other refusal).
+    version: Option<Result<String, SignErrorKind>>,
     group: Option<&'a str>,
     opaque: bool,
 }
@@ -326,10 +394,23 @@ impl<'a> LinkBuilder<'a> {
 
     /// Version-bound links: the link is only good while the inner service answers with this
     /// validator, its `ETag` or `Last-Modified` header value exactly (see [`file_version`] for
-    /// a file served by tower-http's `ServeDir`). When the resource changes, the layer answers
-    /// 410 (`version_changed`) instead of the new content. GET links only.
+    /// a file served by tower-http's `ServeDir`, which also binds the file's size). When the
+    /// resource changes, the layer answers 410 (`version_changed`) instead of the new content.
+    /// GET links only; a validator is 1 to 192 bytes that a header value can hold (minting
+    /// refuses others with [`SignErrorKind::InvalidVersion`]).
     pub fn version(mut self, validator: &str) -> Self {
-        self.version = Some(URL_SAFE_NO_PAD.encode(validator.as_bytes()));
+        let bytes = validator.as_bytes();
+        // The bytes `http::HeaderValue` accepts: a validator outside them matches no response.
+        let header_safe = bytes
+            .iter()
+            .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f));
+        self.version = Some(
+            if (1..=MAX_VERSION_LEN).contains(&bytes.len()) && header_safe {
+                Ok(URL_SAFE_NO_PAD.encode(bytes))
+            } else {
+                Err(SignErrorKind::InvalidVersion)
+            },
+        );
         self
     }
 
@@ -404,7 +485,7 @@ impl<'a> LinkBuilder<'a> {
 
     /// The signed request target: path and query, to append to a scheme and host.
     pub fn to_target(&self) -> Result<String, SignError> {
-        self.build("")
+        self.build("").and_then(within_link_len)
     }
 
     /// The signed link as a full URL on `base`, an origin such as `https://files.example.com`.
@@ -421,7 +502,7 @@ impl<'a> LinkBuilder<'a> {
         if !valid_origin || origin.ends_with('/') {
             return Err(SignError::new(SignErrorKind::InvalidBaseUrl));
         }
-        self.build(origin)
+        self.build(origin).and_then(within_link_len)
     }
 
     fn build(&self, origin: &str) -> Result<String, SignError> {
@@ -444,6 +525,10 @@ impl<'a> LinkBuilder<'a> {
                 .any(|pair| reserved(pair.split('=').next().unwrap_or("")))
         {
             return Err(fail(SignErrorKind::ReservedParameter));
+        }
+        let private = classify_target(settings, &path, self.opaque)?;
+        if self.opaque && !private {
+            return Err(fail(SignErrorKind::NotPrivate));
         }
         let target = Target {
             origin,
@@ -468,15 +553,24 @@ impl<'a> LinkBuilder<'a> {
         if !is_method_scope(method) {
             return Err(fail(SignErrorKind::InvalidMethod));
         }
+        let version = self
+            .version
+            .as_ref()
+            .map(|version| version.as_deref().map_err(|kind| fail(*kind)))
+            .transpose()?;
         // A version is checked on what the service answers: only reads have one.
-        if self.version.is_some() && method != DEFAULT_METHOD {
+        if version.is_some() && method != DEFAULT_METHOD {
             return Err(fail(SignErrorKind::VersionNeedsGet));
         }
         if self.group.is_some_and(|group| !is_group(group)) {
             return Err(fail(SignErrorKind::InvalidGroup));
         }
+        if self.max_body.is_some_and(|limit| limit > MAX_NUMBER) {
+            return Err(fail(SignErrorKind::OutOfRange));
+        }
 
         let expires = self.expiry.native_expiry(settings, self.window)?;
+        // The expiry is at most `MAX_NUMBER`, so this also keeps not-before within range.
         if self
             .not_before
             .is_some_and(|not_before| not_before > expires)
@@ -502,7 +596,7 @@ impl<'a> LinkBuilder<'a> {
             expires: expires_text.text(expires),
             nonce,
             max_body: self.max_body.map(|limit| max_body_text.text(limit)),
-            version: self.version.as_deref(),
+            version,
             group: self.group,
             session: None,
         };
@@ -641,13 +735,52 @@ fn opaque_link(
     }
     let mut nonce = [0u8; 24];
     getrandom::getrandom(&mut nonce).map_err(|_| fail(SignErrorKind::NoRandomness))?;
+    // Sealing fails only for a field over 64 KiB, which no request target could carry anyway.
     let token = crate::format::opaque::seal(key, claims, target.path, &nonce)
-        .ok_or_else(|| fail(SignErrorKind::InvalidTarget))?;
+        .ok_or_else(|| fail(SignErrorKind::TooLong))?;
     Ok(format!("{}{prefix}{token}", target.origin))
 }
 
 pub(crate) fn fail(kind: SignErrorKind) -> SignError {
     SignError::new(kind)
+}
+
+/// Whether the layer will read the canonical `path` as a target of its own (`true` when
+/// private): refuses a path the boundary refuses whatever it carries (a private prefix in
+/// another case), and, unless the link is opaque, one the layer would read as a token: under
+/// the opaque prefix, or a private path with a folder-token segment.
+pub(crate) fn classify_target(
+    settings: &Settings,
+    path: &str,
+    opaque: bool,
+) -> Result<bool, SignError> {
+    let private = match settings.prefixes.route(path) {
+        Route::Private(_) => true,
+        Route::Public(_) => false,
+        Route::Reject(_) => return Err(fail(SignErrorKind::InvalidTarget)),
+    };
+    if !opaque {
+        let under_opaque_prefix = settings
+            .opaque_prefix
+            .as_deref()
+            .is_some_and(|prefix| path.starts_with(prefix));
+        // Only private paths are searched for a folder token, and only by the native format.
+        let token_segment = private
+            && matches!(settings.scheme, Scheme::Native(_))
+            && path_token_position(path, &settings.names).is_some();
+        if under_opaque_prefix || token_segment {
+            return Err(fail(SignErrorKind::ReservedPath));
+        }
+    }
+    Ok(private)
+}
+
+/// Refuses a link no request target can hold.
+pub(crate) fn within_link_len(link: String) -> Result<String, SignError> {
+    if link.len() > MAX_LINK_LEN {
+        return Err(fail(SignErrorKind::TooLong));
+    }
+    Ok(link)
 }
 
 /// Escapes what a query cannot hold, keeping existing `%XX` escapes and the application's own
@@ -688,13 +821,15 @@ pub struct SignError {
 #[non_exhaustive]
 pub enum SignErrorKind {
     /// The target's path does not start with `/`, holds a bad escape, NUL or invalid UTF-8, climbs
-    /// above the root, or reads differently to different servers (an escaped `/`, a `\`, ...).
+    /// above the root, reads differently to different servers (an escaped `/`, a `\`, ...), or
+    /// names a private prefix in another letter case (which the layer refuses outright).
     InvalidTarget,
     /// The target's query already uses a name with the reserved prefix.
     ReservedParameter,
     /// The link would live longer than the maximum lifetime.
     LifetimeTooLong,
-    /// The not-before time is after the expiry.
+    /// The not-before time is after the expiry, a folder link's cookie session is under one
+    /// second, or an nginx expiry is not positive decimal seconds.
     InvalidTimes,
     /// The method is not a plain upper-case token.
     InvalidMethod,
@@ -718,6 +853,21 @@ pub enum SignErrorKind {
     /// The keyring's signing key only verifies (an Ed25519 public key), or an opaque link was
     /// asked of a key that cannot seal one (opaque links need an HMAC key).
     VerifyOnlyKey,
+    /// A number the link would carry (its expiry, not-before time or upload limit) is over
+    /// 2^63 - 1, the largest a verifier reads.
+    OutOfRange,
+    /// A version's validator is empty, longer than 192 bytes, or holds a byte no header value
+    /// can (a response could never carry it).
+    InvalidVersion,
+    /// The target's path lies under the layer's opaque prefix, or holds a segment that starts
+    /// with the folder-token marker (`sl_t~` by default): the layer would read it as a token.
+    ReservedPath,
+    /// An opaque link, or a folder link in its path-segment form, for a target the layer
+    /// treats as public: the layer would pass the request on without opening the link.
+    NotPrivate,
+    /// The link would be longer than a request target can be (65,534 bytes, what the `http`
+    /// crate's `Uri` holds).
+    TooLong,
 }
 
 impl SignError {
@@ -736,13 +886,17 @@ impl fmt::Display for SignError {
         f.write_str(match self.kind {
             SignErrorKind::InvalidTarget => {
                 "the target path must start with '/' and hold no bad escape, NUL, invalid UTF-8, \
-                 escaped '/', '\\', or '..' above the root"
+                 escaped '/', '\\', or '..' above the root, nor name a private prefix in another \
+                 letter case"
             }
             SignErrorKind::ReservedParameter => {
                 "the target's query already holds a parameter with the reserved signing prefix"
             }
             SignErrorKind::LifetimeTooLong => "the link would outlive the maximum lifetime",
-            SignErrorKind::InvalidTimes => "the not-before time is after the expiry",
+            SignErrorKind::InvalidTimes => {
+                "the times do not fit: the not-before time is after the expiry, a cookie session \
+                 is under one second, or an nginx expiry is not a positive number of seconds"
+            }
             SignErrorKind::InvalidMethod => "the method must be 1 to 16 upper-case letters",
             SignErrorKind::NotSupportedByScheme => {
                 "the link format cannot express that (nginx links bind no method or start \
@@ -763,6 +917,29 @@ impl fmt::Display for SignError {
             }
             SignErrorKind::NoOpaquePrefix => {
                 "opaque links need an opaque prefix on the layer (with_opaque_prefix)"
+            }
+            SignErrorKind::OutOfRange => {
+                "a number in the link (expiry, not-before time or upload limit) is over 2^63 - 1 \
+                 (9223372036854775807), the largest a verifier reads: choose an earlier time or \
+                 a smaller limit"
+            }
+            SignErrorKind::InvalidVersion => {
+                "a version must be 1 to 192 bytes that a header value can hold (an ETag or \
+                 Last-Modified value, or file_version's)"
+            }
+            SignErrorKind::ReservedPath => {
+                "the layer would read this path as a token: it holds a segment starting with \
+                 the folder-token marker ('sl_t~' for the default prefix) or lies under the \
+                 opaque prefix; rename the segment or sign another path"
+            }
+            SignErrorKind::NotPrivate => {
+                "the target is public to the layer, which would pass the request on without \
+                 opening the link: opaque links and folder links in the path need a target \
+                 under a private prefix (use a plain link, or the folder link's query form)"
+            }
+            SignErrorKind::TooLong => {
+                "the link would be too long for a request target (at most 65534 bytes): sign a \
+                 shorter path or query"
             }
         })
     }
