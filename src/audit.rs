@@ -69,8 +69,8 @@ use http_body::Body;
 use http_body_util::{BodyExt, Empty};
 use tower_service::Service;
 
+use crate::config::Scheme;
 use crate::redact::Redactor;
-use crate::settings::Scheme;
 use crate::UrlSigner;
 
 /// The requests to try against a service, built from a signer and private targets.

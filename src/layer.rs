@@ -8,12 +8,12 @@ use http::{Extensions, HeaderMap, Method, Request, Uri};
 use tower_layer::Layer;
 
 use crate::clock::{Clock, SystemClock};
+use crate::config::{fresh_id, Scheme, Settings};
 use crate::key::{Key, Keyring, KeyringHandle};
 use crate::one_time::{MemoryNonceStore, NonceStore, StoreError};
 use crate::path::{canonical_prefix, PrefixError, Prefixes};
 use crate::rejection::{DefaultRejectionResponse, Rejection};
 use crate::service::SecureLink;
-use crate::settings::{fresh_id, Scheme, Settings};
 use crate::signer::UrlSigner;
 use crate::token::ParamNames;
 
@@ -155,6 +155,14 @@ impl<R> SecureLinkLayer<R> {
         };
         let prefixes = Prefixes::new(&private, &self.public_exceptions)
             .map_err(|(prefix, error)| ConfigError::prefix(&prefix, error))?;
+        if let Some(opaque) = &self.settings.opaque_prefix {
+            if prefixes.overlaps_exception(opaque.trim_end_matches('/')) {
+                return Err(ConfigError::prefix(
+                    opaque,
+                    PrefixError::OpaqueOverlapsException,
+                ));
+            }
+        }
         self.settings_mut().prefixes = prefixes;
         Ok(())
     }
@@ -294,6 +302,12 @@ impl<R> SecureLinkLayer<R> {
             canonical_prefix(prefix).map_err(|error| ConfigError::prefix(prefix, error))?;
         if canonical.is_empty() {
             return Err(ConfigError::prefix(prefix, PrefixError::Root));
+        }
+        if self.settings.prefixes.overlaps_exception(&canonical) {
+            return Err(ConfigError::prefix(
+                prefix,
+                PrefixError::OpaqueOverlapsException,
+            ));
         }
         self.settings_mut().opaque_prefix = Some(format!("{canonical}/").into_boxed_str());
         Ok(self)
@@ -444,7 +458,7 @@ impl<R> SecureLinkLayer<R> {
         headers: &HeaderMap,
         extensions: &Extensions,
     ) -> Result<Access, Rejection> {
-        match self.settings.decide(method, uri, headers, extensions) {
+        match crate::verify::decide(&self.settings, method, uri, headers, extensions) {
             Ok(verdict) if verdict.is_signed() => Ok(Access::Signed),
             Ok(_) => Ok(Access::Public),
             Err(kind) => Err(Rejection::new(kind, self.settings.stealth)),

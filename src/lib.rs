@@ -97,10 +97,9 @@
 pub mod accel;
 pub mod audit;
 mod clock;
+mod config;
 #[cfg(feature = "axum")]
 mod extract;
-mod format;
-mod future;
 mod host;
 mod key;
 mod layer;
@@ -113,10 +112,10 @@ pub mod path;
 pub mod redact;
 mod rejection;
 mod service;
-mod settings;
 mod signer;
 pub mod token;
 pub mod upload;
+mod verify;
 
 /// Entry points for the cargo-fuzz targets in `fuzz/`; not part of the API.
 #[cfg(fuzzing)]
@@ -176,14 +175,13 @@ pub use http;
 pub use clock::{Clock, ManualClock, SystemClock};
 #[cfg(feature = "axum")]
 pub use extract::MissingSigner;
-pub use future::ResponseFuture;
 pub use key::{Key, KeyError, Keyring, KeyringHandle, MAX_KEY_ID_LEN, MIN_SECRET_LEN};
 pub use layer::{
     Access, ConfigError, SecureLinkLayer, DEFAULT_LEEWAY, DEFAULT_LIFETIME, DEFAULT_MAX_LIFETIME,
     DEFAULT_PARAM_PREFIX, MAX_LEEWAY,
 };
 pub use rejection::{DefaultRejectionResponse, Rejection, RejectionKind, RejectionResponse};
-pub use service::SecureLink;
+pub use service::{ResponseFuture, SecureLink};
 #[cfg(feature = "nginx")]
 pub use signer::NginxLinkBuilder;
 pub use signer::{

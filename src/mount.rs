@@ -246,7 +246,12 @@ mod tests {
             Case { name: "escaped target segment", target: "/my%20files/a", mount: "/my files", within: Some("/a") },
         ];
         for case in cases {
-            assert_eq!(within_mount(case.target, case.mount), case.within, "{}", case.name);
+            assert_eq!(
+                within_mount(case.target, case.mount),
+                case.within,
+                "{}",
+                case.name
+            );
         }
     }
 

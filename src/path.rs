@@ -112,6 +112,9 @@ pub(crate) enum PrefixError {
     Duplicate,
     /// The root where a prefix of its own is needed (opaque links).
     Root,
+    /// The opaque prefix and a public exception overlap: the exception's files would be read
+    /// as opaque tokens, or opaque links as public files.
+    OpaqueOverlapsException,
 }
 
 /// The configured private prefixes and the public exceptions inside them, in canonical form
@@ -157,6 +160,15 @@ impl Prefixes {
             private: vec!["".into()],
             public: Vec::new(),
         }
+    }
+
+    /// Whether `prefix` (canonical, without a trailing `/`) lies inside a public exception or
+    /// holds one.
+    pub(crate) fn overlaps_exception(&self, prefix: &str) -> bool {
+        self.public.iter().any(|exception| {
+            segment_prefix_len(prefix, exception, false).is_some()
+                || segment_prefix_len(exception, prefix, false).is_some()
+        })
     }
 
     /// The public exceptions, canonical and without a trailing `/` (the wiring audit climbs out
@@ -586,6 +598,10 @@ impl fmt::Display for PrefixError {
             Self::PublicOutsidePrivate => "a public exception must lie inside a private prefix",
             Self::Duplicate => "the prefix is listed twice",
             Self::Root => "this needs a prefix of its own, not the root",
+            Self::OpaqueOverlapsException => {
+                "the opaque prefix and a public exception overlap: give opaque links a folder \
+                 of their own outside every public exception"
+            }
         })
     }
 }

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use http::Uri;
 
-use crate::settings::{Scheme, Settings};
+use crate::config::{Scheme, Settings};
 
 /// What replaces a secret value.
 pub const REDACTED: &str = "REDACTED";

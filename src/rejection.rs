@@ -249,3 +249,14 @@ impl<B: Default> RejectionResponse<B> for DefaultRejectionResponse {
         response
     }
 }
+
+// The wire format reports its own errors so that `token/` imports nothing above it; this is
+// where they become the layer's reasons.
+impl From<crate::token::TokenError> for RejectionKind {
+    fn from(error: crate::token::TokenError) -> Self {
+        match error {
+            crate::token::TokenError::Missing => Self::MissingToken,
+            crate::token::TokenError::Malformed => Self::MalformedToken,
+        }
+    }
+}

@@ -1191,7 +1191,9 @@ fn regressions() -> Vec<Case> {
             config(&["/files"], &["/files/thumbnails/"], Some("/s/")), TwoMountsRouterLayer,
             "/files/thumbnails/sub\\{token}/../../..", Opaque(to("/files/x.pdf"))),
         case("generator: an opaque link for the site root, layer inside the nest",
-            config(&["/"], &["/files/thumbnails/", "/files/s/"], Some("/files/s/")), LayerInNest,
+            // (The generator's configuration also made `/files/s/` a public exception; an
+            // opaque prefix overlapping an exception is refused when the layer is built now.)
+            config(&["/"], &["/files/thumbnails/"], Some("/files/s/")), LayerInNest,
             "/files/s/{token}", Opaque(to("/"))),
         case("generator: an opaque link for the site root, with_mount_path",
             config(&["/"], &["/files/pub/thumbs/", "/files/sub/"], Some("/files/s/")), MountPathStripped,

@@ -546,14 +546,18 @@ fn exit_of(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
     ] {
         command.env_remove(name);
     }
-    let mut child = command.envs(env.iter().copied()).spawn().unwrap();
-    let status = support::wait_for_exit(&mut child, std::time::Duration::from_secs(15));
+    let mut process = support::ChildGuard::spawn(command.envs(env.iter().copied()));
+    let status = process.wait_for_exit(std::time::Duration::from_secs(15));
     if status.is_none() {
-        let _ = child.kill();
-        let _ = child.wait();
+        process.stop();
     }
     let mut err = String::new();
-    let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+    let _ = process
+        .child_mut()
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err);
     assert!(status.is_some(), "{args:?} is still running: {err}");
     (status.and_then(|status| status.code()), err)
 }

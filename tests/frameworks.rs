@@ -8,18 +8,20 @@ use std::time::Duration;
 
 /// Runs the example `name` (built by `cargo test` beside the test binaries) and returns stdout.
 fn run_example(name: &str) -> String {
-    let mut child = Command::new(support::example(name))
-        .env_remove("SECURE_LINK_KEY")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status = support::wait_for_exit(&mut child, Duration::from_secs(60));
+    let mut process = support::ChildGuard::spawn(
+        Command::new(support::example(name))
+            .env_remove("SECURE_LINK_KEY")
+            .stdout(std::process::Stdio::piped()),
+    );
+    let status = process.wait_for_exit(Duration::from_secs(60));
     assert!(
         status.is_some_and(|s| s.success()),
         "{name} failed or did not finish"
     );
-    let output = child.wait_with_output().unwrap();
-    String::from_utf8(output.stdout).unwrap()
+    let mut out = String::new();
+    let mut stdout = process.child_mut().stdout.take().unwrap();
+    std::io::Read::read_to_string(&mut stdout, &mut out).unwrap();
+    out
 }
 
 #[test]

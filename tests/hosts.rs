@@ -17,9 +17,9 @@ use axum::body::Body;
 use axum::Router;
 use http::header::{COOKIE, HOST, SET_COOKIE};
 use http::{HeaderValue, Method, Request, StatusCode};
-use tower::{Layer, ServiceExt};
+use tower::Layer;
 use tower_http::services::ServeDir;
-use tower_secure_link::{Key, Rejection, RejectionKind, SecureLinkLayer};
+use tower_secure_link::{Key, RejectionKind, SecureLinkLayer};
 
 const THIS_HOST: &str = "files.example";
 const SECRET: (&str, &str) = (
@@ -70,29 +70,12 @@ struct Answer {
 }
 
 async fn send(app: &Router, request: http::request::Builder) -> Answer {
-    let response = app
-        .clone()
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let kind = response
-        .extensions()
-        .get::<Rejection>()
-        .map(Rejection::kind);
-    let set_cookie = response
-        .headers()
-        .get(SET_COOKIE)
-        .map(|value| value.to_str().unwrap().to_owned());
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    let body = String::from_utf8_lossy(&body).into_owned();
+    let reply = support::send_request(app, request.body(Body::empty()).unwrap()).await;
     Answer {
-        status,
-        kind,
-        set_cookie,
-        body,
+        status: reply.status,
+        kind: reply.kind,
+        set_cookie: reply.header(SET_COOKIE).map(str::to_owned),
+        body: reply.body,
     }
 }
 

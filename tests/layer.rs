@@ -1,6 +1,8 @@
 //! The layer over a real axum router, driven with `oneshot`: statuses, headers, extensions and
 //! what the inner service sees.
 
+mod support;
+
 use std::time::Duration;
 
 use axum::body::Body;
@@ -8,7 +10,6 @@ use axum::extract::Request as AxumRequest;
 use axum::routing::any;
 use axum::{Extension, Router};
 use http::{header, Method, Request, Response, StatusCode};
-use tower::ServiceExt;
 use tower_secure_link::{
     Key, Keyring, ManualClock, Rejection, RejectionKind, SecureLinkLayer, UrlSigner,
 };
@@ -30,34 +31,13 @@ fn layer(clock: &ManualClock) -> SecureLinkLayer {
 
 /// Echoes the path and query the handler saw.
 fn app(layer: SecureLinkLayer) -> Router {
-    Router::new()
-        .fallback(any(|request: AxumRequest| async move {
-            request.uri().to_string()
-        }))
-        .layer(layer)
+    support::echo_app().layer(layer)
 }
 
-async fn send(app: &Router, method: Method, target: &str) -> Response<Body> {
-    let request = Request::builder()
-        .method(method)
-        .uri(target)
-        .body(Body::empty())
-        .unwrap();
-    app.clone().oneshot(request).await.unwrap()
-}
-
-async fn body_text(response: Response<Body>) -> String {
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    String::from_utf8(bytes.to_vec()).unwrap()
-}
-
-fn kind(response: &Response<Body>) -> Option<RejectionKind> {
-    response
-        .extensions()
-        .get::<Rejection>()
-        .map(Rejection::kind)
+/// `METHOD target` through `app`, with the headers of the reply kept.
+async fn send(app: &Router, method: Method, target: &str) -> support::Reply {
+    let request = Request::builder().method(method).uri(target);
+    support::send_request(app, request.body(Body::empty()).unwrap()).await
 }
 
 #[tokio::test]
@@ -133,15 +113,15 @@ async fn statuses_follow_the_design_table() {
     ];
     for case in cases {
         let response = send(&app, case.method, &case.target).await;
-        assert_eq!(response.status(), case.status, "{}", case.name);
-        assert_eq!(kind(&response), case.kind, "{}", case.name);
-        let cache_control = response.headers().get(header::CACHE_CONTROL);
+        assert_eq!(response.status, case.status, "{}", case.name);
+        assert_eq!(response.kind, case.kind, "{}", case.name);
+        let cache_control = response.headers.get(header::CACHE_CONTROL);
         if case.kind.is_some() {
             assert_eq!(cache_control.unwrap(), "no-store", "{}", case.name);
-            assert!(body_text(response).await.is_empty(), "{}", case.name);
+            assert!(response.body.is_empty(), "{}", case.name);
         } else if case.target.contains("sl_sig") {
             assert_eq!(cache_control.unwrap(), "private", "{}", case.name);
-            let referrer = response.headers().get(header::REFERRER_POLICY).unwrap();
+            let referrer = response.headers.get(header::REFERRER_POLICY).unwrap();
             assert_eq!(referrer, "no-referrer", "{}", case.name);
         } else {
             assert!(
@@ -166,13 +146,13 @@ async fn leeway_and_lifetime_are_enforced_when_verifying() {
         .unwrap();
     clock.set(NOW + 15);
     assert_eq!(
-        send(&app, Method::GET, &link).await.status(),
+        send(&app, Method::GET, &link).await.status,
         StatusCode::OK,
         "within leeway"
     );
     clock.set(NOW + 16);
     assert_eq!(
-        send(&app, Method::GET, &link).await.status(),
+        send(&app, Method::GET, &link).await.status,
         StatusCode::GONE,
         "past leeway"
     );
@@ -190,8 +170,8 @@ async fn leeway_and_lifetime_are_enforced_when_verifying() {
         .to_target()
         .unwrap();
     let response = send(&app, Method::GET, &long).await;
-    assert_eq!(kind(&response), Some(RejectionKind::LifetimeTooLong));
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(response.kind, Some(RejectionKind::LifetimeTooLong));
+    assert_eq!(response.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
@@ -208,15 +188,15 @@ async fn the_inner_service_sees_the_verified_path_without_signing_parameters() {
         "{link}"
     );
     let response = send(&app, Method::GET, &link).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(body_text(response).await, "/private/a%20b.pdf?v=2&w");
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.body, "/private/a%20b.pdf?v=2&w");
 
     // A request that escapes the same path differently is verified against, and passed on as,
     // the canonical path.
     let respelled = link.replace("/private/a%20b.pdf", "/private/%61%20b.pdf");
     let response = send(&app, Method::GET, &respelled).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(body_text(response).await, "/private/a%20b.pdf?v=2&w");
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.body, "/private/a%20b.pdf?v=2&w");
 
     // One that changes its shape (dot segments, `//`) is refused: a router in front of the
     // layer may already have acted on the raw path.
@@ -227,12 +207,12 @@ async fn the_inner_service_sees_the_verified_path_without_signing_parameters() {
     ] {
         let respelled = link.replace("/private/a%20b.pdf", shape);
         let response = send(&app, Method::GET, &respelled).await;
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{shape}");
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{shape}");
     }
 
     // Public paths are passed on normalised, query untouched.
     let response = send(&app, Method::GET, "/static/./x/../app.js?sl_sig=1").await;
-    assert_eq!(body_text(response).await, "/static/app.js?sl_sig=1");
+    assert_eq!(response.body, "/static/app.js?sl_sig=1");
 }
 
 #[tokio::test]
@@ -252,8 +232,8 @@ async fn stealth_mode_answers_404_and_keeps_the_reason() {
         ("/private%2fa".to_owned(), RejectionKind::AmbiguousPath),
     ] {
         let response = send(&app, Method::GET, &target).await;
-        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{target}");
-        assert_eq!(kind(&response), Some(reason), "{target}");
+        assert_eq!(response.status, StatusCode::NOT_FOUND, "{target}");
+        assert_eq!(response.kind, Some(reason), "{target}");
     }
 }
 
@@ -272,14 +252,11 @@ async fn custom_rejection_responses_still_carry_the_reason_and_no_store() {
     let app = Router::new()
         .fallback(any(|| async { "private bytes" }))
         .layer(layer);
-    let response = app
-        .oneshot(Request::get("/private/a").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
-    assert_eq!(kind(&response), Some(RejectionKind::MissingToken));
-    assert_eq!(body_text(response).await, "this link cannot be used");
+    let response = send(&app, Method::GET, "/private/a").await;
+    assert_eq!(response.status, StatusCode::FORBIDDEN);
+    assert_eq!(response.headers[header::CACHE_CONTROL], "no-store");
+    assert_eq!(response.kind, Some(RejectionKind::MissingToken));
+    assert_eq!(response.body, "this link cannot be used");
 }
 
 #[tokio::test]
@@ -291,7 +268,7 @@ async fn handlers_find_the_signer_in_extensions() {
             signer.sign("/private/from-handler.txt").unwrap()
         }))
         .layer(layer.clone());
-    let link = body_text(send(&app, Method::GET, "/page").await).await;
+    let link = send(&app, Method::GET, "/page").await.body;
     let check = layer.check(&Method::GET, &link.parse().unwrap());
     assert_eq!(check, Ok(tower_secure_link::Access::Signed));
 
@@ -304,10 +281,7 @@ async fn handlers_find_the_signer_in_extensions() {
                 .to_string()
         }))
         .layer(layer.without_signer_extension());
-    assert_eq!(
-        body_text(send(&without, Method::GET, "/page").await).await,
-        "false"
-    );
+    assert_eq!(send(&without, Method::GET, "/page").await.body, "false");
 }
 
 #[tokio::test]
@@ -323,26 +297,26 @@ async fn rotated_keys_keep_old_links_working_until_dropped() {
     assert!(new_link.contains("sl_kid=2&"));
     let app_rotated = app(rotated.clone());
     assert_eq!(
-        send(&app_rotated, Method::GET, &old_link).await.status(),
+        send(&app_rotated, Method::GET, &old_link).await.status,
         StatusCode::OK
     );
     assert_eq!(
-        send(&app_rotated, Method::GET, &new_link).await.status(),
+        send(&app_rotated, Method::GET, &new_link).await.status,
         StatusCode::OK
     );
 
     let dropped = app(rotated.with_keyring(key("2")));
     let response = send(&dropped, Method::GET, &old_link).await;
-    assert_eq!(kind(&response), Some(RejectionKind::UnknownKey));
+    assert_eq!(response.kind, Some(RejectionKind::UnknownKey));
     assert_eq!(
-        send(&dropped, Method::GET, &new_link).await.status(),
+        send(&dropped, Method::GET, &new_link).await.status,
         StatusCode::OK
     );
 
     // A link whose key id was swapped for the current key's is a forgery, not a rotation.
     let swapped = old_link.replace("sl_kid=1", "sl_kid=2");
     let response = send(&dropped, Method::GET, &swapped).await;
-    assert_eq!(kind(&response), Some(RejectionKind::BadSignature));
+    assert_eq!(response.kind, Some(RejectionKind::BadSignature));
 }
 
 #[test]
@@ -440,7 +414,7 @@ async fn url_gives_plain_paths_for_public_files_and_links_for_private_ones() {
             None => assert!(url.contains("sl_sig="), "{}: {url}", case.name),
         }
         let response = send(&app, Method::GET, &url).await;
-        assert_eq!(response.status(), StatusCode::OK, "{}: {url}", case.name);
+        assert_eq!(response.status, StatusCode::OK, "{}: {url}", case.name);
     }
     assert!(signer.url("/private/a%2Fb").is_err(), "ambiguous");
     assert!(signer.url("relative/path").is_err());
@@ -471,9 +445,9 @@ async fn private_caching_never_reaches_past_the_links_expiry() {
         let signer = layer.signer();
         let app = app(layer);
         let response = send(&app, Method::GET, &(case.link)(&signer)).await;
-        assert_eq!(response.status(), StatusCode::OK, "{}", case.name);
+        assert_eq!(response.status, StatusCode::OK, "{}", case.name);
         assert_eq!(
-            response.headers()[header::CACHE_CONTROL],
+            response.headers[header::CACHE_CONTROL],
             case.expect,
             "{}",
             case.name

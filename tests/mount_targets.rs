@@ -8,8 +8,12 @@ mod support;
 
 use std::path::Path;
 
+use std::convert::Infallible;
+
+use axum::body::Body;
 use axum::Router;
-use http::{Method, StatusCode};
+use http::{Method, Request, Response, StatusCode};
+use tower::util::BoxCloneService;
 use tower::Layer;
 use tower_http::services::ServeDir;
 use tower_secure_link::{Key, RejectionKind, SecureLinkLayer};
@@ -26,6 +30,8 @@ fn site() -> tempfile::TempDir {
         "/files/pub/thumbs/c.png",
         "/files/other/x.pdf",
         "/files/s/files/x.pdf",
+        "/files/a/y.pdf",
+        "/files/a/other/x.pdf",
         "/other/x.pdf",
         "/other/sub/y.pdf",
     ] {
@@ -40,38 +46,50 @@ fn key() -> Key {
     Key::new("1", [9u8; 32]).unwrap()
 }
 
-/// The wirings of the leak, each a router serving `files/` (and `other/`) of the site.
-fn wirings(layer: &SecureLinkLayer, root: &Path) -> Vec<(&'static str, Router)> {
+type App = BoxCloneService<Request<Body>, Response<Body>, Infallible>;
+
+/// The wirings of the leak, each a router serving `files/` (and `other/`) of the site, and the
+/// layer in front of the whole router as the control.
+fn wirings(layer: &SecureLinkLayer, root: &Path) -> Vec<(&'static str, App)> {
     let files = || ServeDir::new(root.join("files"));
     let other = || ServeDir::new(root.join("other"));
+    let boxed = |router: Router| BoxCloneService::new(router);
     vec![
         (
             "Router::layer over nest_service",
-            Router::new()
-                .nest_service("/files", files())
-                .nest_service("/other", other())
-                .layer(layer.clone()),
+            boxed(
+                Router::new()
+                    .nest_service("/files", files())
+                    .nest_service("/other", other())
+                    .layer(layer.clone()),
+            ),
         ),
         (
             "Router::layer over nest + fallback_service",
-            Router::new()
-                .nest("/files", Router::new().fallback_service(files()))
-                .nest("/other", Router::new().fallback_service(other()))
-                .layer(layer.clone()),
+            boxed(
+                Router::new()
+                    .nest("/files", Router::new().fallback_service(files()))
+                    .nest("/other", Router::new().fallback_service(other()))
+                    .layer(layer.clone()),
+            ),
         ),
         (
             "layer inside each nest",
-            Router::new()
-                .nest_service("/files", layer.layer(files()))
-                .nest_service("/other", layer.layer(other())),
+            boxed(
+                Router::new()
+                    .nest_service("/files", layer.layer(files()))
+                    .nest_service("/other", layer.layer(other())),
+            ),
         ),
         (
             "layer outside the router",
-            Router::new().fallback_service(layer.layer(
-                Router::new()
-                    .nest_service("/files", files())
-                    .nest_service("/other", other()),
-            )),
+            BoxCloneService::new(
+                layer.layer(
+                    Router::new()
+                        .nest_service("/files", files())
+                        .nest_service("/other", other()),
+                ),
+            ),
         ),
     ]
 }
@@ -121,15 +139,26 @@ async fn no_climb_out_of_a_public_exception_reaches_a_private_file() {
                 "{wiring}: {target} served {body:?} ({status})"
             );
             assert_eq!(status, StatusCode::BAD_REQUEST, "{wiring}: {target}");
-            assert_eq!(kind, Some(RejectionKind::AmbiguousPath), "{wiring}: {target}");
+            assert_eq!(
+                kind,
+                Some(RejectionKind::AmbiguousPath),
+                "{wiring}: {target}"
+            );
         }
         // The exception's own files stay public, and a link still opens a private file.
         let (status, _, body) =
             support::send(&app, Method::GET, "/files/thumbnails/sub/b.png").await;
-        assert_eq!((status, body.as_str()), (StatusCode::OK, "/files/thumbnails/sub/b.png"));
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, "/files/thumbnails/sub/b.png")
+        );
         let link = layer.signer().sign("/files/report.pdf").unwrap();
         let (status, _, body) = support::send(&app, Method::GET, &link).await;
-        assert_eq!((status, body.as_str()), (StatusCode::OK, "/files/report.pdf"), "{wiring}");
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, "/files/report.pdf"),
+            "{wiring}"
+        );
     }
 }
 
@@ -155,12 +184,30 @@ async fn an_opaque_link_is_served_only_where_its_target_lies() {
             );
             if wiring != "layer outside the router" {
                 assert_eq!(status, StatusCode::FORBIDDEN, "{wiring}: {target}");
-                assert_eq!(kind, Some(RejectionKind::OutsideMount), "{wiring}: {target}");
+                assert_eq!(
+                    kind,
+                    Some(RejectionKind::OutsideMount),
+                    "{wiring}: {target}"
+                );
             }
         }
-        // A target inside the mount that received the link is served, and exactly it.
-        let (status, _, body) = support::send(&app, Method::GET, &opaque("/files/x.pdf")).await;
-        assert_eq!((status, body.as_str()), (StatusCode::OK, "/files/x.pdf"), "{wiring}");
+        // Only in front of all routing is the hidden target routed afresh: everywhere else a
+        // router already chose a service for `/files/s/<token>`, so even a target inside that
+        // mount is refused (a deeper mount could shadow it).
+        let (status, kind, body) = support::send(&app, Method::GET, &opaque("/files/x.pdf")).await;
+        if wiring == "layer outside the router" {
+            assert_eq!(
+                (status, body.as_str()),
+                (StatusCode::OK, "/files/x.pdf"),
+                "{wiring}"
+            );
+        } else {
+            assert_eq!(
+                (status, kind),
+                (StatusCode::FORBIDDEN, Some(RejectionKind::OutsideMount)),
+                "{wiring}"
+            );
+        }
     }
 }
 
@@ -184,10 +231,93 @@ async fn a_folder_link_is_served_only_inside_its_mount() {
             format!("/files/other/x.pdf?{query}"),
         ] {
             let (status, _, body) = support::send(&app, Method::GET, &target).await;
-            assert!(private_file(&body).is_none(), "{wiring}: {target} served {body:?}");
+            assert!(
+                private_file(&body).is_none(),
+                "{wiring}: {target} served {body:?}"
+            );
             assert_eq!(status, StatusCode::FORBIDDEN, "{wiring}: {target}");
         }
-        let (status, _, body) = support::send(&app, Method::GET, &format!("{other}sub/y.pdf")).await;
-        assert_eq!((status, body.as_str()), (StatusCode::OK, "/other/sub/y.pdf"), "{wiring}");
+        let (status, _, body) =
+            support::send(&app, Method::GET, &format!("{other}sub/y.pdf")).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, "/other/sub/y.pdf"),
+            "{wiring}"
+        );
     }
+}
+
+#[tokio::test]
+async fn an_opaque_link_is_not_rerouted_by_a_router_inside_the_nest() {
+    // The layer sits inside a nested router that has already routed by the stripped path: the
+    // nest's own mounts are invisible to the layer, so it refuses opaque links there.
+    let root = site();
+    let layer = SecureLinkLayer::new(key())
+        .with_private_prefix("/files/")
+        .unwrap()
+        .with_opaque_prefix("/files/a/s/")
+        .unwrap();
+    let inner = Router::new()
+        .nest_service("/a", ServeDir::new(root.path().join("files/a")))
+        .nest_service("/other", ServeDir::new(root.path().join("files/other")))
+        .layer(layer.clone());
+    let app = Router::new().nest("/files", inner);
+    let signer = layer.signer();
+    let link = signer
+        .link("/files/other/x.pdf")
+        .opaque()
+        .to_target()
+        .unwrap();
+    let (status, kind, body) = support::send(&app, Method::GET, &link).await;
+    assert!(private_file(&body).is_none(), "served {body:?}");
+    assert_eq!(
+        (status, kind),
+        (StatusCode::FORBIDDEN, Some(RejectionKind::OutsideMount))
+    );
+    let link = signer.link("/files/a/y.pdf").opaque().to_target().unwrap();
+    let (status, kind, _) = support::send(&app, Method::GET, &link).await;
+    assert_eq!(
+        (status, kind),
+        (StatusCode::FORBIDDEN, Some(RejectionKind::OutsideMount))
+    );
+    // In front of the whole router, the same links are served, each from its own place.
+    let app = layer.layer(
+        Router::new().nest(
+            "/files",
+            Router::new()
+                .nest_service("/a", ServeDir::new(root.path().join("files/a")))
+                .nest_service("/other", ServeDir::new(root.path().join("files/other"))),
+        ),
+    );
+    for target in ["/files/a/y.pdf", "/files/other/x.pdf"] {
+        let link = signer.link(target).opaque().to_target().unwrap();
+        let (status, _, body) = support::send(&app, Method::GET, &link).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, target));
+    }
+}
+
+#[test]
+fn an_opaque_prefix_never_overlaps_a_public_exception() {
+    let base = || {
+        SecureLinkLayer::new(key())
+            .with_private_prefix("/files/")
+            .unwrap()
+    };
+    for opaque in ["/files/pub/", "/files/pub/s/", "/files/"] {
+        let after = base()
+            .with_public_exception("/files/pub/")
+            .unwrap()
+            .with_opaque_prefix(opaque);
+        assert!(after.is_err(), "{opaque} after the exception");
+        let before = base()
+            .with_opaque_prefix(opaque)
+            .unwrap()
+            .with_public_exception("/files/pub/");
+        assert!(before.is_err(), "{opaque} before the exception");
+    }
+    let apart = base()
+        .with_public_exception("/files/pub/")
+        .unwrap()
+        .with_opaque_prefix("/files/s/");
+    assert!(apart.is_ok());
 }

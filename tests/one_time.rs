@@ -11,7 +11,7 @@ use axum::routing::any;
 use axum::Router;
 use http::{header, Method, Request, StatusCode};
 use tower::ServiceExt;
-use tower_secure_link::{Key, ManualClock, Rejection, RejectionKind, SecureLinkLayer, UrlSigner};
+use tower_secure_link::{Key, ManualClock, RejectionKind, SecureLinkLayer, UrlSigner};
 
 const NOW: u64 = 1_767_222_000;
 const KEY: &str = "one-time test secret, 32 bytes long";
@@ -47,12 +47,8 @@ fn exactly_one_of_200_concurrent_requests_wins_with_the_memory_store() {
 }
 
 async fn send(app: &Router, request: Request<Body>) -> (StatusCode, Option<RejectionKind>) {
-    let response = app.clone().oneshot(request).await.unwrap();
-    let kind = response
-        .extensions()
-        .get::<Rejection>()
-        .map(Rejection::kind);
-    (response.status(), kind)
+    let reply = support::send_request(app, request).await;
+    (reply.status, reply.kind)
 }
 
 fn get(target: &str) -> Request<Body> {

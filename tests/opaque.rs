@@ -4,11 +4,11 @@
 
 mod support;
 
+use support::send;
+
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::Request as AxumRequest;
-use axum::routing::any;
 use axum::Router;
 use http::{Method, Request, StatusCode};
 use tower::{Layer, ServiceExt};
@@ -30,21 +30,11 @@ fn key() -> Key {
     Key::new("k1", [21u8; 32]).unwrap()
 }
 
-/// Echoes the path and query the inner service saw.
-fn echo(layer: SecureLinkLayer) -> Router {
-    Router::new()
-        .fallback(any(|request: AxumRequest| async move {
-            request.uri().to_string()
-        }))
-        .layer(layer)
-}
-
-async fn send(
-    app: &Router,
-    method: Method,
-    target: &str,
-) -> (StatusCode, Option<RejectionKind>, String) {
-    support::send(app, method, target).await
+/// Echoes the path and query the inner service saw, with the layer in front of the whole
+/// router: opaque links are refused behind one that has already routed (see
+/// `tests/mount_targets.rs`).
+fn echo(layer: SecureLinkLayer) -> tower_secure_link::SecureLink<Router> {
+    layer.layer(support::echo_app())
 }
 
 #[tokio::test]
@@ -146,7 +136,7 @@ async fn tampered_tokens_are_refused() {
     );
 }
 
-fn layer_for_key(key: Key, clock: &ManualClock) -> Router {
+fn layer_for_key(key: Key, clock: &ManualClock) -> tower_secure_link::SecureLink<Router> {
     echo(layer(key, clock))
 }
 
@@ -210,9 +200,7 @@ async fn an_opaque_link_hands_nginx_the_hidden_file() {
         .opaque()
         .to_target()
         .unwrap();
-    let app = Router::new()
-        .fallback_service(XAccelRedirect::<Body>::new("/private/", "/protected/").unwrap())
-        .layer(layer);
+    let app = layer.layer(XAccelRedirect::<Body>::new("/private/", "/protected/").unwrap());
     let response = app
         .oneshot(Request::get(&link).body(Body::empty()).unwrap())
         .await
@@ -261,7 +249,11 @@ async fn no_answer_to_an_opaque_link_names_its_target() {
     let kind = response.extensions().get::<tower_secure_link::Rejection>();
     assert_eq!(kind.map(|r| r.kind()), Some(RejectionKind::OpaqueRedirect));
     // With its trailing `/` the folder's index is served.
-    let link = signer.link("/private/videos/dir/").opaque().to_target().unwrap();
+    let link = signer
+        .link("/private/videos/dir/")
+        .opaque()
+        .to_target()
+        .unwrap();
     let response = files
         .oneshot(Request::get(&link).body(Body::empty()).unwrap())
         .await
@@ -272,7 +264,11 @@ async fn no_answer_to_an_opaque_link_names_its_target() {
     // redirect after a one-time use) are dropped or refused too.
     let app = layer.layer(tower::service_fn(|request: Request<Body>| async move {
         let target = request.uri().to_string();
-        let status = if request.method() == Method::PUT { 201 } else { 303 };
+        let status = if request.method() == Method::PUT {
+            201
+        } else {
+            303
+        };
         Ok::<_, std::convert::Infallible>(
             http::Response::builder()
                 .status(status)
@@ -283,11 +279,16 @@ async fn no_answer_to_an_opaque_link_names_its_target() {
         )
     }));
     for (method, once) in [(Method::PUT, false), (Method::GET, true)] {
-        let builder = signer.link("/private/up/hidden-name.bin").method(method.clone());
+        let builder = signer
+            .link("/private/up/hidden-name.bin")
+            .method(method.clone());
         let builder = if once { builder.one_time() } else { builder };
         let link = builder.opaque().to_target().unwrap();
         let request = Request::builder().method(method.clone()).uri(&link);
-        let request = request.header("content-length", "0").body(Body::empty()).unwrap();
+        let request = request
+            .header("content-length", "0")
+            .body(Body::empty())
+            .unwrap();
         let response = app.clone().oneshot(request).await.unwrap();
         let headers = all_headers(&response);
         assert!(!headers.contains("hidden-name"), "{method}: {headers}");

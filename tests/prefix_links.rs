@@ -3,8 +3,8 @@
 
 mod support;
 
-use axum::extract::Request as AxumRequest;
-use axum::routing::any;
+use support::send;
+
 use axum::Router;
 use http::{Method, StatusCode};
 use tower_secure_link::{Key, ManualClock, RejectionKind, SecureLinkLayer};
@@ -18,21 +18,9 @@ fn layer() -> SecureLinkLayer {
         .with_clock(ManualClock::new(NOW))
 }
 
+/// Echoes the path and query the inner service saw.
 fn app(layer: SecureLinkLayer) -> Router {
-    Router::new()
-        .fallback(any(|request: AxumRequest| async move {
-            request.uri().to_string()
-        }))
-        .layer(layer)
-}
-
-async fn send(
-    app: &Router,
-    method: Method,
-    target: &str,
-) -> (StatusCode, String, Option<RejectionKind>) {
-    let (status, kind, body) = support::send(app, method, target).await;
-    (status, body, kind)
+    support::echo_app().layer(layer)
 }
 
 #[tokio::test]
@@ -72,7 +60,7 @@ async fn a_path_token_grants_the_folder_and_nothing_else() {
             "/private/a/index.m3u8?t=3",
         ),
     ] {
-        let (status, body, _) = send(&app, Method::GET, &target).await;
+        let (status, _, body) = send(&app, Method::GET, &target).await;
         assert_eq!(status, StatusCode::OK, "{name}");
         assert_eq!(
             body, seen,
@@ -92,7 +80,7 @@ async fn a_path_token_grants_the_folder_and_nothing_else() {
         ("truncated token", format!("/private/a/{}/x.ts", &token[..token.len() - 1])),
     ];
     for (name, target) in refused {
-        let (status, body, _) = send(&app, Method::GET, &target).await;
+        let (status, _, body) = send(&app, Method::GET, &target).await;
         assert!(
             matches!(status.as_u16(), 400 | 403),
             "{name}: {target} -> {status} {body}"
@@ -113,7 +101,7 @@ async fn a_query_token_grants_the_folder_and_nothing_else() {
         .to_query()
         .unwrap();
     let app = app(layer);
-    let (status, body, _) = send(
+    let (status, _, body) = send(
         &app,
         Method::GET,
         &format!("/private/my%20videos/a.ts?{query}"),
@@ -131,7 +119,7 @@ async fn a_query_token_grants_the_folder_and_nothing_else() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "escapes are normalised first");
-    let (status, _, got) = send(
+    let (status, got, _) = send(
         &app,
         Method::GET,
         &format!("/private/my%20videos/x/../b.ts?{query}"),
@@ -146,7 +134,7 @@ async fn a_query_token_grants_the_folder_and_nothing_else() {
         ("prefix rewritten", format!("/private/a.ts?{}", query.replace("my%20videos", "")), RejectionKind::BadSignature),
     ];
     for (name, target, kind) in refused {
-        let (status, _, got) = send(&app, Method::GET, &target).await;
+        let (status, got, _) = send(&app, Method::GET, &target).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{name}");
         assert_eq!(got, Some(kind), "{name}");
     }
@@ -189,18 +177,18 @@ async fn one_link_plays_a_whole_hls_folder_from_serve_dir() {
     let app = Router::new()
         .fallback_service(tower_http::services::ServeDir::new(root.path()))
         .layer(layer);
-    let (status, body, _) = send(&app, Method::GET, &format!("{base}index.m3u8")).await;
+    let (status, _, body) = send(&app, Method::GET, &format!("{base}index.m3u8")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, playlist);
     let segments: Vec<&str> = body.lines().filter(|l| !l.starts_with('#')).collect();
     assert_eq!(segments.len(), 3);
     for (n, segment) in segments.iter().enumerate() {
         // What a player does with a relative URL: resolve it against the playlist's folder.
-        let (status, body, _) = send(&app, Method::GET, &format!("{base}{segment}")).await;
+        let (status, _, body) = send(&app, Method::GET, &format!("{base}{segment}")).await;
         assert_eq!(status, StatusCode::OK, "{segment}");
         assert_eq!(body, format!("segment {n}"));
     }
-    let (status, body, _) = send(&app, Method::GET, &format!("{base}../other.ts")).await;
+    let (status, _, body) = send(&app, Method::GET, &format!("{base}../other.ts")).await;
     assert_ne!(status, StatusCode::OK);
     assert_ne!(body, "another video");
 }

@@ -8,7 +8,7 @@ mod support;
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tower_secure_link::one_time::{NonceStore, RedisNonceStore, Use};
@@ -16,17 +16,8 @@ use tower_secure_link::{Key, SecureLinkLayer};
 
 const KEY: &str = "redis cluster test secret, 32 bytes";
 
-/// A cluster node; its bus port is the client port + 10000.
-struct Node {
-    child: Child,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// A cluster node, stopped when dropped; its bus port is the client port + 10000.
+type Node = support::ChildGuard;
 
 /// A port that is free, and whose bus port (+10000) is free too.
 fn cluster_port(taken: &[u16]) -> u16 {
@@ -45,19 +36,18 @@ fn start_cluster(binary: &Path, cli: &Path, dir: &Path) -> (Vec<Node>, Vec<u16>)
     let mut nodes = Vec::new();
     for _ in 0..3 {
         let port = cluster_port(&ports);
-        let child = Command::new(binary)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--cluster-config-file")
-            .arg(dir.join(format!("nodes-{port}.conf")))
-            .arg("--dir")
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        nodes.push(Node { child });
+        nodes.push(Node::spawn(
+            Command::new(binary)
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"])
+                .args(["--save", "", "--appendonly", "no"])
+                .arg("--cluster-config-file")
+                .arg(dir.join(format!("nodes-{port}.conf")))
+                .arg("--dir")
+                .arg(dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        ));
         ports.push(port);
     }
     for port in &ports {

@@ -10,30 +10,18 @@ mod support;
 
 use std::time::Duration;
 
-use axum::body::Body;
 use axum::routing::any;
 use axum::Router;
-use http::{Request, StatusCode};
-use tower::ServiceExt;
+use http::StatusCode;
 use tower_secure_link::one_time::{RedisNonceStore, StoreErrorKind};
-use tower_secure_link::{
-    Key, ManualClock, Rejection, RejectionKind, SecureLinkLayer, SignErrorKind,
-};
+use tower_secure_link::{Key, ManualClock, RejectionKind, SecureLinkLayer, SignErrorKind};
 
 const NOW: u64 = 1_767_222_000;
 const KEY: &str = "revocation test secret, 32 bytes!!";
 
 async fn status(app: &Router, target: &str) -> (StatusCode, Option<RejectionKind>) {
-    let response = app
-        .clone()
-        .oneshot(Request::get(target).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let kind = response
-        .extensions()
-        .get::<Rejection>()
-        .map(Rejection::kind);
-    (response.status(), kind)
+    let (status, kind, _) = support::send(app, http::Method::GET, target).await;
+    (status, kind)
 }
 
 #[tokio::test]
@@ -181,21 +169,22 @@ fn deck_root() -> tempfile::TempDir {
 fn serve_start_messages(root: &str, redis: &str) -> String {
     use std::io::{BufRead, BufReader, Read};
     use std::process::{Command, Stdio};
-    let mut child = Command::new(support::example_binary())
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--root",
-            root,
-            "--redis",
-            redis,
-        ])
-        .env("SECURE_LINK_KEY", KEY)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut process = support::ChildGuard::spawn(
+        Command::new(support::example_binary())
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--root",
+                root,
+                "--redis",
+                redis,
+            ])
+            .env("SECURE_LINK_KEY", KEY)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let child = process.child_mut();
     let first = BufReader::new(child.stdout.take().unwrap()).lines().next();
     let _ = child.kill();
     let _ = child.wait();

@@ -12,7 +12,6 @@
 
 mod support;
 
-use std::convert::Infallible;
 use std::path::Path;
 
 use axum::body::Body;
@@ -343,16 +342,8 @@ fn over_tcp(addr: &str, target: &str) -> (StatusCode, String) {
 }
 
 async fn oneshot(app: &Router, target: &str) -> (StatusCode, String) {
-    let response: Response<Body> = app
-        .clone()
-        .oneshot(Request::get(target).body(Body::empty()).unwrap())
-        .await
-        .unwrap_or_else(|e: Infallible| match e {});
-    let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (status, String::from_utf8_lossy(&body).into_owned())
+    let (status, _, body) = support::send(app, http::Method::GET, target).await;
+    (status, body)
 }
 
 #[tokio::test]

@@ -977,8 +977,9 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
             demo::refusal_page
                 as fn(&tower_secure_link::Rejection) -> http::Response<axum::body::Body>,
         );
-        // The layer outside the whole router: it sees every path as the client sent it.
-        let app = Router::new().fallback_service(tower::Layer::layer(&layer, files));
+        // The layer outside the whole router, with no router in front of it: it sees every path
+        // as the client sent it, and opaque links are routed afresh to their hidden target.
+        let app = tower::Layer::layer(&layer, files);
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| runtime_failure(format!("cannot listen on {addr}: {e}")))?;

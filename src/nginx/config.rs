@@ -84,7 +84,9 @@ pub fn accel_config(
     let location = escape(&with_slash(location)?).ok_or(NginxConfigError::UnsafePath)?;
     let (internal, alias) = folder_pair(internal, alias)?;
     // The backend's `Cache-Control: private` reaches the client through X-Accel-Redirect; its
-    // `Referrer-Policy` does not, so the internal location adds it.
+    // `Referrer-Policy` does not, so the internal location adds it. It serves files only: for a
+    // folder nginx would answer with a redirect whose `Location` names the path, which an opaque
+    // link must never show.
     Ok(format!(
         "# http {{ }} context:\n\
          upstream {ACCEL_UPSTREAM} {{\n    \
@@ -97,7 +99,10 @@ pub fn accel_config(
          sendfile on;\n    \
          tcp_nopush on;\n    \
          add_header Referrer-Policy \"no-referrer\" always;\n    \
-         alias \"{alias}\";\n\
+         alias \"{alias}\";\n    \
+         if (-d $request_filename) {{\n        \
+         return 404;\n    \
+         }}\n\
          }}\n\
          location \"{location}\" {{\n    \
          proxy_pass http://{ACCEL_UPSTREAM};\n    \

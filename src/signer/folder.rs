@@ -5,8 +5,8 @@ use std::time::Duration;
 use super::{
     classify_target, fail, within_link_len, Expiry, SignError, SignErrorKind, UrlSigner, MAX_NUMBER,
 };
+use crate::config::Scheme;
 use crate::path::{canonical_for_minting, decode_canonical};
-use crate::settings::Scheme;
 use crate::token::{AppQuery, Claims, Decimal, Scope, DEFAULT_METHOD};
 
 /// A folder link being minted; see [`UrlSigner::prefix_link`].

@@ -23,7 +23,7 @@ pub(crate) fn sign(key: &SigningKey, claims: &Claims<'_>) -> SignatureText {
 pub(crate) fn verify(key: &VerifyingKey, claims: &Claims<'_>, presented: &str) -> bool {
     let mut bytes = [0u8; 64];
     // Canonical base64url only: the decoder refuses non-zero trailing bits.
-    if presented.len() != super::MAX_SIGNATURE_LEN
+    if presented.len() != super::signature::MAX_SIGNATURE_LEN
         || URL_SAFE_NO_PAD.decode_slice(presented, &mut bytes) != Ok(64)
     {
         return false;

@@ -21,10 +21,11 @@ use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue, Method};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
+use super::verdict::{Conditions, Presented, Verdict};
+use crate::config::Settings;
 use crate::host::Host;
 use crate::key::{Key, Keyring};
 use crate::path::{decode_canonical, Route};
-use crate::settings::{Conditions, Settings, Verdict};
 use crate::token::{parse_seconds, tilde_fields, AppQuery, Claims, Decimal, Scope, DEFAULT_METHOD};
 
 /// The cookie's name after the parameter prefix (`sl_session`).
@@ -49,7 +50,8 @@ pub(crate) struct Request<'q, 'r> {
 }
 
 impl<'q, 'r> Request<'q, 'r> {
-    pub(crate) fn of(presented: &super::Presented<'_, 'q, 'r>) -> Self {
+    /// What `presented` carries for the exchange, with the host HTTP says it is for.
+    pub(crate) fn of(presented: &Presented<'_, 'q, 'r>) -> Self {
         let host = Host::accepted(presented.authority, presented.headers).usable();
         Self {
             query: presented.query,

@@ -1,19 +1,21 @@
-//! The response future of [`SecureLink`](crate::SecureLink).
+//! The response future of [`SecureLink`](crate::SecureLink): the inner service's future with
+//! what a valid link sets on its answer, a ready rejection, or a store's answer awaited first.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use http::header::{
-    CACHE_CONTROL, CONTENT_LOCATION, ETAG, IF_RANGE, LAST_MODIFIED, LOCATION, REFERRER_POLICY,
-    SET_COOKIE,
+    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LOCATION, ETAG, LAST_MODIFIED, LOCATION,
+    REFERRER_POLICY, SET_COOKIE,
 };
 use http::{HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use crate::one_time::{Gate, ResumedDownload, StoreError, StoreFuture, Use};
-use crate::rejection::{refuse, DefaultRejectionResponse, RejectionKind, RejectionResponse};
+use super::gate::{admission, mark_resumed};
+use crate::one_time::{Gate, StoreFuture};
+use crate::rejection::{refuse, DefaultRejectionResponse, RejectionResponse};
 
 pin_project! {
     /// The inner service's future, a rejection that is ready at once, or a one-time link's use
@@ -147,6 +149,8 @@ impl<S, ReqBody, ResBody, R> ResponseFuture<S, ReqBody, ResBody, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
 {
+    /// The inner service's future; `private` (the `Cache-Control` for an answer through a valid
+    /// link) and `version` are set on its answer.
     pub(crate) fn inner(
         future: S::Future,
         private: Option<HeaderValue>,
@@ -179,6 +183,7 @@ where
         self
     }
 
+    /// A refusal, ready at once.
     pub(crate) fn rejected(response: Response<ResBody>) -> Self {
         Self {
             kind: Kind::Rejected {
@@ -187,6 +192,7 @@ where
         }
     }
 
+    /// A one-time request waiting for the store before the inner service is called.
     pub(crate) fn one_time(call: OneTimeCall<S, ReqBody, ResBody, R>) -> Self {
         Self {
             kind: Kind::Consuming {
@@ -285,36 +291,9 @@ where
     }
 }
 
-/// What the store's answer means for a one-time request: admitted (and whether as a resumed
-/// download, a repeated use inside the resume window), or refused and why.
-pub(crate) fn admission(
-    outcome: Result<Gate, StoreError>,
-    admit_repeat_from: Option<u64>,
-) -> Result<bool, RejectionKind> {
-    match outcome {
-        Ok(Gate::Open | Gate::Used(Use::First)) => Ok(false),
-        Ok(Gate::Used(Use::Repeated { first_used_at }))
-            if admit_repeat_from.is_some_and(|from| first_used_at >= from) =>
-        {
-            Ok(true)
-        }
-        Ok(Gate::Used(Use::Repeated { .. })) => Err(RejectionKind::AlreadyUsed),
-        Ok(Gate::Revoked) => Err(RejectionKind::Revoked),
-        Err(_) => Err(RejectionKind::StoreUnavailable),
-    }
-}
-
-/// A resume must stay partial: a mismatched `If-Range` would let the server send it all. The
-/// inner service never sees it; a service that hands the bytes to nginx can still check it.
-pub(crate) fn mark_resumed<B>(request: &mut Request<B>) {
-    let if_range = request.headers_mut().remove(IF_RANGE);
-    request
-        .extensions_mut()
-        .insert(ResumedDownload { if_range });
-}
-
-/// The answer to an opaque link without anything that names its hidden target: `Location` and
-/// `Content-Location` are dropped, and a redirect (which is nothing without its `Location`, and
+/// The answer to an opaque link without anything that names its hidden target: `Location`,
+/// `Content-Location` and `Content-Disposition` are dropped, and a redirect (which is nothing
+/// without its `Location`, and
 /// ServeDir's names the folder) becomes `redirected`.
 fn concealed<B>(mut response: Response<B>, redirected: Response<B>) -> Response<B> {
     if response.status().is_redirection() && response.headers().contains_key(LOCATION) {
@@ -323,6 +302,8 @@ fn concealed<B>(mut response: Response<B>, redirected: Response<B>) -> Response<
     let headers = response.headers_mut();
     headers.remove(LOCATION);
     headers.remove(CONTENT_LOCATION);
+    // A file name (`XAccelRedirect` writes one) names the target as well.
+    headers.remove(CONTENT_DISPOSITION);
     response
 }
 

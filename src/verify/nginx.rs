@@ -3,12 +3,13 @@
 
 use std::borrow::Cow;
 
-use super::Presented;
+use super::verdict::{Conditions, Presented, Verdict};
+use crate::config::Settings;
 use crate::nginx::NginxScheme;
 use crate::path::{decode_canonical, Route};
 use crate::rejection::RejectionKind;
-use crate::settings::{Conditions, Settings, Verdict};
 
+/// Verifies a private request by the nginx scheme's rules.
 pub(super) fn admit<'p, 'q>(
     settings: &'q Settings,
     scheme: &'q NginxScheme,

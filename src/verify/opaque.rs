@@ -21,62 +21,18 @@ use base64::Engine as _;
 use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::XNonce;
 
-use super::native::check_times_and_method;
-use super::Presented;
-use crate::key::{is_valid_key_id, Key, Keyring};
+use super::steps;
+use super::verdict::{Conditions, OneTimeUse, Presented, Verdict};
+use crate::config::Settings;
+use crate::key::{is_valid_key_id, Keyring};
 use crate::one_time;
 use crate::path::Route;
 use crate::rejection::RejectionKind;
-use crate::settings::{Conditions, OneTimeUse, Settings, Verdict};
-use crate::token::{is_group, is_method_scope, parse_seconds, Claims, DEFAULT_METHOD};
+use crate::token::{is_group, is_method_scope, parse_seconds, DEFAULT_METHOD};
 
-const FORMAT_VERSION: u8 = 1;
-const AD_TAG: &[u8] = b"tsl-opaque-v1";
-const NONCE_LEN: usize = 24;
+use crate::token::opaque::{AD_TAG, FORMAT_VERSION, NONCE_LEN};
 
-/// Seals what an ordinary link to `path` (canonical, escaped) would sign, `claims`, with `key`
-/// under `nonce` (24 random bytes): the token text.
-pub(crate) fn seal(
-    key: &Key,
-    claims: &Claims<'_>,
-    path: &str,
-    nonce: &[u8; NONCE_LEN],
-) -> Option<String> {
-    let query = claims.query.to_query();
-    let mut plaintext = Vec::new();
-    for field in [
-        claims.method,
-        path,
-        &query,
-        claims.not_before.unwrap_or(""),
-        claims.expires,
-        claims.nonce.unwrap_or(""),
-        claims.max_body.unwrap_or(""),
-        claims.version.unwrap_or(""),
-        claims.group.unwrap_or(""),
-    ] {
-        plaintext.extend_from_slice(&u16::try_from(field.len()).ok()?.to_be_bytes());
-        plaintext.extend_from_slice(field.as_bytes());
-    }
-    let mut token = vec![FORMAT_VERSION, u8::try_from(key.id().len()).ok()?];
-    token.extend_from_slice(key.id().as_bytes());
-    let aad = [AD_TAG, &token].concat();
-    let sealed = key
-        .sealer()?
-        .encrypt(
-            XNonce::from_slice(nonce),
-            Payload {
-                msg: &plaintext,
-                aad: &aad,
-            },
-        )
-        .ok()?;
-    token.extend_from_slice(nonce);
-    token.extend_from_slice(&sealed);
-    Some(URL_SAFE_NO_PAD.encode(token))
-}
-
-/// Opens the token and checks the hidden link as an ordinary one.
+/// Opens the token, then routes and validates the hidden claims as an ordinary link's.
 pub(super) fn admit<'p, 'q>(
     settings: &'q Settings,
     keyring: &Keyring,
@@ -87,35 +43,7 @@ pub(super) fn admit<'p, 'q>(
     if !presented.query.is_empty() || token.contains('/') {
         return Err(RejectionKind::MalformedToken);
     }
-    let bytes = URL_SAFE_NO_PAD
-        .decode(token)
-        .map_err(|_| RejectionKind::MalformedToken)?;
-    let (&version, rest) = bytes.split_first().ok_or(RejectionKind::MalformedToken)?;
-    let (&id_len, rest) = rest.split_first().ok_or(RejectionKind::MalformedToken)?;
-    let id_len = usize::from(id_len);
-    if version != FORMAT_VERSION || rest.len() < id_len + NONCE_LEN + 16 {
-        return Err(RejectionKind::MalformedToken);
-    }
-    let (id, rest) = rest.split_at(id_len);
-    let id = std::str::from_utf8(id)
-        .ok()
-        .filter(|id| is_valid_key_id(id))
-        .ok_or(RejectionKind::MalformedToken)?;
-    let key = keyring.get(id).ok_or(RejectionKind::UnknownKey)?;
-    let (nonce, sealed) = rest.split_at(NONCE_LEN);
-    let aad = [AD_TAG, &bytes[..2 + id_len]].concat();
-    let plaintext = key
-        .sealer()
-        // Only HMAC keys seal opaque links; a public key names none.
-        .ok_or(RejectionKind::UnknownKey)?
-        .decrypt(
-            XNonce::from_slice(nonce),
-            Payload {
-                msg: sealed,
-                aad: &aad,
-            },
-        )
-        .map_err(|_| RejectionKind::BadSignature)?;
+    let plaintext = open(keyring, token)?;
     let claims = Opened::parse(&plaintext)?;
 
     // The hidden target must be what an ordinary link to it would be: canonical and private.
@@ -128,7 +56,7 @@ pub(super) fn admit<'p, 'q>(
         "" => None,
         text => Some(parse_seconds(text)?),
     };
-    let (own_method, now) = check_times_and_method(
+    let (own_method, now) = steps::validate(
         settings,
         claims.method,
         (expires, not_before),
@@ -160,6 +88,38 @@ pub(super) fn admit<'p, 'q>(
         query: Cow::Owned(claims.query.to_owned()),
         conditions,
     })
+}
+
+/// Decodes the token and opens its seal with the key it names: the claims' bytes.
+fn open(keyring: &Keyring, token: &str) -> Result<Vec<u8>, RejectionKind> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| RejectionKind::MalformedToken)?;
+    let (&version, rest) = bytes.split_first().ok_or(RejectionKind::MalformedToken)?;
+    let (&id_len, rest) = rest.split_first().ok_or(RejectionKind::MalformedToken)?;
+    let id_len = usize::from(id_len);
+    if version != FORMAT_VERSION || rest.len() < id_len + NONCE_LEN + 16 {
+        return Err(RejectionKind::MalformedToken);
+    }
+    let (id, rest) = rest.split_at(id_len);
+    let id = std::str::from_utf8(id)
+        .ok()
+        .filter(|id| is_valid_key_id(id))
+        .ok_or(RejectionKind::MalformedToken)?;
+    let key = keyring.get(id).ok_or(RejectionKind::UnknownKey)?;
+    let (nonce, sealed) = rest.split_at(NONCE_LEN);
+    let aad = [AD_TAG, &bytes[..2 + id_len]].concat();
+    key.sealer()
+        // Only HMAC keys seal opaque links; a public key names none.
+        .ok_or(RejectionKind::UnknownKey)?
+        .decrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: sealed,
+                aad: &aad,
+            },
+        )
+        .map_err(|_| RejectionKind::BadSignature)
 }
 
 /// The claims read back from an opened token.
@@ -213,6 +173,8 @@ impl<'a> Opened<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::key::Key;
+    use crate::token::Claims;
     use crate::{ManualClock, SecureLinkLayer};
     use http::Method;
 
@@ -255,7 +217,7 @@ mod tests {
             }
             let token = v["token"].as_str().unwrap();
             assert_eq!(
-                seal(&key, &claims, path, &iv).as_deref(),
+                crate::signer::seal(&key, &claims, path, &iv).as_deref(),
                 Some(token),
                 "{name}: sealed"
             );

@@ -7,13 +7,14 @@ use std::borrow::Cow;
 
 use percent_encoding::percent_decode_str;
 
-use super::native::check;
-use super::Presented;
+use super::cookie;
+use super::steps;
+use super::verdict::{Conditions, Presented, Verdict};
+use crate::config::Settings;
 use crate::key::Keyring;
 use crate::path::{decode_canonical, Route};
 use crate::rejection::RejectionKind;
-use crate::settings::{Conditions, Settings, Verdict};
-use crate::token::{AppQuery, Claims, ParamNames, PathToken, Scope, SignedQuery, DEFAULT_METHOD};
+use crate::token::{AppQuery, Claims, PathToken, Scope, SignedQuery, DEFAULT_METHOD};
 
 /// A token segment in the path: `/folder/<token>/rest` admits `/folder/rest`.
 pub(super) fn admit_path_token<'p, 'q>(
@@ -26,7 +27,7 @@ pub(super) fn admit_path_token<'p, 'q>(
     let token = PathToken::parse(&path[start..end], &settings.names)?;
     let folder = decode_canonical(&path[..start]);
     let claims = token.claims(&folder);
-    let (_, now) = check(
+    let (_, now) = steps::verify(
         settings,
         keyring,
         &claims,
@@ -38,11 +39,13 @@ pub(super) fn admit_path_token<'p, 'q>(
     let inner = without_token(path, (start, end));
     let set_cookie = token.session.and_then(|(seconds, _)| {
         let folder = (&*folder, &path[..start]);
-        let request = super::cookie::Request::of(&presented);
-        super::cookie::grant(settings, keyring, request, folder, seconds, now)
+        let request = cookie::Request::of(&presented);
+        cookie::grant(settings, keyring, request, folder, seconds, now)
     });
     match settings.prefixes.route(&inner) {
-        Route::Private(inner) => Ok(Verdict::Signed {
+        // A public exception inside the folder: its files are public anyway, and a page under
+        // the link's base may well use them by relative URL.
+        Route::Private(inner) | Route::Public(inner) => Ok(Verdict::Signed {
             path: Cow::Owned(inner.into_owned()),
             query: Cow::Borrowed(presented.query),
             conditions: Conditions {
@@ -82,7 +85,7 @@ pub(super) fn admit_query_token<'p, 'q>(
         query: AppQuery::Plain(""),
         ..signed.claims(&folder)
     };
-    let (_, now) = check(
+    let (_, now) = steps::verify(
         settings,
         keyring,
         &claims,
@@ -107,17 +110,4 @@ fn cacheable_until(expires: u64, now: u64) -> Conditions<'static> {
         cache_for: Some(expires.saturating_sub(now)),
         ..Conditions::default()
     }
-}
-
-/// Where a token segment sits in a canonical path: its start and end byte offsets.
-pub(crate) fn path_token_position(path: &str, names: &ParamNames) -> Option<(usize, usize)> {
-    // Most paths hold no `~` at all: one byte scan settles them.
-    if !path.as_bytes().contains(&b'~') {
-        return None;
-    }
-    let (start, _) = path
-        .match_indices(&*names.path_token)
-        .find(|(at, _)| *at > 0 && path.as_bytes()[at - 1] == b'/')?;
-    let end = path[start..].find('/').map_or(path.len(), |at| start + at);
-    Some((start, end))
 }

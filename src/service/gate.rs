@@ -1,0 +1,154 @@
+//! The store gate: what the nonce store must answer before a request through a valid link goes
+//! on (whether its group is revoked, then its one-time use), and what that answer means.
+
+use http::header::{IF_RANGE, RANGE};
+use http::{Method, Request};
+use http_range_header::{EndPosition, StartPosition};
+
+use crate::config::Settings;
+use crate::one_time::{Gate, ResumedDownload, StoreError, StoreFuture, Use};
+use crate::rejection::RejectionKind;
+use crate::verify::OneTimeUse;
+
+/// What the store must answer before the request goes on: whether the link's group is revoked,
+/// then the one-time use to record; `None` when the link needs neither.
+pub(super) fn store_gate(
+    settings: &Settings,
+    group: Option<&str>,
+    consume: Option<OneTimeUse<'_>>,
+) -> Option<(StoreFuture<Gate>, u64)> {
+    match (group, consume) {
+        (None, None) => None,
+        (None, Some(use_)) => Some((
+            settings
+                .nonce_store
+                .consume(&use_.nonce, use_.now, use_.keep_for)
+                .map(Gate::Used),
+            use_.now,
+        )),
+        (Some(group), consume) => Some(revocation_gate(settings, group, consume)),
+    }
+}
+
+/// Asks the store whether `group` is revoked, then records the one-time use if there is one.
+/// Only links that carry a group get here; ordinary links never touch the store.
+fn revocation_gate(
+    settings: &Settings,
+    group: &str,
+    one_time: Option<OneTimeUse<'_>>,
+) -> (StoreFuture<Gate>, u64) {
+    let now = one_time
+        .as_ref()
+        .map_or_else(|| settings.clock.now_unix(), |use_| use_.now);
+    let store = settings.nonce_store.clone();
+    let group = group.to_owned();
+    let consume = one_time.map(|use_| (use_.nonce.into_owned(), use_.now, use_.keep_for));
+    let gate = StoreFuture::pending(async move {
+        if store.is_revoked(&group, now).await? {
+            return Ok(Gate::Revoked);
+        }
+        match consume {
+            Some((nonce, now, keep_for)) => {
+                store.consume(&nonce, now, keep_for).await.map(Gate::Used)
+            }
+            None => Ok(Gate::Open),
+        }
+    });
+    (gate, now)
+}
+
+/// What the store's answer means for a one-time request: admitted (and whether as a resumed
+/// download, a repeated use inside the resume window), or refused and why.
+pub(super) fn admission(
+    outcome: Result<Gate, StoreError>,
+    admit_repeat_from: Option<u64>,
+) -> Result<bool, RejectionKind> {
+    match outcome {
+        Ok(Gate::Open | Gate::Used(Use::First)) => Ok(false),
+        Ok(Gate::Used(Use::Repeated { first_used_at }))
+            if admit_repeat_from.is_some_and(|from| first_used_at >= from) =>
+        {
+            Ok(true)
+        }
+        Ok(Gate::Used(Use::Repeated { .. })) => Err(RejectionKind::AlreadyUsed),
+        Ok(Gate::Revoked) => Err(RejectionKind::Revoked),
+        Err(_) => Err(RejectionKind::StoreUnavailable),
+    }
+}
+
+/// A resume must stay partial: a mismatched `If-Range` would let the server send it all. The
+/// inner service never sees it; a service that hands the bytes to nginx can still check it.
+pub(super) fn mark_resumed<B>(request: &mut Request<B>) {
+    let if_range = request.headers_mut().remove(IF_RANGE);
+    request
+        .extensions_mut()
+        .insert(ResumedDownload { if_range });
+}
+
+/// A GET whose `Range` (strictly parsed) only asks for bytes past the first: the rest of an
+/// interrupted download, never a fresh full copy. A suffix range (`-500`) is a fresh read of
+/// the end; anything malformed (`bytes=+1-`) is not a resume at all.
+pub(super) fn is_resumed_download<B>(request: &Request<B>) -> bool {
+    if request.method() != Method::GET {
+        return false;
+    }
+    let mut ranges = request.headers().get_all(RANGE).iter();
+    let (Some(range), None) = (ranges.next(), ranges.next()) else {
+        return false;
+    };
+    let Some(parsed) = range
+        .to_str()
+        .ok()
+        .and_then(|range| http_range_header::parse_range_header(range).ok())
+    else {
+        return false;
+    };
+    parsed
+        .ranges
+        .iter()
+        .all(|range| match (range.start, range.end) {
+            (StartPosition::Index(start), EndPosition::LastByte) => start > 0,
+            (StartPosition::Index(start), EndPosition::Index(end)) => start > 0 && end >= start,
+            (StartPosition::FromLast(_), _) => false,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_strict_ranges_past_the_first_byte_are_resumes() {
+        struct Case {
+            name: &'static str,
+            method: Method,
+            ranges: &'static [&'static str],
+            resume: bool,
+        }
+        #[rustfmt::skip]
+        let cases = [
+            Case { name: "open range past 0", method: Method::GET, ranges: &["bytes=100-"], resume: true },
+            Case { name: "closed range past 0", method: Method::GET, ranges: &["bytes=100-199"], resume: true },
+            Case { name: "several ranges past 0", method: Method::GET, ranges: &["bytes=10-20, 30-"], resume: true },
+            Case { name: "from the first byte", method: Method::GET, ranges: &["bytes=0-"], resume: false },
+            Case { name: "one of several from 0", method: Method::GET, ranges: &["bytes=0-10,20-"], resume: false },
+            Case { name: "suffix", method: Method::GET, ranges: &["bytes=-500"], resume: false },
+            Case { name: "plus sign", method: Method::GET, ranges: &["bytes=+1-"], resume: false },
+            Case { name: "leading zero", method: Method::GET, ranges: &["bytes=01-"], resume: false },
+            Case { name: "end before start", method: Method::GET, ranges: &["bytes=10-5"], resume: false },
+            Case { name: "space after =", method: Method::GET, ranges: &["bytes= 10-"], resume: false },
+            Case { name: "other unit", method: Method::GET, ranges: &["items=10-"], resume: false },
+            Case { name: "two headers", method: Method::GET, ranges: &["bytes=10-", "bytes=0-"], resume: false },
+            Case { name: "no range", method: Method::GET, ranges: &[], resume: false },
+            Case { name: "not a GET", method: Method::POST, ranges: &["bytes=10-"], resume: false },
+        ];
+        for case in cases {
+            let mut request = Request::builder().method(case.method).uri("/x");
+            for range in case.ranges {
+                request = request.header(RANGE, *range);
+            }
+            let request = request.body(()).unwrap();
+            assert_eq!(is_resumed_download(&request), case.resume, "{}", case.name);
+        }
+    }
+}

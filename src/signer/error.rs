@@ -1,0 +1,145 @@
+//! Why minting failed: [`SignError`] and its [`SignErrorKind`].
+
+use std::fmt;
+
+/// Why a link could not be minted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignError {
+    kind: SignErrorKind,
+}
+
+/// The reasons minting can fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignErrorKind {
+    /// The target's path does not start with `/`, holds a bad escape, NUL or invalid UTF-8, climbs
+    /// above the root, reads differently to different servers (an escaped `/`, a `\`, ...), or
+    /// names a private prefix in another letter case (which the layer refuses outright).
+    InvalidTarget,
+    /// The target's query already uses a name with the reserved prefix.
+    ReservedParameter,
+    /// The link would live longer than the maximum lifetime.
+    LifetimeTooLong,
+    /// The not-before time is after the expiry, a folder link's cookie session is under one
+    /// second, or an nginx expiry is not positive decimal seconds.
+    InvalidTimes,
+    /// The method is not a plain upper-case token.
+    InvalidMethod,
+    /// The link's scheme cannot express what was asked (a method or not-before time in an nginx
+    /// link, a raw or missing expiry in a native one).
+    NotSupportedByScheme,
+    /// The nginx template uses `{remote_addr}` and no client address was given.
+    MissingClientIp,
+    /// The operating system gave no randomness for a one-time link's nonce.
+    NoRandomness,
+    /// The base is not an `http` or `https` origin with nothing after the host.
+    InvalidBaseUrl,
+    /// A revocation group is empty, longer than 64 characters or holds characters outside
+    /// `A-Z a-z 0-9 . _ -`.
+    InvalidGroup,
+    /// An opaque link was asked for, but the layer has no opaque prefix.
+    NoOpaquePrefix,
+    /// A version was bound to a link for another method than GET (a version is checked on
+    /// what the service answers to a read).
+    VersionNeedsGet,
+    /// The keyring's signing key only verifies (an Ed25519 public key), or an opaque link was
+    /// asked of a key that cannot seal one (opaque links need an HMAC key).
+    VerifyOnlyKey,
+    /// A number the link would carry (its expiry, not-before time or upload limit) is over
+    /// 2^63 - 1, the largest a verifier reads.
+    OutOfRange,
+    /// A version's validator is empty, longer than 192 bytes, or holds a byte no header value
+    /// can (a response could never carry it).
+    InvalidVersion,
+    /// The target's path lies under the layer's opaque prefix, or holds a segment that starts
+    /// with the folder-token marker (`sl_t~` by default): the layer would read it as a token.
+    ReservedPath,
+    /// An opaque link, or a folder link in its path-segment form, for a target the layer
+    /// treats as public: the layer would pass the request on without opening the link.
+    NotPrivate,
+    /// The link would be longer than a request target can be (65,534 bytes, what the `http`
+    /// crate's `Uri` holds).
+    TooLong,
+}
+
+impl SignError {
+    pub(crate) fn new(kind: SignErrorKind) -> Self {
+        Self { kind }
+    }
+
+    /// Why minting failed.
+    pub fn kind(&self) -> SignErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for SignError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.kind {
+            SignErrorKind::InvalidTarget => {
+                "the target path must start with '/' and hold no bad escape, NUL, invalid UTF-8, \
+                 escaped '/', '\\', or '..' above the root, nor name a private prefix in another \
+                 letter case"
+            }
+            SignErrorKind::ReservedParameter => {
+                "the target's query already holds a parameter with the reserved signing prefix"
+            }
+            SignErrorKind::LifetimeTooLong => "the link would outlive the maximum lifetime",
+            SignErrorKind::InvalidTimes => {
+                "the times do not fit: the not-before time is after the expiry, a cookie session \
+                 is under one second, or an nginx expiry is not a positive number of seconds"
+            }
+            SignErrorKind::InvalidMethod => "the method must be 1 to 16 upper-case letters",
+            SignErrorKind::NotSupportedByScheme => {
+                "the link format cannot express that (nginx links bind no method or start \
+                 time; native links need a numeric expiry)"
+            }
+            SignErrorKind::MissingClientIp => "the nginx template needs the client's address",
+            SignErrorKind::NoRandomness => "no randomness was available for a one-time nonce",
+            SignErrorKind::InvalidBaseUrl => {
+                "the base URL must be an http(s) origin such as https://example.com"
+            }
+            SignErrorKind::InvalidGroup => crate::token::GROUP_RULE,
+            SignErrorKind::VersionNeedsGet => {
+                "only GET links can be bound to a version (it is checked on the response)"
+            }
+            SignErrorKind::VerifyOnlyKey => {
+                "the signing key cannot mint this link: an Ed25519 public key only verifies \
+                 (mint where the private key is), and opaque links need an HMAC key"
+            }
+            SignErrorKind::NoOpaquePrefix => {
+                "opaque links need an opaque prefix on the layer (with_opaque_prefix)"
+            }
+            SignErrorKind::OutOfRange => {
+                "a number in the link (expiry, not-before time or upload limit) is over 2^63 - 1 \
+                 (9223372036854775807), the largest a verifier reads: choose an earlier time or \
+                 a smaller limit"
+            }
+            SignErrorKind::InvalidVersion => {
+                "a version must be 1 to 192 bytes that a header value can hold (an ETag or \
+                 Last-Modified value, or file_version's)"
+            }
+            SignErrorKind::ReservedPath => {
+                "the layer would read this path as a token: it holds a segment starting with \
+                 the folder-token marker ('sl_t~' for the default prefix) or lies under the \
+                 opaque prefix; rename the segment or sign another path"
+            }
+            SignErrorKind::NotPrivate => {
+                "the target is public to the layer, which would pass the request on without \
+                 opening the link: opaque links and folder links in the path need a target \
+                 under a private prefix (use a plain link, or the folder link's query form)"
+            }
+            SignErrorKind::TooLong => {
+                "the link would be too long for a request target (at most 65534 bytes): sign a \
+                 shorter path or query"
+            }
+        })
+    }
+}
+
+impl std::error::Error for SignError {}
+
+/// A [`SignError`] of this kind.
+pub(crate) fn fail(kind: SignErrorKind) -> SignError {
+    SignError::new(kind)
+}

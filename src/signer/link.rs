@@ -1,0 +1,408 @@
+//! Minting one link: [`LinkBuilder`], its expiry, and the native format's signing parameters.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use http::{Method, Uri};
+
+use super::escape::escape_query;
+use super::opaque::opaque_link;
+use super::target::Target;
+use super::{fail, SignError, SignErrorKind, UrlSigner};
+use crate::config::{Scheme, Settings};
+use crate::key::Keyring;
+use crate::path::{canonical_for_minting, decode_canonical, Route};
+use crate::token::path_token_position;
+use crate::token::{
+    append_signing_params, is_group, is_method_scope, signing_params_len, AppQuery, Claims,
+    Decimal, Scope, DEFAULT_METHOD, NONCE_LEN,
+};
+
+/// The largest number a link carries: verifiers read seconds and byte counts as signed 64-bit
+/// numbers, so anything above would mint a link every verifier calls malformed.
+pub(crate) const MAX_NUMBER: u64 = i64::MAX as u64;
+
+/// The longest link that can reach a layer: `http::Uri` holds at most this many bytes.
+pub(crate) const MAX_LINK_LEN: usize = u16::MAX as usize - 1;
+
+/// The longest validator a link carries: 256 characters of base64url, as verifiers read it.
+const MAX_VERSION_LEN: usize = 192;
+
+impl Expiry<'_> {
+    /// The expiry of a native link: numeric, rounded up to a multiple of `window` seconds when
+    /// one is given, and within the maximum lifetime from now.
+    pub(crate) fn native_expiry(
+        self,
+        settings: &Settings,
+        window: Option<u64>,
+    ) -> Result<u64, SignError> {
+        let now = settings.clock.now_unix();
+        let expires = match self {
+            Expiry::Default => now.saturating_add(settings.default_lifetime),
+            Expiry::In(lifetime) => now.saturating_add(lifetime.as_secs()),
+            Expiry::At(at) => at,
+            Expiry::Raw(_) | Expiry::Never => {
+                return Err(fail(SignErrorKind::NotSupportedByScheme))
+            }
+        };
+        // Every link minted within one window gets the same expiry, so the same bytes.
+        let expires = match window.filter(|window| *window > 0) {
+            Some(window) => expires.div_ceil(window).saturating_mul(window),
+            None => expires,
+        };
+        if expires > now.saturating_add(settings.max_lifetime) {
+            return Err(fail(SignErrorKind::LifetimeTooLong));
+        }
+        // A maximum lifetime of centuries lets the sum reach past what any verifier reads.
+        if expires > MAX_NUMBER {
+            return Err(fail(SignErrorKind::OutOfRange));
+        }
+        Ok(expires)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Expiry<'a> {
+    Default,
+    In(Duration),
+    At(u64),
+    // Only nginx links carry an expiry as written, or none.
+    #[cfg_attr(not(feature = "nginx"), allow(dead_code))]
+    Raw(&'a str),
+    #[cfg_attr(not(feature = "nginx"), allow(dead_code))]
+    Never,
+}
+
+/// One link being minted; finish it with [`to_target`](Self::to_target) or
+/// [`to_url`](Self::to_url).
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct LinkBuilder<'a> {
+    pub(super) signer: &'a UrlSigner,
+    pub(super) target: &'a str,
+    pub(super) method: Method,
+    pub(super) expiry: Expiry<'a>,
+    pub(super) not_before: Option<u64>,
+    // Set through `NginxLinkBuilder` only.
+    #[cfg_attr(not(feature = "nginx"), allow(dead_code))]
+    pub(super) client_ip: Option<IpAddr>,
+    pub(super) one_time: bool,
+    pub(super) max_body: Option<u64>,
+    pub(super) window: Option<u64>,
+    /// The bound version, base64url-encoded as the link carries it, or why it cannot be bound
+    /// (reported when the link is minted, like every other refusal).
+    pub(super) version: Option<Result<String, SignErrorKind>>,
+    pub(super) group: Option<&'a str>,
+    pub(super) opaque: bool,
+}
+
+impl<'a> LinkBuilder<'a> {
+    pub(super) fn new(signer: &'a UrlSigner, target: &'a str) -> Self {
+        Self {
+            signer,
+            target,
+            method: Method::GET,
+            expiry: Expiry::Default,
+            not_before: None,
+            client_ip: None,
+            one_time: false,
+            max_body: None,
+            window: None,
+            version: None,
+            group: None,
+            opaque: false,
+        }
+    }
+
+    /// Cache-stable links: rounds the expiry up to the next multiple of `window` (counted from
+    /// the Unix epoch), so every link to the same target minted within one window is the same,
+    /// byte for byte, and browsers and CDNs can reuse what they cached. The link then lives up
+    /// to `window` longer than asked; the rounded expiry must still be within the maximum
+    /// lifetime.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_secure_link::{Key, ManualClock, SecureLinkLayer};
+    ///
+    /// let clock = ManualClock::new(1_700_000_000);
+    /// let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap()).with_clock(clock.clone());
+    /// let signer = layer.signer();
+    /// let mint = || signer.link("/avatar.png").window(Duration::from_secs(3600)).to_target();
+    /// let first = mint().unwrap();
+    /// clock.advance(60);
+    /// assert_eq!(mint().unwrap(), first);
+    /// ```
+    pub fn window(mut self, window: Duration) -> Self {
+        self.window = Some(window.as_secs());
+        self
+    }
+
+    /// Version-bound links: the link is only good while the inner service answers with this
+    /// validator, its `ETag` or `Last-Modified` header value exactly (see [`file_version`](super::file_version) for
+    /// a file served by tower-http's `ServeDir`, which also binds the file's size). When the
+    /// resource changes, the layer answers 410 (`version_changed`) instead of the new content.
+    /// GET links only; a validator is 1 to 192 bytes that a header value can hold (minting
+    /// refuses others with [`SignErrorKind::InvalidVersion`]).
+    pub fn version(mut self, validator: &str) -> Self {
+        let bytes = validator.as_bytes();
+        // The bytes `http::HeaderValue` accepts: a validator outside them matches no response.
+        let header_safe = bytes
+            .iter()
+            .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f));
+        self.version = Some(
+            if (1..=MAX_VERSION_LEN).contains(&bytes.len()) && header_safe {
+                Ok(URL_SAFE_NO_PAD.encode(bytes))
+            } else {
+                Err(SignErrorKind::InvalidVersion)
+            },
+        );
+        self
+    }
+
+    /// Opaque links: the link becomes `/<opaque prefix>/<token>`, where the token seals the
+    /// target, the method, the times and every option with XChaCha20-Poly1305 under a key
+    /// derived from the signing key. Nothing of the path, the file name, the query or the
+    /// expiry can be read from it; only the key id travels in clear. The layer needs
+    /// [`SecureLinkLayer::with_opaque_prefix`](crate::SecureLinkLayer::with_opaque_prefix).
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_secure_link::{Key, SecureLinkLayer};
+    ///
+    /// let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap())
+    ///     .with_private_prefix("/private/").unwrap()
+    ///     .with_opaque_prefix("/s/").unwrap();
+    /// let link = layer.signer().link("/private/invoice-42.pdf").opaque().to_target().unwrap();
+    /// assert!(link.starts_with("/s/") && !link.contains("invoice"));
+    /// assert!(layer.check(&Method::GET, &link.parse().unwrap()).is_ok());
+    /// ```
+    pub fn opaque(mut self) -> Self {
+        self.opaque = true;
+        self
+    }
+
+    /// Puts the link in revocation group `group` (1 to 64 characters of `A-Z a-z 0-9 . _ -`),
+    /// bound into its signature. [`SecureLinkLayer::revoke_group`](crate::SecureLinkLayer::revoke_group)
+    /// then refuses every link of the group at once (410 `revoked`), without rotating keys.
+    /// Only links with a group ask the nonce store; ordinary links never do.
+    pub fn group(mut self, group: &'a str) -> Self {
+        self.group = Some(group);
+        self
+    }
+
+    /// The method the link is for (GET by default; a GET link also allows HEAD).
+    pub fn method(mut self, method: Method) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// The link expires this long from now.
+    pub fn expires_in(mut self, lifetime: Duration) -> Self {
+        self.expiry = Expiry::In(lifetime);
+        self
+    }
+
+    /// The link expires at this Unix time (which may be in the past).
+    pub fn expires_at(mut self, unix_seconds: u64) -> Self {
+        self.expiry = Expiry::At(unix_seconds);
+        self
+    }
+
+    /// The link is refused before this Unix time.
+    pub fn not_before(mut self, unix_seconds: u64) -> Self {
+        self.not_before = Some(unix_seconds);
+        self
+    }
+
+    /// The link works once: the first request with its method uses it up (see
+    /// [`one_time`](crate::one_time)). Each call to `to_target` mints a new nonce.
+    pub fn one_time(mut self) -> Self {
+        self.one_time = true;
+        self
+    }
+
+    /// An upload slot's size limit: a request body over `bytes` gets 413, and one of unknown
+    /// length gets 411, before the inner service reads anything.
+    pub fn max_body_size(mut self, bytes: u64) -> Self {
+        self.max_body = Some(bytes);
+        self
+    }
+
+    /// The signed request target: path and query, to append to a scheme and host.
+    pub fn to_target(&self) -> Result<String, SignError> {
+        self.build("").and_then(within_link_len)
+    }
+
+    /// The signed link as a full URL on `base`, an origin such as `https://files.example.com`.
+    pub fn to_url(&self, base: &str) -> Result<String, SignError> {
+        let origin = base.strip_suffix('/').unwrap_or(base);
+        let valid_origin = origin.parse::<Uri>().is_ok_and(|uri| {
+            matches!(uri.scheme_str(), Some("http" | "https"))
+                && uri.authority().is_some()
+                && matches!(
+                    uri.path_and_query().map(|p| p.as_str()),
+                    None | Some("" | "/")
+                )
+        });
+        if !valid_origin || origin.ends_with('/') {
+            return Err(SignError::new(SignErrorKind::InvalidBaseUrl));
+        }
+        self.build(origin).and_then(within_link_len)
+    }
+
+    fn build(&self, origin: &str) -> Result<String, SignError> {
+        let settings = &*self.signer.settings;
+        let (raw_path, raw_query) = match self.target.bytes().position(|b| b == b'?') {
+            Some(at) => (&self.target[..at], &self.target[at + 1..]),
+            None => (self.target, ""),
+        };
+        let path =
+            canonical_for_minting(raw_path).map_err(|_| fail(SignErrorKind::InvalidTarget))?;
+        let query = escape_query(raw_query);
+        let reserved = |name: &str| match &settings.scheme {
+            Scheme::Native(_) => settings.names.is_reserved(name),
+            #[cfg(feature = "nginx")]
+            Scheme::Nginx(nginx) => nginx.is_reserved(name),
+        };
+        if !query.is_empty()
+            && query
+                .split('&')
+                .any(|pair| reserved(pair.split('=').next().unwrap_or("")))
+        {
+            return Err(fail(SignErrorKind::ReservedParameter));
+        }
+        let private = classify_target(settings, &path, self.opaque)?;
+        if self.opaque && !private {
+            return Err(fail(SignErrorKind::NotPrivate));
+        }
+        let target = Target {
+            origin,
+            path: &path,
+            decoded_path: &decode_canonical(&path),
+            query: &query,
+        };
+        match &settings.scheme {
+            Scheme::Native(keyring) => self.build_native(settings, &keyring.load(), &target),
+            #[cfg(feature = "nginx")]
+            Scheme::Nginx(nginx) => self.build_nginx(settings, nginx, &target),
+        }
+    }
+
+    fn build_native(
+        &self,
+        settings: &Settings,
+        keyring: &Keyring,
+        target: &Target<'_>,
+    ) -> Result<String, SignError> {
+        let method = self.method.as_str();
+        if !is_method_scope(method) {
+            return Err(fail(SignErrorKind::InvalidMethod));
+        }
+        let version = self
+            .version
+            .as_ref()
+            .map(|version| version.as_deref().map_err(|kind| fail(*kind)))
+            .transpose()?;
+        // A version is checked on what the service answers: only reads have one.
+        if version.is_some() && method != DEFAULT_METHOD {
+            return Err(fail(SignErrorKind::VersionNeedsGet));
+        }
+        if self.group.is_some_and(|group| !is_group(group)) {
+            return Err(fail(SignErrorKind::InvalidGroup));
+        }
+        if self.max_body.is_some_and(|limit| limit > MAX_NUMBER) {
+            return Err(fail(SignErrorKind::OutOfRange));
+        }
+
+        let expires = self.expiry.native_expiry(settings, self.window)?;
+        // The expiry is at most `MAX_NUMBER`, so this also keeps not-before within range.
+        if self
+            .not_before
+            .is_some_and(|not_before| not_before > expires)
+        {
+            return Err(fail(SignErrorKind::InvalidTimes));
+        }
+        let (mut expires_text, mut not_before_text) = (Decimal::default(), Decimal::default());
+        let mut max_body_text = Decimal::default();
+        let mut nonce = [0u8; NONCE_LEN];
+        let nonce = if self.one_time {
+            Some(fresh_nonce(&mut nonce)?)
+        } else {
+            None
+        };
+        let key = keyring.signing_key();
+        let claims = Claims {
+            key_id: key.id(),
+            method,
+            scope: Scope::Path,
+            path: target.decoded_path,
+            query: AppQuery::Plain(target.query),
+            not_before: self.not_before.map(|at| not_before_text.text(at)),
+            expires: expires_text.text(expires),
+            nonce,
+            max_body: self.max_body.map(|limit| max_body_text.text(limit)),
+            version,
+            group: self.group,
+            session: None,
+        };
+        if self.opaque {
+            return opaque_link(settings, key, target, &claims);
+        }
+        let signature = key
+            .sign(&claims)
+            .ok_or(fail(SignErrorKind::VerifyOnlyKey))?;
+        let mut link = target.start(signing_params_len(&settings.names, &claims, &signature));
+        append_signing_params(&mut link, &settings.names, &claims, &signature);
+        Ok(link)
+    }
+}
+
+/// 16 random bytes as base64url, written into `buffer`.
+fn fresh_nonce(buffer: &mut [u8; NONCE_LEN]) -> Result<&str, SignError> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).map_err(|_| fail(SignErrorKind::NoRandomness))?;
+    let written = URL_SAFE_NO_PAD
+        .encode_slice(bytes, buffer)
+        .map_err(|_| fail(SignErrorKind::NoRandomness))?;
+    std::str::from_utf8(&buffer[..written]).map_err(|_| fail(SignErrorKind::NoRandomness))
+}
+
+/// Whether the layer will read the canonical `path` as a target of its own (`true` when
+/// private): refuses a path the boundary refuses whatever it carries (a private prefix in
+/// another case), and, unless the link is opaque, one the layer would read as a token: under
+/// the opaque prefix, or a private path with a folder-token segment.
+pub(crate) fn classify_target(
+    settings: &Settings,
+    path: &str,
+    opaque: bool,
+) -> Result<bool, SignError> {
+    let private = match settings.prefixes.route(path) {
+        Route::Private(_) => true,
+        Route::Public(_) => false,
+        Route::Reject(_) => return Err(fail(SignErrorKind::InvalidTarget)),
+    };
+    if !opaque {
+        let under_opaque_prefix = settings
+            .opaque_prefix
+            .as_deref()
+            .is_some_and(|prefix| path.starts_with(prefix));
+        // Only private paths are searched for a folder token, and only by the native format.
+        let token_segment = private
+            && matches!(settings.scheme, Scheme::Native(_))
+            && path_token_position(path, &settings.names).is_some();
+        if under_opaque_prefix || token_segment {
+            return Err(fail(SignErrorKind::ReservedPath));
+        }
+    }
+    Ok(private)
+}
+
+/// Refuses a link no request target can hold.
+pub(crate) fn within_link_len(link: String) -> Result<String, SignError> {
+    if link.len() > MAX_LINK_LEN {
+        return Err(fail(SignErrorKind::TooLong));
+    }
+    Ok(link)
+}

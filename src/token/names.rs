@@ -1,0 +1,61 @@
+//! The names of the signing parameters under one reserved prefix.
+
+use percent_encoding::percent_decode_str;
+
+/// The full names of the signing parameters for one reserved prefix.
+#[derive(Debug, Clone)]
+pub(crate) struct ParamNames {
+    pub(crate) prefix: Box<str>,
+    pub(crate) key_id: Box<str>,
+    pub(crate) method: Box<str>,
+    pub(crate) not_before: Box<str>,
+    pub(crate) expires: Box<str>,
+    pub(crate) nonce: Box<str>,
+    pub(crate) max_body: Box<str>,
+    pub(crate) version: Box<str>,
+    pub(crate) group: Box<str>,
+    pub(crate) prefix_scope: Box<str>,
+    pub(crate) signature: Box<str>,
+    /// How a path segment carrying a prefix token starts.
+    pub(crate) path_token: Box<str>,
+}
+
+impl ParamNames {
+    pub(crate) fn new(prefix: &str) -> Self {
+        let name = |suffix: &str| format!("{prefix}{suffix}").into_boxed_str();
+        Self {
+            prefix: prefix.into(),
+            key_id: name("kid"),
+            method: name("method"),
+            not_before: name("nbf"),
+            expires: name("exp"),
+            nonce: name("nonce"),
+            max_body: name("max"),
+            version: name("ver"),
+            group: name("grp"),
+            prefix_scope: name("prefix"),
+            signature: name("sig"),
+            path_token: name("t~"),
+        }
+    }
+
+    /// Whether a raw query parameter name belongs to the signing parameters, in any case or
+    /// escaping.
+    pub(crate) fn is_reserved(&self, raw_name: &str) -> bool {
+        let starts_reserved = |name: &[u8]| {
+            name.len() >= self.prefix.len()
+                && name[..self.prefix.len()].eq_ignore_ascii_case(self.prefix.as_bytes())
+        };
+        starts_reserved(raw_name.as_bytes())
+            || (raw_name.as_bytes().contains(&b'%')
+                && starts_reserved(&percent_decode_str(raw_name).collect::<Vec<u8>>()))
+    }
+}
+
+/// The name part of a raw `name=value` pair (all of it when there is no `=`).
+pub(crate) fn pair_name(pair: &str) -> &str {
+    match pair.as_bytes().iter().position(|b| *b == b'=') {
+        Some(end) => &pair[..end],
+        None => pair,
+    }
+}

@@ -1,0 +1,53 @@
+//! Native links, version 1 ([`token`](crate::token) has the wire rules): signing parameters in
+//! the query, HMAC-SHA256 over the canonical message.
+
+use std::borrow::Cow;
+
+use super::steps;
+use super::verdict::{Conditions, OneTimeUse, Presented, Verdict};
+use crate::config::Settings;
+use crate::key::Keyring;
+use crate::one_time;
+use crate::path::decode_canonical;
+use crate::rejection::RejectionKind;
+use crate::token::{SignedQuery, DEFAULT_METHOD};
+
+/// Verifies a link whose signing parameters, `signed`, are in the query and sign the request's
+/// own path (a folder link in the query never gets here).
+pub(super) fn admit<'p, 'q>(
+    settings: &'q Settings,
+    keyring: &Keyring,
+    presented: Presented<'p, 'q, '_>,
+    signed: SignedQuery<'q>,
+) -> Result<Verdict<'p, 'q>, RejectionKind> {
+    let decoded = decode_canonical(&presented.path);
+    let claims = signed.claims(&decoded);
+    let (own_method, now) = steps::verify(
+        settings,
+        keyring,
+        &claims,
+        signed.signature,
+        signed.times(),
+        presented.method,
+    )?;
+    let conditions = Conditions {
+        // HEAD on a GET link looks without using it up.
+        consume: signed.nonce.filter(|_| own_method).map(|nonce| OneTimeUse {
+            nonce: Cow::Borrowed(nonce),
+            now,
+            keep_for: one_time::keep_for(signed.expires.0, settings.leeway, now),
+        }),
+        max_body: signed.max_body.map(|(limit, _)| limit),
+        cache_for: (signed.nonce.is_none() && claims.method == DEFAULT_METHOD)
+            .then(|| signed.expires.0.saturating_sub(now)),
+        version: signed.version.map(Cow::Borrowed),
+        group: signed.group.map(Cow::Borrowed),
+        set_cookie: None,
+        conceal: false,
+    };
+    Ok(Verdict::Signed {
+        path: presented.path,
+        query: signed.app_query.to_query(),
+        conditions,
+    })
+}

@@ -1,0 +1,142 @@
+//! What the decision reads of a request ([`Presented`]) and what it returns ([`Verdict`], with
+//! the [`Conditions`] a valid link still sets). A leaf: every format module builds on it, and it
+//! calls none of them.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use http::{Extensions, HeaderMap, Method};
+
+use crate::mount;
+use crate::rejection::RejectionKind;
+
+/// What a request presents to the decision, for one reading of its path.
+// The extensions are read by the nginx formats only.
+#[cfg_attr(not(feature = "nginx"), allow(dead_code))]
+pub(crate) struct Presented<'p, 'q, 'r> {
+    /// The path as read so far: the raw reading until it is routed, then the canonical
+    /// private path a format verifies.
+    pub(crate) path: Cow<'p, str>,
+    /// The path exactly as the client sent it (nginx hashes it in one compatibility mode).
+    pub(crate) raw_path: &'p str,
+    pub(crate) query: &'q str,
+    pub(crate) method: &'r Method,
+    /// Read for folder session cookies.
+    pub(crate) headers: &'r HeaderMap,
+    /// The request URI's authority (HTTP/2's host), for session cookies.
+    pub(crate) authority: Option<&'r str>,
+    pub(crate) extensions: &'r Extensions,
+}
+
+impl<'q, 'r> Presented<'_, 'q, 'r> {
+    /// The same request read at another path (another reading of the client's path).
+    pub(super) fn at<'x>(&self, path: &'x str) -> Presented<'x, 'q, 'r> {
+        Presented {
+            path: Cow::Borrowed(path),
+            raw_path: path,
+            query: self.query,
+            method: self.method,
+            headers: self.headers,
+            authority: self.authority,
+            extensions: self.extensions,
+        }
+    }
+}
+
+/// What the layer lets through. The path may borrow from one place (the request URI, or the
+/// original URI a router kept) and the query from the request URI.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Verdict<'p, 'q> {
+    /// Public, and the request goes on as it is.
+    Public,
+    /// Public, passed on with its canonical path.
+    PublicRewritten { path: String, query: &'q str },
+    /// Admitted by a valid link: passed on with the canonical path and the application's query.
+    Signed {
+        path: Cow<'p, str>,
+        query: Cow<'q, str>,
+        conditions: Conditions<'q>,
+    },
+}
+
+/// What a valid link still asks of the request before the inner service sees it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Conditions<'a> {
+    /// A one-time link used with its own method: record the nonce first.
+    pub(crate) consume: Option<OneTimeUse<'a>>,
+    /// An upload slot's body limit, in bytes.
+    pub(crate) max_body: Option<u64>,
+    /// Seconds until the link expires, which bounds how long a private cache may keep the
+    /// response (`None` for links a cache must not replay: one-time links, uploads).
+    pub(crate) cache_for: Option<u64>,
+    /// A version-bound link: the validator (base64url) the response must carry.
+    pub(crate) version: Option<Cow<'a, str>>,
+    /// The link's revocation group: the store must say it is not revoked.
+    pub(crate) group: Option<Cow<'a, str>>,
+    /// A folder link exchanged for a session cookie: the `Set-Cookie` for a successful answer.
+    pub(crate) set_cookie: Option<http::HeaderValue>,
+    /// An opaque link: nothing in the answer may name the hidden target.
+    pub(crate) conceal: bool,
+}
+
+/// A nonce to record, when it is used (the verifying clock), and for how long from now the store
+/// must remember it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct OneTimeUse<'a> {
+    pub(crate) nonce: Cow<'a, str>,
+    pub(crate) now: u64,
+    pub(crate) keep_for: Duration,
+}
+
+impl<'q> Verdict<'_, 'q> {
+    /// Whether a valid link admitted the request (rather than the path being public).
+    pub(crate) fn is_signed(&self) -> bool {
+        matches!(self, Verdict::Signed { .. })
+    }
+
+    /// The verdict on a whole client path, for an inner service mounted at `mount` (a router
+    /// stripped it). A public request goes on as the router gave it; a signed one is handed its
+    /// target's path within the mount, and refused when the target lies outside the mount: a
+    /// link (opaque, or a folder token) never lands in a service chosen for another path.
+    pub(super) fn unmounted(self, mount: &str) -> Result<Verdict<'static, 'q>, RejectionKind> {
+        match self {
+            Verdict::Public | Verdict::PublicRewritten { .. } => Ok(Verdict::Public),
+            Verdict::Signed {
+                path,
+                query,
+                conditions,
+            } => {
+                let within =
+                    mount::within_mount(&path, mount).ok_or(RejectionKind::OutsideMount)?;
+                Ok(Verdict::Signed {
+                    path: Cow::Owned(within.to_owned()),
+                    query,
+                    conditions,
+                })
+            }
+        }
+    }
+
+    /// The path and query the inner service must see, when they differ from the request's,
+    /// and what a valid link still asks.
+    pub(crate) fn into_parts(self) -> (Option<String>, Conditions<'q>) {
+        let (path, query, conditions) = match self {
+            Verdict::Public => return (None, Conditions::default()),
+            Verdict::PublicRewritten { path, query } => {
+                (path, Cow::Borrowed(query), Conditions::default())
+            }
+            Verdict::Signed {
+                path,
+                query,
+                conditions,
+            } => (path.into_owned(), query, conditions),
+        };
+        let mut target = path;
+        if !query.is_empty() {
+            target.reserve(query.len() + 1);
+            target.push('?');
+            target.push_str(&query);
+        }
+        (Some(target), conditions)
+    }
+}
