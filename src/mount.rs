@@ -22,13 +22,11 @@
 //! - inside a mount, the verified target must lie under that mount, and the inner service gets
 //!   exactly the target's path within it; anything else is refused
 //!   ([`OutsideMount`](crate::RejectionKind::OutsideMount), 403);
-//! - behind a router that has already routed (axum's `Router::layer` or `route_layer`, seen as an
-//!   `OriginalUri` equal to the path the layer sees), the router chose a service by
-//!   `/files/s/<token>`. Any mount that matched it is `/files/s` or shallower, so an opaque link
-//!   is admitted there only when its hidden target lies under the folder that holds the opaque
-//!   prefix (`/files/`); a target elsewhere (`/other/x.pdf`) is refused the same way. Do not
-//!   mount a service at the opaque prefix itself; better, put the layer in front of the router
-//!   (`layer.layer(router)`) or inside the mount that serves the targets.
+//! - wherever a router has already routed before the layer (axum's `Router::layer` or
+//!   `route_layer`, seen as an `OriginalUri`; a nest; a mount path), an opaque link is refused
+//!   the same way: the router chose a service for `/s/<token>`, and a nested router or a deeper
+//!   or shadowing mount could serve the hidden target from the wrong place. Opaque links need
+//!   the layer in front of all routing (`layer.layer(router)`).
 
 use http::{Extensions, Uri};
 use percent_encoding::percent_decode_str;
