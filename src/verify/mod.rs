@@ -19,7 +19,7 @@
 //! | check | the stateless public call: decide, without the store or a service | `SecureLinkLayer::check` |
 //! | consume | ask the store to record a one-time use (and whether a group is revoked) | the service's store gate |
 //! | grant | mint the session cookie a folder link's use earns | `cookie::grant` |
-//! | seal / open | wrap and unwrap an opaque link's claims | `opaque` |
+//! | seal / open | wrap and unwrap an opaque link's claims | `signer::opaque` seals, `opaque` opens |
 //!
 //! # Formats
 //!
