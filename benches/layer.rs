@@ -128,7 +128,7 @@ fn poll_once<F: Future>(future: F, waker: &Waker) -> F::Output {
 fn public(c: &mut Criterion) {
     let inner = service_fn(|_: Request<String>| async { Ok::<_, Infallible>(Response::new(())) });
     let mut bare = inner;
-    let mut guarded = layer().without_signer_extension().layer(inner);
+    let mut guarded = layer().with_signer_extension(false).layer(inner);
     let mut with_signer = layer().layer(inner);
     let request = || {
         Request::get("/static/app.js?v=3")
@@ -169,7 +169,7 @@ fn one_time(c: &mut Criterion) {
     let inner = service_fn(|_: Request<String>| async { Ok::<_, Infallible>(Response::new(())) });
     let mut group = c.benchmark_group("one_time");
     group.bench_function("ordinary_link", |b| {
-        let layer = layer().without_signer_extension();
+        let layer = layer().with_signer_extension(false);
         let link = layer
             .signer()
             .link(PATH)
@@ -186,7 +186,7 @@ fn one_time(c: &mut Criterion) {
     group.bench_function("one_time_link_memory_store", |b| {
         b.iter_custom(|iters| {
             let layer = layer()
-                .without_signer_extension()
+                .with_signer_extension(false)
                 .with_nonce_store(MemoryNonceStore::with_capacity(iters as usize + 1));
             let signer = layer.signer();
             let requests: Vec<_> = (0..iters)

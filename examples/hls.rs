@@ -34,7 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let layer = SecureLinkLayer::new(Key::new("1", secret)?).with_private_prefix("/private/")?;
     let base = layer
         .signer()
-        .prefix_link("/private/videos/42/")
+        .folder_link("/private/videos/42/")
         .expires_in(Duration::from_secs(3600))
         .to_path_base()?;
     let app = Router::new()

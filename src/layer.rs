@@ -67,6 +67,18 @@ pub struct SecureLinkLayer<R = DefaultRejectionResponse> {
 }
 
 impl SecureLinkLayer {
+    /// The lifetime of a link minted without one: one hour.
+    pub const DEFAULT_LIFETIME: Duration = DEFAULT_LIFETIME;
+    /// The longest lifetime a link may have unless configured otherwise: seven days.
+    pub const DEFAULT_MAX_LIFETIME: Duration = DEFAULT_MAX_LIFETIME;
+    /// The clock skew tolerated between the host that mints and the host that verifies, unless
+    /// configured otherwise: five seconds.
+    pub const DEFAULT_LEEWAY: Duration = DEFAULT_LEEWAY;
+    /// The largest leeway the layer accepts: five minutes.
+    pub const MAX_LEEWAY: Duration = MAX_LEEWAY;
+    /// The name prefix of the signing parameters unless configured otherwise: `sl_`.
+    pub const DEFAULT_PARAM_PREFIX: &'static str = DEFAULT_PARAM_PREFIX;
+
     /// A layer that signs with `keyring`'s signing key (a single [`Key`](crate::Key) will do) and
     /// treats every path as private.
     pub fn new(keyring: impl Into<Keyring>) -> Self {
@@ -103,7 +115,7 @@ impl SecureLinkLayer {
 }
 
 /// A random HMAC key for session cookies a public-key verifier sets (see
-/// [`PrefixLinkBuilder::cookie_session`](crate::signer::PrefixLinkBuilder::cookie_session)).
+/// [`FolderLinkBuilder::cookie_session`](crate::signer::FolderLinkBuilder::cookie_session)).
 fn random_session_key() -> Option<Key> {
     let mut secret = zeroize::Zeroizing::new([0u8; 32]);
     getrandom::getrandom(&mut *secret).ok()?;
@@ -228,7 +240,7 @@ impl<R> SecureLinkLayer<R> {
     }
 
     /// The clock skew tolerated around not-before and expiry (5 seconds by default, at most
-    /// [`MAX_LEEWAY`]).
+    /// [`MAX_LEEWAY`](SecureLinkLayer::MAX_LEEWAY)).
     pub fn with_leeway(mut self, leeway: Duration) -> Result<Self, ConfigError> {
         if leeway > MAX_LEEWAY {
             return Err(ConfigError::LeewayTooLarge);
@@ -259,16 +271,6 @@ impl<R> SecureLinkLayer<R> {
         self
     }
 
-    /// The handle that replaces this layer's keyring at run time, for every service and signer
-    /// made from it (`None` under the nginx scheme, whose secret is nginx's).
-    pub fn keyring_handle(&self) -> Option<KeyringHandle> {
-        match &self.settings.scheme {
-            Scheme::Native(handle) => Some(handle.clone()),
-            #[cfg(feature = "nginx")]
-            Scheme::Nginx(_) => None,
-        }
-    }
-
     /// Where one-time links record their use (an in-memory store for this process by default;
     /// a Redis store for a fleet of servers).
     pub fn with_nonce_store(mut self, store: impl NonceStore) -> Self {
@@ -284,11 +286,12 @@ impl<R> SecureLinkLayer<R> {
         self
     }
 
-    /// Lets upload-slot bodies of unknown length through (instead of 411), trusting an
+    /// Lets upload-slot bodies of unknown length through (instead of 411) when `streamed` is
+    /// true (off by default), trusting an
     /// [`UploadLimitLayer`](crate::upload::UploadLimitLayer) inside this layer to stop them at
     /// the slot's limit while they stream. See [`upload`](crate::upload).
-    pub fn with_streamed_uploads(mut self) -> Self {
-        self.settings_mut().streamed_uploads = true;
+    pub fn with_streamed_uploads(mut self, streamed: bool) -> Self {
+        self.settings_mut().streamed_uploads = streamed;
         self
     }
 
@@ -314,7 +317,7 @@ impl<R> SecureLinkLayer<R> {
     }
 
     /// The key that signs folder session cookies
-    /// ([`cookie_session`](crate::signer::PrefixLinkBuilder::cookie_session)) when the keyring's
+    /// ([`cookie_session`](crate::signer::FolderLinkBuilder::cookie_session)) when the keyring's
     /// signing key cannot: a fleet of verifiers that hold only Ed25519 public keys shares one
     /// (an HMAC key of its own, never the minting key) so a cookie set by one is honoured by all.
     /// Without it each layer signs its cookies with a random key. Fails for a key that cannot
@@ -363,11 +366,17 @@ impl<R> SecureLinkLayer<R> {
         self
     }
 
-    /// Stops putting a [`UrlSigner`] into every request's extensions (which costs an allocation
-    /// per request), for apps that hold a signer some other way.
-    pub fn without_signer_extension(mut self) -> Self {
-        self.settings_mut().signer_in_extensions = false;
+    /// Whether to put a [`UrlSigner`] into every request's extensions (on by default). Turning
+    /// it off saves an allocation per request, for apps that hold a signer some other way.
+    pub fn with_signer_extension(mut self, enabled: bool) -> Self {
+        self.settings_mut().signer_in_extensions = enabled;
         self
+    }
+
+    /// Stops putting a [`UrlSigner`] into every request's extensions: the same as
+    /// [`with_signer_extension(false)`](Self::with_signer_extension).
+    pub fn without_signer_extension(self) -> Self {
+        self.with_signer_extension(false)
     }
 
     /// Builds rejection responses with `responder` instead of a bare status.
@@ -377,6 +386,23 @@ impl<R> SecureLinkLayer<R> {
             private_prefixes: self.private_prefixes,
             public_exceptions: self.public_exceptions,
             responder,
+        }
+    }
+}
+
+/// # Run-time operations
+///
+/// What a built layer does besides guarding requests: hand out signers, check a request without
+/// serving it, rotate keys and revoke groups while services run, and redact logs. None of these
+/// changes the layer's configuration.
+impl<R> SecureLinkLayer<R> {
+    /// The handle that replaces this layer's keyring at run time, for every service and signer
+    /// made from it (`None` under the nginx scheme, whose secret is nginx's).
+    pub fn keyring_handle(&self) -> Option<KeyringHandle> {
+        match &self.settings.scheme {
+            Scheme::Native(handle) => Some(handle.clone()),
+            #[cfg(feature = "nginx")]
+            Scheme::Nginx(_) => None,
         }
     }
 
@@ -522,7 +548,7 @@ pub enum ConfigError {
     },
     /// A lifetime is zero, or the default lifetime exceeds the maximum.
     InvalidLifetime,
-    /// The leeway exceeds [`MAX_LEEWAY`].
+    /// The leeway exceeds [`MAX_LEEWAY`](SecureLinkLayer::MAX_LEEWAY).
     LeewayTooLarge,
     /// The parameter prefix is empty, too long, or holds characters outside `a-z 0-9 _ - .`.
     InvalidParamPrefix,

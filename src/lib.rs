@@ -57,7 +57,7 @@
 //! # What else is in the box
 //!
 //! - [`one_time`]: links that work once, and upload slots (method, path, size limit).
-//! - [`UrlSigner::prefix_link`]: one link for a whole folder, such as an HLS playlist.
+//! - [`UrlSigner::folder_link`]: one link for a whole folder, such as an HLS playlist.
 //! - [`KeyringHandle`]: key rotation while the server runs.
 //! - [`accel`]: `X-Accel-Redirect`, so nginx sends the bytes after the app checked the link.
 //! - [`redact`]: request URIs without their secrets, for logs.
@@ -175,15 +175,38 @@ pub use http;
 pub use clock::{Clock, ManualClock, SystemClock};
 #[cfg(feature = "axum")]
 pub use extract::MissingSigner;
-pub use key::{Key, KeyError, Keyring, KeyringHandle, MAX_KEY_ID_LEN, MIN_SECRET_LEN};
-pub use layer::{
-    Access, ConfigError, SecureLinkLayer, DEFAULT_LEEWAY, DEFAULT_LIFETIME, DEFAULT_MAX_LIFETIME,
-    DEFAULT_PARAM_PREFIX, MAX_LEEWAY,
-};
+pub use key::{Key, KeyError, Keyring, KeyringHandle};
+pub use layer::{Access, ConfigError, SecureLinkLayer};
 pub use rejection::{DefaultRejectionResponse, Rejection, RejectionKind, RejectionResponse};
 pub use service::{ResponseFuture, SecureLink};
 #[cfg(feature = "nginx")]
 pub use signer::NginxLinkBuilder;
 pub use signer::{
-    file_version, LinkBuilder, PrefixLinkBuilder, SignError, SignErrorKind, UrlSigner,
+    file_version, FolderLinkBuilder, LinkBuilder, SignError, SignErrorKind, UrlSigner,
 };
+
+/// The 0.1 names of items that moved or were renamed in 0.2; each says its replacement.
+mod renamed {
+    #![allow(missing_docs)]
+    use std::time::Duration;
+
+    #[deprecated(since = "0.2.0", note = "renamed to `FolderLinkBuilder`")]
+    pub type PrefixLinkBuilder<'a> = crate::signer::FolderLinkBuilder<'a>;
+    #[deprecated(since = "0.2.0", note = "use `SecureLinkLayer::DEFAULT_LIFETIME`")]
+    pub const DEFAULT_LIFETIME: Duration = crate::layer::DEFAULT_LIFETIME;
+    #[deprecated(since = "0.2.0", note = "use `SecureLinkLayer::DEFAULT_MAX_LIFETIME`")]
+    pub const DEFAULT_MAX_LIFETIME: Duration = crate::layer::DEFAULT_MAX_LIFETIME;
+    #[deprecated(since = "0.2.0", note = "use `SecureLinkLayer::DEFAULT_LEEWAY`")]
+    pub const DEFAULT_LEEWAY: Duration = crate::layer::DEFAULT_LEEWAY;
+    #[deprecated(since = "0.2.0", note = "use `SecureLinkLayer::MAX_LEEWAY`")]
+    pub const MAX_LEEWAY: Duration = crate::layer::MAX_LEEWAY;
+    #[deprecated(since = "0.2.0", note = "use `SecureLinkLayer::DEFAULT_PARAM_PREFIX`")]
+    pub const DEFAULT_PARAM_PREFIX: &str = crate::layer::DEFAULT_PARAM_PREFIX;
+    #[deprecated(since = "0.2.0", note = "use `Key::MIN_SECRET_LEN`")]
+    pub const MIN_SECRET_LEN: usize = crate::key::MIN_SECRET_LEN;
+    #[deprecated(since = "0.2.0", note = "use `Key::MAX_ID_LEN`")]
+    pub const MAX_KEY_ID_LEN: usize = crate::key::MAX_KEY_ID_LEN;
+}
+#[doc(hidden)]
+#[allow(deprecated)]
+pub use renamed::*;

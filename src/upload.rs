@@ -20,7 +20,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
-//! let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap()).with_streamed_uploads();
+//! let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap()).with_streamed_uploads(true);
 //! let slot = layer.signer().link("/in/a.bin").method(Method::PUT).max_body_size(4).to_target().unwrap();
 //! let app = Router::new()
 //!     .route("/in/a.bin", put(|body: Bytes| async move { body.len().to_string() }))

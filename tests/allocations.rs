@@ -78,7 +78,7 @@ fn public_pass_through_does_not_allocate() {
     for layer in [layer(), layer().with_mount_path("/app").unwrap()] {
         let mut service =
             layer
-                .without_signer_extension()
+                .with_signer_extension(false)
                 .layer(service_fn(|_: Request<String>| async {
                     Ok::<_, Infallible>(Response::new(()))
                 }));

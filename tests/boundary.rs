@@ -395,13 +395,13 @@ impl Link {
                 let minted = signer.sign(&escape(path)).ok()?;
                 Some(append(minted.split_once('?')?.1))
             }
-            Link::FolderQuery(folder) => Some(append(&signer.prefix_link(folder).to_query().ok()?)),
+            Link::FolderQuery(folder) => Some(append(&signer.folder_link(folder).to_query().ok()?)),
             Link::Opaque(path) => {
                 let minted = signer.link(&escape(path)).opaque().to_target().ok()?;
                 Some(target.replace("{token}", &token_of(&minted)?))
             }
             Link::FolderPath(folder) => {
-                let minted = signer.prefix_link(folder).to_path_base().ok()?;
+                let minted = signer.folder_link(folder).to_path_base().ok()?;
                 Some(target.replace("{token}", &token_of(&minted)?))
             }
         }

@@ -79,7 +79,7 @@ async fn a_used_folder_link_sets_a_cookie_scoped_to_its_folder() {
     let layer = layer(key(), &clock);
     let base = layer
         .signer()
-        .prefix_link("/private/videos/42/")
+        .folder_link("/private/videos/42/")
         .expires_in(Duration::from_secs(60))
         .cookie_session(Duration::from_secs(SESSION))
         .to_path_base()
@@ -122,7 +122,7 @@ async fn a_used_folder_link_sets_a_cookie_scoped_to_its_folder() {
     // A folder link without a session sets nothing.
     let plain = layer
         .signer()
-        .prefix_link("/private/videos/42/")
+        .folder_link("/private/videos/42/")
         .to_path_base()
         .unwrap();
     let (status, set_cookie, _) = call(&layer, &format!("{plain}a.ts"), "h", None).await;
@@ -135,7 +135,7 @@ async fn the_cookie_admits_its_folder_only_and_never_reaches_the_inner_service()
     let layer = layer(key(), &clock);
     let signer = layer.signer();
     let base = signer
-        .prefix_link("/private/videos/42/")
+        .folder_link("/private/videos/42/")
         .expires_in(Duration::from_secs(60))
         .cookie_session(Duration::from_secs(SESSION))
         .to_path_base()
@@ -275,7 +275,7 @@ async fn the_session_is_capped_and_bound_to_the_key() {
         .unwrap();
     let base = layer
         .signer()
-        .prefix_link("/private/v/")
+        .folder_link("/private/v/")
         .expires_in(Duration::from_secs(60))
         .cookie_session(Duration::from_secs(30 * 24 * 3600))
         .to_path_base()
@@ -316,7 +316,7 @@ async fn a_public_key_verifier_exchanges_ed25519_folder_links_too() {
     let private = Key::ed25519("ed1", [8u8; 32]).unwrap();
     let base = layer(private.clone(), &clock)
         .signer()
-        .prefix_link("/private/v/")
+        .folder_link("/private/v/")
         .cookie_session(Duration::from_secs(SESSION))
         .to_path_base()
         .unwrap();

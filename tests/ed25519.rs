@@ -78,7 +78,7 @@ fn minted_links(minter: &SecureLinkLayer) -> Vec<(&'static str, Method, String)>
             format!(
                 "{}seg-1.ts",
                 signer
-                    .prefix_link("/private/videos/42/")
+                    .folder_link("/private/videos/42/")
                     .to_path_base()
                     .unwrap()
             ),
@@ -89,7 +89,7 @@ fn minted_links(minter: &SecureLinkLayer) -> Vec<(&'static str, Method, String)>
             format!(
                 "{}seg-1.ts",
                 signer
-                    .prefix_link("/private/videos/42/")
+                    .folder_link("/private/videos/42/")
                     .cookie_session(std::time::Duration::from_secs(3600))
                     .to_path_base()
                     .unwrap()
@@ -99,7 +99,7 @@ fn minted_links(minter: &SecureLinkLayer) -> Vec<(&'static str, Method, String)>
             "folder, query",
             Method::GET,
             signer
-                .prefix_link("/private/videos/42/")
+                .folder_link("/private/videos/42/")
                 .to_query()
                 .map(|query| format!("/private/videos/42/seg-2.ts?{query}"))
                 .unwrap(),
@@ -170,7 +170,7 @@ fn a_public_key_cannot_mint() {
     assert_eq!(error.kind(), SignErrorKind::VerifyOnlyKey);
     let error = verifier
         .signer()
-        .prefix_link("/private/videos/")
+        .folder_link("/private/videos/")
         .to_path_base()
         .unwrap_err();
     assert_eq!(error.kind(), SignErrorKind::VerifyOnlyKey);

@@ -54,7 +54,7 @@ fn app(layer: &SecureLinkLayer, root: &std::path::Path) -> Router {
 fn session_link(layer: &SecureLinkLayer) -> String {
     layer
         .signer()
-        .prefix_link("/private/v/")
+        .folder_link("/private/v/")
         .cookie_session(Duration::from_secs(600))
         .to_path_base()
         .unwrap()

@@ -280,7 +280,7 @@ async fn handlers_find_the_signer_in_extensions() {
                 .is_some()
                 .to_string()
         }))
-        .layer(layer.without_signer_extension());
+        .layer(layer.with_signer_extension(false));
     assert_eq!(send(&without, Method::GET, "/page").await.body, "false");
 }
 
@@ -434,7 +434,7 @@ async fn private_caching_never_reaches_past_the_links_expiry() {
         Case { name: "bounded by the expiry", max_age: Some(3600), link: |s| s.link("/private/a").expires_in(Duration::from_secs(100)).to_target().unwrap(), expect: "private, max-age=100" },
         Case { name: "bounded by the setting", max_age: Some(60), link: |s| s.link("/private/a").expires_in(Duration::from_secs(3600)).to_target().unwrap(), expect: "private, max-age=60" },
         Case { name: "one-time links are not for caches", max_age: Some(60), link: |s| s.link("/private/a").one_time().to_target().unwrap(), expect: "private" },
-        Case { name: "folder links too", max_age: Some(3600), link: |s| format!("{}a", s.prefix_link("/private/").expires_in(Duration::from_secs(30)).to_path_base().unwrap()), expect: "private, max-age=30" },
+        Case { name: "folder links too", max_age: Some(3600), link: |s| format!("{}a", s.folder_link("/private/").expires_in(Duration::from_secs(30)).to_path_base().unwrap()), expect: "private, max-age=30" },
     ];
     for case in cases {
         let clock = ManualClock::new(NOW);

@@ -220,8 +220,8 @@ async fn a_folder_link_is_served_only_inside_its_mount() {
         .with_private_prefix("/other/")
         .unwrap();
     let signer = layer.signer();
-    let other = signer.prefix_link("/other/").to_path_base().unwrap();
-    let query = signer.prefix_link("/other/").to_query().unwrap();
+    let other = signer.folder_link("/other/").to_path_base().unwrap();
+    let query = signer.folder_link("/other/").to_query().unwrap();
     for (wiring, app) in wirings(&layer, root.path()) {
         // The folder link for /other/ presented under the /files mount.
         let token = other.strip_prefix("/other/").unwrap();

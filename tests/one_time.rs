@@ -256,7 +256,7 @@ impl http_body::Body for UnknownLength {
 
 #[tokio::test]
 async fn streamed_uploads_are_cut_off_at_the_limit_while_they_stream() {
-    let layer = layer().with_streamed_uploads();
+    let layer = layer().with_streamed_uploads(true);
     let signer = layer.signer();
     let app = Router::new()
         .fallback(any(|body: Bytes| async move {

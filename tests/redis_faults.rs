@@ -261,7 +261,7 @@ async fn the_store_reports_what_redis_keeps_across_a_restart() {
         let store = RedisNonceStore::connect(&redis.url()).await.unwrap();
         assert_eq!(store.persistence(), case.persistence, "{}", case.name);
         let strict = RedisNonceStore::builder(&redis.url())
-            .require_persistence()
+            .require_persistence(true)
             .connect()
             .await;
         assert_eq!(

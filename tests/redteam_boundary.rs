@@ -545,7 +545,7 @@ async fn folder_link_above_the_mount_router_layer() {
         .layer(layer.clone());
     let base = layer
         .signer()
-        .prefix_link("/files/")
+        .folder_link("/files/")
         .to_path_base()
         .unwrap();
     let answer = get(&app, &format!("{base}v/a.ts")).await;
@@ -595,7 +595,7 @@ async fn layer_two_nests_deep() {
             "folder link",
             format!(
                 "{}c/y.pdf",
-                signer.prefix_link("/a/b/").to_path_base().unwrap()
+                signer.folder_link("/a/b/").to_path_base().unwrap()
             ),
             "/a/b/c/y.pdf",
         ),
@@ -631,7 +631,7 @@ async fn layer_two_nests_deep() {
             .replace("/a/b/x.pdf", "/a/b/c/y.pdf"),
         format!(
             "{}../../c/y.pdf",
-            signer.prefix_link("/a/b/").to_path_base().unwrap()
+            signer.folder_link("/a/b/").to_path_base().unwrap()
         ),
     ] {
         let answer = get(&app, &target).await;
@@ -675,7 +675,7 @@ async fn session_cookie_stays_in_its_mount_and_folder() {
         .nest_service("/other", layer.layer(dir(root.path(), "/other")));
     let base = layer
         .signer()
-        .prefix_link("/files/v/")
+        .folder_link("/files/v/")
         .cookie_session(std::time::Duration::from_secs(600))
         .to_path_base()
         .unwrap();
@@ -1013,7 +1013,7 @@ async fn opaque_prefix_overlapping_other_prefixes() {
         if let Ok(link) = signer.sign("/files/v/a.ts") {
             links.push(("plain", link, "/files/v/a.ts"));
         }
-        if let Ok(base) = signer.prefix_link("/files/v/").to_path_base() {
+        if let Ok(base) = signer.folder_link("/files/v/").to_path_base() {
             links.push(("folder", format!("{base}a.ts"), "/files/v/a.ts"));
         }
         if let Ok(link) = signer.link("/files/v/a.ts").opaque().to_target() {
@@ -1072,7 +1072,7 @@ async fn folder_links_and_exceptions() {
             ("/files/", "pub/secret/k.pem"),
             ("/files/", "x.pdf"),
         ] {
-            let Ok(base) = layer.signer().prefix_link(folder).to_path_base() else {
+            let Ok(base) = layer.signer().folder_link(folder).to_path_base() else {
                 continue; // refused at minting: safe
             };
             let answer = get(&app, &format!("{base}{file}")).await;
@@ -1133,7 +1133,7 @@ async fn random_targets_through_held_wirings() {
     let sibling = signer.sign("/files/pub/secret/k.pem").unwrap();
     let sibling_query = sibling.split_once('?').unwrap().1.to_owned();
     let folder = signer
-        .prefix_link("/files/pub/secret/")
+        .folder_link("/files/pub/secret/")
         .to_path_base()
         .unwrap();
     let token = folder
@@ -1298,7 +1298,7 @@ fn http2_hosts_and_links() {
     let addr = support::serve_app(app);
     let signer = layer.signer();
     let session = signer
-        .prefix_link("/files/v/")
+        .folder_link("/files/v/")
         .cookie_session(std::time::Duration::from_secs(600))
         .to_path_base()
         .unwrap();
@@ -1409,7 +1409,7 @@ async fn route_parameters_see_the_verified_path() {
             "folder",
             format!(
                 "{}x.pdf",
-                signer.prefix_link("/files/alice/").to_path_base().unwrap()
+                signer.folder_link("/files/alice/").to_path_base().unwrap()
             ),
         ),
         (

@@ -910,7 +910,7 @@ fn mint(
             }
         }
         Kind::Folder(options) => {
-            let mut link = signer.prefix_link(target);
+            let mut link = signer.folder_link(target);
             link = match options.expiry {
                 Expiry::Default => link,
                 Expiry::In(lifetime) => link.expires_in(lifetime),
@@ -1236,7 +1236,7 @@ async fn the_longest_cookie_session_serves_and_sets_a_capped_cookie() {
         .unwrap();
     let link = layer
         .signer()
-        .prefix_link("/private/videos/")
+        .folder_link("/private/videos/")
         .cookie_session(Duration::from_secs(u64::MAX))
         .to_path_base()
         .unwrap();

@@ -485,11 +485,11 @@ async fn folder_links_work_inside_a_nest() {
         layer.layer(ServeDir::new(root.path().join("files"))),
     );
     let signer = layer.signer();
-    let base = signer.prefix_link("/files/bob/").to_path_base().unwrap();
+    let base = signer.folder_link("/files/bob/").to_path_base().unwrap();
     let (status, body) = oneshot(&app, &format!("{base}report.pdf")).await;
     assert_eq!(status, StatusCode::OK, "{base}");
     assert_eq!(body, "PRIVATE bob's report");
-    let query = signer.prefix_link("/files/bob/").to_query().unwrap();
+    let query = signer.folder_link("/files/bob/").to_query().unwrap();
     let (status, _) = oneshot(&app, &format!("/files/bob/report.pdf?{query}")).await;
     assert_eq!(status, StatusCode::OK);
     for outside in [

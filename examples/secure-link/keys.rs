@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tower_secure_link::{Key, Keyring, SecureLinkLayer, MIN_SECRET_LEN};
+use tower_secure_link::{Key, Keyring, SecureLinkLayer};
 
 use crate::args::{Format, SchemeArgs};
 use crate::failure::{runtime_failure, usage, Failure};
@@ -51,7 +51,7 @@ fn missing_secret() -> Failure {
     usage(format!(
         "set SECURE_LINK_KEY to the signing secret ({} bytes or more for the \
          native format; `secure-link keygen` prints one)",
-        MIN_SECRET_LEN
+        Key::MIN_SECRET_LEN
     ))
 }
 
@@ -131,7 +131,10 @@ mod ed25519 {
     fn public_keys() -> Result<Vec<Key>, Failure> {
         let listed = std::env::var("SECURE_LINK_PUBLIC_KEYS").unwrap_or_default();
         let pairs = listed.split(',').map(str::trim);
-        pairs.filter(|pair| !pair.is_empty()).map(public_key).collect()
+        pairs
+            .filter(|pair| !pair.is_empty())
+            .map(public_key)
+            .collect()
     }
 
     fn public_key(pair: &str) -> Result<Key, Failure> {

@@ -19,7 +19,7 @@ mod redis {
     ) -> Result<RedisNonceStore, Failure> {
         let mut builder = RedisNonceStore::builder(url);
         if require_persistence {
-            builder = builder.require_persistence();
+            builder = builder.require_persistence(true);
         }
         let store = builder.connect().await.map_err(|e| {
             let fix = if require_persistence {

@@ -8,7 +8,7 @@ use super::MIN_SECRET_LEN;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeyError {
-    /// The secret is shorter than [`MIN_SECRET_LEN`] bytes.
+    /// The secret is shorter than [`Key::MIN_SECRET_LEN`](crate::Key::MIN_SECRET_LEN) bytes.
     SecretTooShort {
         /// How many bytes it had.
         len: usize,

@@ -73,6 +73,11 @@ enum Material {
 }
 
 impl Key {
+    /// The fewest secret bytes a native key accepts: the size of the HMAC-SHA256 output.
+    pub const MIN_SECRET_LEN: usize = MIN_SECRET_LEN;
+    /// The longest key id, in bytes.
+    pub const MAX_ID_LEN: usize = MAX_KEY_ID_LEN;
+
     /// Makes an HMAC-SHA256 key from its id and secret.
     ///
     /// The id is 1 to 32 characters from `A-Z a-z 0-9 . _ -`, since it travels in every link.

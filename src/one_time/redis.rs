@@ -217,15 +217,16 @@ impl RedisNonceStoreBuilder {
         self
     }
 
-    /// Refuses to connect to a Redis that keeps nothing across a restart (no AOF, no RDB
-    /// snapshots), where a restart would make every used one-time link usable once more.
-    pub fn require_persistence(mut self) -> Self {
-        self.require_persistence = true;
+    /// When `required` (off by default), refuses to connect to a Redis that keeps nothing
+    /// across a restart (no AOF, no RDB snapshots), where a restart would make every used
+    /// one-time link usable once more.
+    pub fn require_persistence(mut self, required: bool) -> Self {
+        self.require_persistence = required;
         self
     }
 
     /// Connects. Needs a tokio runtime; fails if Redis cannot be reached now (or, with
-    /// [`require_persistence`](Self::require_persistence), keeps nothing across restarts).
+    /// [`require_persistence(true)`](Self::require_persistence), keeps nothing across restarts).
     pub async fn connect(self) -> Result<RedisNonceStore, StoreError> {
         let first = self
             .urls
@@ -291,15 +292,11 @@ impl RedisNonceStoreBuilder {
 
 impl RedisNonceStore {
     /// Connects to the Redis at `url` (`redis://host:port/db`; a cluster node works too) with
-    /// the default settings. Needs a tokio runtime; fails if Redis cannot be reached now.
+    /// the default settings: short for `RedisNonceStore::builder(url).connect()`, the one way
+    /// to set anything else (timeout, key prefix, cluster seeds, persistence). Needs a tokio
+    /// runtime; fails if Redis cannot be reached now.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         Self::builder(url).connect().await
-    }
-
-    /// Like [`connect`](Self::connect), with the time a connection attempt or a command may take
-    /// before the request is refused with 503.
-    pub async fn connect_with_timeout(url: &str, timeout: Duration) -> Result<Self, StoreError> {
-        Self::builder(url).timeout(timeout).connect().await
     }
 
     /// A builder for a store at `url`.
@@ -311,13 +308,6 @@ impl RedisNonceStore {
             key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
             require_persistence: false,
         }
-    }
-
-    /// The prefix of the keys this store writes ([`DEFAULT_KEY_PREFIX`] by default), to share a
-    /// Redis with other applications.
-    pub fn with_key_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.key_prefix = prefix.into();
-        self
     }
 
     /// What the server said about its persistence when the store connected.

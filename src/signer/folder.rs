@@ -9,10 +9,10 @@ use crate::config::Scheme;
 use crate::path::{canonical_for_minting, decode_canonical};
 use crate::token::{AppQuery, Claims, Decimal, Scope, DEFAULT_METHOD};
 
-/// A folder link being minted; see [`UrlSigner::prefix_link`].
+/// A folder link being minted; see [`UrlSigner::folder_link`].
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct PrefixLinkBuilder<'a> {
+pub struct FolderLinkBuilder<'a> {
     signer: &'a UrlSigner,
     folder: &'a str,
     expiry: Expiry<'a>,
@@ -20,7 +20,7 @@ pub struct PrefixLinkBuilder<'a> {
     session: Option<u64>,
 }
 
-impl<'a> PrefixLinkBuilder<'a> {
+impl<'a> FolderLinkBuilder<'a> {
     pub(super) fn new(signer: &'a UrlSigner, folder: &'a str) -> Self {
         Self {
             signer,
@@ -46,7 +46,7 @@ impl<'a> PrefixLinkBuilder<'a> {
     /// let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap());
     /// let link = layer
     ///     .signer()
-    ///     .prefix_link("/videos/42/")
+    ///     .folder_link("/videos/42/")
     ///     .expires_in(Duration::from_secs(60))
     ///     .cookie_session(Duration::from_secs(4 * 3600))
     ///     .to_path_base()
@@ -70,7 +70,7 @@ impl<'a> PrefixLinkBuilder<'a> {
 const PREFIX_VALUE_ESCAPE: &percent_encoding::AsciiSet =
     &percent_encoding::CONTROLS.add(b'&').add(b'=').add(b'+');
 
-impl PrefixLinkBuilder<'_> {
+impl FolderLinkBuilder<'_> {
     /// The link expires this long from now.
     pub fn expires_in(mut self, lifetime: Duration) -> Self {
         self.expiry = Expiry::In(lifetime);

@@ -51,7 +51,7 @@ mod target;
 mod version;
 
 pub use error::{SignError, SignErrorKind};
-pub use folder::PrefixLinkBuilder;
+pub use folder::FolderLinkBuilder;
 pub use link::LinkBuilder;
 #[cfg(feature = "nginx")]
 pub use nginx::NginxLinkBuilder;
@@ -132,16 +132,23 @@ impl UrlSigner {
     ///
     /// let signer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap()).signer();
     /// // In a path segment, so relative URLs inside the playlist keep the token:
-    /// let base = signer.prefix_link("/private/videos/42/").to_path_base().unwrap();
+    /// let base = signer.folder_link("/private/videos/42/").to_path_base().unwrap();
     /// assert!(base.starts_with("/private/videos/42/sl_t~1~"));
     /// let playlist = format!("{base}index.m3u8");
     /// // Or as query parameters for any path under the folder:
-    /// let query = signer.prefix_link("/private/videos/42/").to_query().unwrap();
+    /// let query = signer.folder_link("/private/videos/42/").to_query().unwrap();
     /// let segment = format!("/private/videos/42/seg-1.ts?{query}");
     /// # let _ = (playlist, segment);
     /// ```
-    pub fn prefix_link<'a>(&'a self, folder: &'a str) -> PrefixLinkBuilder<'a> {
-        PrefixLinkBuilder::new(self, folder)
+    pub fn folder_link<'a>(&'a self, folder: &'a str) -> FolderLinkBuilder<'a> {
+        FolderLinkBuilder::new(self, folder)
+    }
+
+    /// The 0.1 name of [`folder_link`](Self::folder_link).
+    #[deprecated(since = "0.2.0", note = "renamed to `folder_link`")]
+    #[doc(hidden)]
+    pub fn prefix_link<'a>(&'a self, folder: &'a str) -> FolderLinkBuilder<'a> {
+        self.folder_link(folder)
     }
 
     pub(crate) fn settings(&self) -> &Arc<Settings> {

@@ -15,7 +15,7 @@ use crate::token::Claims;
 /// `/<opaque prefix>/<token>` sealing what an ordinary link would carry.
 pub(super) fn opaque_link(
     settings: &Settings,
-    key: &crate::Key,
+    key: &Key,
     target: &Target<'_>,
     claims: &Claims<'_>,
 ) -> Result<String, SignError> {

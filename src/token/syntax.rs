@@ -6,7 +6,7 @@ use base64::Engine as _;
 
 use super::error::TokenError;
 
-/// The longest key id, in bytes (the public `MAX_KEY_ID_LEN` names this value).
+/// The longest key id, in bytes (the public `Key::MAX_ID_LEN` names this value).
 pub(crate) const KEY_ID_MAX_LEN: usize = 32;
 
 /// A key id as links carry it: 1 to 32 characters of `A-Z a-z 0-9 . _ -`.

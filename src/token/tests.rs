@@ -3,7 +3,7 @@
 
 use super::*;
 // The tables state their expectations as the layer's rejections.
-use crate::RejectionKind;
+use crate::rejection::RejectionKind;
 
 fn names() -> ParamNames {
     ParamNames::new("sl_")

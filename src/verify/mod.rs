@@ -21,6 +21,17 @@
 //! | grant | mint the session cookie a folder link's use earns | `cookie::grant` |
 //! | seal / open | wrap and unwrap an opaque link's claims | `signer::opaque` seals, `opaque` opens |
 //!
+//! And one noun per thing:
+//!
+//! | noun | means | not to be confused with |
+//! | --- | --- | --- |
+//! | private prefix | a path prefix the layer guards (`with_private_prefix`) | a folder |
+//! | folder | what a folder link grants: every path under it (`folder_link`, `FolderLinkBuilder`) | a private prefix, which needs no link to be configured |
+//! | format | how a link is written and checked: native, folder, cookie, nginx, opaque (the modules below) | a scheme |
+//! | scheme | which key material the layer holds: a keyring (native) or nginx's secret (`config::Scheme`) | a format |
+//! | token | the wire format's pieces (`token::`): parameters, the message, path tokens, opaque framing | a link, which is a whole URL |
+//! | nonce store | where uses are counted once across a fleet: one-time nonces and revoked groups (`NonceStore`) | a cache |
+//!
 //! # Formats
 //!
 //! | format | module | carried in |

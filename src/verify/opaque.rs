@@ -173,9 +173,10 @@ impl<'a> Opened<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
     use crate::key::Key;
+    use crate::layer::SecureLinkLayer;
     use crate::token::Claims;
-    use crate::{ManualClock, SecureLinkLayer};
     use http::Method;
 
     #[test]

@@ -1,7 +1,7 @@
 //! `revoke`: refuse every link of a group on every server sharing a Redis.
 
 use tower_secure_link::one_time::StoreErrorKind;
-use tower_secure_link::{Key, SecureLinkLayer, MIN_SECRET_LEN};
+use tower_secure_link::{Key, SecureLinkLayer};
 
 use crate::args::RevokeArgs;
 use crate::failure::{runtime_failure, usage, Failure};
@@ -20,7 +20,7 @@ pub fn revoke(args: RevokeArgs) -> Result<(), Failure> {
         let store = redis_store(&redis, false).await?;
         // Only the store and the clock matter for a revocation; the key is never used.
         let layer = SecureLinkLayer::new(
-            Key::new("revoke", [0u8; MIN_SECRET_LEN])
+            Key::new("revoke", [0u8; Key::MIN_SECRET_LEN])
                 .map_err(|e| runtime_failure(e.to_string()))?,
         )
         .with_nonce_store(store);

@@ -23,7 +23,7 @@ pub fn sign(args: SignArgs) -> Result<(), Failure> {
         return Err(usage("--window must be at least 1 second"));
     }
     let minted = match args.scheme.format {
-        Format::Hmac | Format::Ed25519 if args.folder => prefix_link(&signer, &args)?,
+        Format::Hmac | Format::Ed25519 if args.folder => folder_link(&signer, &args)?,
         Format::Hmac | Format::Ed25519 => native_link(&signer, &args, version.as_deref())?,
         Format::Nginx | Format::NginxSecret => nginx_link(&signer, &args)?,
     };
@@ -78,10 +78,7 @@ fn version(args: &SignArgs) -> Result<Option<String>, Failure> {
         .transpose()
 }
 
-fn prefix_link(
-    signer: &UrlSigner,
-    args: &SignArgs,
-) -> Result<Result<String, SignError>, Failure> {
+fn folder_link(signer: &UrlSigner, args: &SignArgs) -> Result<Result<String, SignError>, Failure> {
     refuse_options(
         &[
             (args.one_time, "--one-time"),
@@ -102,7 +99,7 @@ fn prefix_link(
     if args.cookie_session == Some(0) {
         return Err(usage("--cookie-session must be at least 1 second"));
     }
-    let mut link = signer.prefix_link(target);
+    let mut link = signer.folder_link(target);
     if let Some(window) = args.window {
         link = link.window(Duration::from_secs(window));
     }
@@ -153,10 +150,7 @@ fn native_link(
     Ok(link.to_target())
 }
 
-fn nginx_link(
-    signer: &UrlSigner,
-    args: &SignArgs,
-) -> Result<Result<String, SignError>, Failure> {
+fn nginx_link(signer: &UrlSigner, args: &SignArgs) -> Result<Result<String, SignError>, Failure> {
     refuse_options(
         &[
             (args.folder, "--folder"),

@@ -28,7 +28,7 @@ async fn a_path_token_grants_the_folder_and_nothing_else() {
     let layer = layer();
     let base = layer
         .signer()
-        .prefix_link("/private/a/")
+        .folder_link("/private/a/")
         .to_path_base()
         .unwrap();
     let token = base
@@ -97,7 +97,7 @@ async fn a_query_token_grants_the_folder_and_nothing_else() {
     let layer = layer();
     let query = layer
         .signer()
-        .prefix_link("/private/my videos/")
+        .folder_link("/private/my videos/")
         .to_query()
         .unwrap();
     let app = app(layer);
@@ -143,13 +143,13 @@ async fn a_query_token_grants_the_folder_and_nothing_else() {
 #[test]
 fn folders_must_end_with_a_slash() {
     let signer = layer().signer();
-    assert!(signer.prefix_link("/private/a").to_path_base().is_err());
+    assert!(signer.folder_link("/private/a").to_path_base().is_err());
     assert!(
-        signer.prefix_link("/../a/").to_query().is_err(),
+        signer.folder_link("/../a/").to_query().is_err(),
         "climbs above the root"
     );
     let normalised = signer
-        .prefix_link("/private/x/../a/")
+        .folder_link("/private/x/../a/")
         .to_path_base()
         .unwrap();
     assert!(normalised.starts_with("/private/a/sl_t~"), "{normalised}");
@@ -171,7 +171,7 @@ async fn one_link_plays_a_whole_hls_folder_from_serve_dir() {
     let layer = layer();
     let base = layer
         .signer()
-        .prefix_link("/private/videos/42/")
+        .folder_link("/private/videos/42/")
         .to_path_base()
         .unwrap();
     let app = Router::new()
@@ -210,7 +210,7 @@ fn the_folder_link_vector_is_minted_and_accepted() {
     let folder = vector["path"].as_str().unwrap();
     let query = layer
         .signer()
-        .prefix_link(folder)
+        .folder_link(folder)
         .expires_at(vector["expires"].as_u64().unwrap())
         .to_query()
         .unwrap();
