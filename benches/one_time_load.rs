@@ -13,8 +13,11 @@ use std::time::{Duration, Instant};
 
 use axum::serve::ListenerExt as _;
 use axum::Router;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use tower_http::services::ServeDir;
 use tower_secure_link::one_time::RedisNonceStore;
 use tower_secure_link::{Key, SecureLinkLayer};
@@ -126,27 +129,26 @@ async fn run(redis_port: u16) {
     let _ = std::fs::remove_dir_all(&root);
 }
 
-/// Sends every target once over `CONNECTIONS` keep-alive connections.
+/// Sends every target once from `CONNECTIONS` tasks in turn, so the pool holds that many
+/// keep-alive connections.
 async fn load(addr: &str, targets: Vec<String>) -> (Duration, Vec<u16>) {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let http: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
     let chunk = targets.len().div_ceil(CONNECTIONS);
     let start = Instant::now();
     let tasks: Vec<_> = targets
         .chunks(chunk)
         .map(|part| {
-            let (addr, part) = (addr.to_owned(), part.to_vec());
+            let (addr, part, http) = (addr.to_owned(), part.to_vec(), http.clone());
             tokio::spawn(async move {
-                let stream = TcpStream::connect(&addr).await.unwrap();
-                stream.set_nodelay(true).unwrap();
-                let mut stream = BufReader::new(stream);
                 let mut statuses = Vec::with_capacity(part.len());
                 for target in part {
-                    let request = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
-                    stream
-                        .get_mut()
-                        .write_all(request.as_bytes())
-                        .await
-                        .unwrap();
-                    statuses.push(read_response(&mut stream).await);
+                    let uri = format!("http://{addr}{target}").parse().unwrap();
+                    let response = http.get(uri).await.unwrap();
+                    statuses.push(response.status().as_u16());
+                    // Read to the end, so the connection goes back to the pool.
+                    response.into_body().collect().await.unwrap();
                 }
                 statuses
             })
@@ -157,30 +159,4 @@ async fn load(addr: &str, targets: Vec<String>) -> (Duration, Vec<u16>) {
         statuses.extend(task.await.unwrap());
     }
     (start.elapsed(), statuses)
-}
-
-async fn read_response(stream: &mut BufReader<TcpStream>) -> u16 {
-    let mut status = 0;
-    let mut length = 0;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        stream.read_line(&mut line).await.unwrap();
-        if status == 0 {
-            status = line
-                .split(' ')
-                .nth(1)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-        } else if line == "\r\n" {
-            break;
-        } else if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0u8; length];
-    stream.read_exact(&mut body).await.unwrap();
-    status
 }

@@ -17,8 +17,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use tower_secure_link::{Key, SecureLinkLayer, UrlSigner};
 
 const KEY: &str = "load test secret, at least thirty-two bytes";
@@ -147,6 +150,7 @@ async fn mixed(
     counters: Arc<Counters>,
 ) {
     let stop = Arc::new(AtomicBool::new(false));
+    let http = pooled_client();
     let valid = signer.sign("/private/file.bin").unwrap();
     let tampered = valid.replace("file.bin", "file.bim");
     let expired = signer
@@ -156,15 +160,15 @@ async fn mixed(
         .unwrap();
     let tasks: Vec<_> = (0..clients)
         .map(|client| {
-            let (addr, signer, counters, stop) = (
+            let (addr, signer, counters, stop, http) = (
                 addr.to_owned(),
                 signer.clone(),
                 counters.clone(),
                 stop.clone(),
+                http.clone(),
             );
             let (valid, tampered, expired) = (valid.clone(), tampered.clone(), expired.clone());
             tokio::spawn(async move {
-                let mut connection = connect(&addr).await;
                 let mut turn = client;
                 while !stop.load(Ordering::Relaxed) {
                     let index = turn % KINDS.len();
@@ -181,7 +185,7 @@ async fn mixed(
                             .unwrap(),
                         Kind::Public => "/public/file.bin".to_owned(),
                     };
-                    let (status, length) = fetch(&mut connection, &addr, &target).await;
+                    let (status, length) = fetch(&http, &addr, &target).await;
                     let right = status == kind.expected() && (status != 200 || length == FILE_SIZE);
                     counters.sent[index].fetch_add(1, Ordering::Relaxed);
                     if !right {
@@ -189,7 +193,7 @@ async fn mixed(
                     }
                     // Used one-time links must stay used.
                     if kind == Kind::OneTime && status == 200 {
-                        let (again, _) = fetch(&mut connection, &addr, &target).await;
+                        let (again, _) = fetch(&http, &addr, &target).await;
                         counters.sent[index].fetch_add(1, Ordering::Relaxed);
                         if again != 410 {
                             counters.wrong[index].fetch_add(1, Ordering::Relaxed);
@@ -209,18 +213,19 @@ async fn mixed(
 async fn same_file(addr: &str, target: &str, clients: usize, duration: Duration) -> f64 {
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
+    let http = pooled_client();
     let tasks: Vec<_> = (0..clients)
         .map(|_| {
-            let (addr, target, stop, done) = (
+            let (addr, target, stop, done, http) = (
                 addr.to_owned(),
                 target.to_owned(),
                 stop.clone(),
                 done.clone(),
+                http.clone(),
             );
             tokio::spawn(async move {
-                let mut connection = connect(&addr).await;
                 while !stop.load(Ordering::Relaxed) {
-                    let (status, _) = fetch(&mut connection, &addr, &target).await;
+                    let (status, _) = fetch(&http, &addr, &target).await;
                     assert_eq!(status, 200);
                     done.fetch_add(1, Ordering::Relaxed);
                 }
@@ -237,41 +242,23 @@ async fn same_file(addr: &str, target: &str, clients: usize, duration: Duration)
     done.load(Ordering::Relaxed) as f64 / elapsed
 }
 
-async fn connect(addr: &str) -> BufReader<TcpStream> {
-    let stream = TcpStream::connect(addr).await.unwrap();
-    stream.set_nodelay(true).unwrap();
-    BufReader::new(stream)
+type Http = Client<HttpConnector, Empty<Bytes>>;
+
+/// Keep-alive connections shared by a phase's clients: each opens one on its first request
+/// and the pool hands it back for the next.
+fn pooled_client() -> Http {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    Client::builder(TokioExecutor::new()).build(connector)
 }
 
-/// One keep-alive request; returns the status and the body length.
-async fn fetch(connection: &mut BufReader<TcpStream>, addr: &str, target: &str) -> (u16, usize) {
-    let request = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
-    connection
-        .get_mut()
-        .write_all(request.as_bytes())
-        .await
-        .unwrap();
-    let (mut status, mut length, mut line) = (0, 0, String::new());
-    loop {
-        line.clear();
-        connection.read_line(&mut line).await.unwrap();
-        if status == 0 {
-            status = line
-                .split(' ')
-                .nth(1)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-        } else if line == "\r\n" {
-            break;
-        } else if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0u8; length];
-    connection.read_exact(&mut body).await.unwrap();
-    (status, length)
+/// One request; returns the status and the body length.
+async fn fetch(http: &Http, addr: &str, target: &str) -> (u16, usize) {
+    let uri = format!("http://{addr}{target}").parse().unwrap();
+    let response = http.get(uri).await.unwrap();
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, body.len())
 }
 
 fn start_server(root: &std::path::Path, redis_port: Option<u16>) -> (Child, String) {

@@ -166,33 +166,30 @@ fn disposition(kind: &str, filename: &str) -> HeaderValue {
     HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }
 
-/// A content type for the file's extension; `application/octet-stream` when unknown.
+/// A content type for the file's extension, from `mime_guess` (the table tower-http's
+/// `ServeDir` uses); `application/octet-stream` when unknown.
 pub fn content_type_for(path: &str) -> &'static str {
-    let extension = path
+    let Some(extension) = path
         .rsplit('/')
         .next()
         .and_then(|name| name.rsplit_once('.'))
-        .map(|(_, ext)| ext);
-    match extension.map(str::to_ascii_lowercase).as_deref() {
-        Some("pdf") => "application/pdf",
-        Some("png") => "image/png",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("gif") => "image/gif",
-        Some("webp") => "image/webp",
-        Some("svg") => "image/svg+xml",
-        Some("txt") => "text/plain; charset=utf-8",
-        Some("html" | "htm") => "text/html; charset=utf-8",
-        Some("css") => "text/css",
-        Some("js") => "text/javascript",
-        Some("json") => "application/json",
-        Some("csv") => "text/csv",
-        Some("zip") => "application/zip",
-        Some("mp3") => "audio/mpeg",
-        Some("mp4") => "video/mp4",
-        Some("webm") => "video/webm",
-        Some("m3u8") => "application/vnd.apple.mpegurl",
-        Some("ts") => "video/mp2t",
-        _ => "application/octet-stream",
+        .map(|(_, ext)| ext)
+    else {
+        return "application/octet-stream";
+    };
+    // HLS players expect these two; mime_guess says `audio/x-mpegurl` and a DLNA type.
+    if extension.eq_ignore_ascii_case("m3u8") {
+        return "application/vnd.apple.mpegurl";
+    }
+    if extension.eq_ignore_ascii_case("ts") {
+        return "video/mp2t";
+    }
+    match mime_guess::from_ext(extension).first_raw() {
+        // Without a charset a browser guesses the encoding of text it displays.
+        Some("text/plain") => "text/plain; charset=utf-8",
+        Some("text/html") => "text/html; charset=utf-8",
+        Some(known) => known,
+        None => "application/octet-stream",
     }
 }
 
@@ -417,6 +414,45 @@ mod tests {
                 .ok()
                 .map(|r| r.target.to_str().unwrap().to_owned());
             assert_eq!(got.as_deref(), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn content_types_follow_the_extension() {
+        #[rustfmt::skip]
+        let cases = [
+            ("PDF", "/protected/a.pdf", "application/pdf"),
+            ("upper-case extension", "/protected/A.PNG", "image/png"),
+            ("JPEG, short", "/a.jpg", "image/jpeg"),
+            ("JPEG, long", "/a.jpeg", "image/jpeg"),
+            ("GIF", "/a.gif", "image/gif"),
+            ("WebP", "/a.webp", "image/webp"),
+            ("SVG", "/a.svg", "image/svg+xml"),
+            ("text keeps its charset", "/a.txt", "text/plain; charset=utf-8"),
+            ("other plain text too", "/server.log", "text/plain; charset=utf-8"),
+            ("HTML", "/a.html", "text/html; charset=utf-8"),
+            ("HTML, short", "/a.htm", "text/html; charset=utf-8"),
+            ("CSS", "/a.css", "text/css"),
+            ("JavaScript", "/a.js", "text/javascript"),
+            ("JSON", "/a.json", "application/json"),
+            ("CSV", "/a.csv", "text/csv"),
+            ("ZIP", "/a.zip", "application/zip"),
+            ("MP3", "/a.mp3", "audio/mpeg"),
+            ("MP4", "/a.mp4", "video/mp4"),
+            ("WebM", "/a.webm", "video/webm"),
+            ("HLS playlist", "/live/index.m3u8", "application/vnd.apple.mpegurl"),
+            ("HLS playlist, upper-case", "/live/INDEX.M3U8", "application/vnd.apple.mpegurl"),
+            ("HLS segment", "/live/0001.ts", "video/mp2t"),
+            ("known beyond the old table", "/fonts/a.woff2", "font/woff2"),
+            ("last extension counts", "/a.tar.gz", "application/gzip"),
+            ("unknown", "/a.unknown-ext", "application/octet-stream"),
+            ("no extension", "/protected/README", "application/octet-stream"),
+            ("dot in a folder only", "/v1.2/README", "application/octet-stream"),
+            ("empty extension", "/a.", "application/octet-stream"),
+            ("named location", "@files", "application/octet-stream"),
+        ];
+        for (name, path, want) in cases {
+            assert_eq!(content_type_for(path), want, "{name}");
         }
     }
 

@@ -117,15 +117,64 @@ fn now() -> u64 {
         .map_or(0, |elapsed| elapsed.as_secs())
 }
 
-/// The link with one character of its signature changed.
+/// The link with one character of its signature changed, or its last character when it
+/// carries no signature that long; an empty link stays empty.
 fn tampered(link: &str) -> String {
-    let at = link
+    let wanted = link
         .find("sl_sig=")
-        .map_or(link.len() - 1, |at| at + "sl_sig=".len() + 5);
+        .map_or(usize::MAX, |at| at + "sl_sig=".len() + 5);
+    let Some((at, old)) = link.char_indices().take_while(|(i, _)| *i <= wanted).last() else {
+        return String::new();
+    };
     let mut out = link.to_owned();
-    let swap = if &link[at..at + 1] == "A" { "B" } else { "A" };
-    out.replace_range(at..at + 1, swap);
+    let swap = if old == 'A' { "B" } else { "A" };
+    out.replace_range(at..at + old.len_utf8(), swap);
     out
+}
+
+/// The links one page view shows, minted for it.
+struct Links {
+    photo: String,
+    report: String,
+    tampered: String,
+    expired: String,
+    once: String,
+    /// The folder link's base: a file's name appended to it is a link to that file.
+    folder: String,
+    video: String,
+}
+
+impl Links {
+    fn mint(signer: &UrlSigner) -> Self {
+        let photo = signer.sign("/private/photo.png").unwrap_or_default();
+        let one_time = |target: &str| {
+            signer
+                .link(target)
+                .one_time()
+                .to_target()
+                .unwrap_or_default()
+        };
+        Self {
+            report: signer.sign("/private/report.pdf").unwrap_or_default(),
+            tampered: tampered(&photo),
+            expired: signer
+                .link("/private/photo.png")
+                .expires_at(now().saturating_sub(3600))
+                .to_target()
+                .unwrap_or_default(),
+            once: one_time("/private/photo.png"),
+            folder: signer
+                .folder_link("/private/gallery/")
+                .to_path_base()
+                .unwrap_or_default(),
+            // 12 s of a test pattern (H.264) with 16 MB of `free` padding before its index
+            // (`moov`): like a long video, the player cannot find its index in the first
+            // response's buffer and must make a second range request, which is what a one-time
+            // link refuses.
+            video: one_time("/private/video.mp4"),
+            photo,
+        }
+    }
 }
 
 struct Card {
@@ -138,39 +187,173 @@ struct Card {
     open: String,
 }
 
+impl Card {
+    /// A card showing the image at `src`, whose link opens the same address.
+    fn image(
+        id: &'static str,
+        title: &'static str,
+        what: &str,
+        expect: &'static str,
+        src: &str,
+        outcome: &str,
+        open_text: &str,
+    ) -> Self {
+        Self {
+            id,
+            title,
+            what: what.to_owned(),
+            expect,
+            media: img(&format!("{id}-img"), src, outcome),
+            open: open(src, open_text),
+        }
+    }
+
+    fn html(&self) -> String {
+        format!(
+            "<section class=\"card\" id=\"card-{id}\"><h2>{title}</h2>\
+             <div class=\"media\">{media}</div><p>{what}</p>\
+             <p>Expect: <span class=\"expect\">{expect}</span></p>\
+             <p>Got: <span class=\"result\" id=\"result-{id}\">waiting&hellip;</span> {open}</p>\
+             </section>",
+            id = self.id,
+            title = self.title,
+            media = self.media,
+            what = self.what,
+            expect = self.expect,
+            open = self.open,
+        )
+    }
+}
+
+/// An image the page script marks `loaded` or `refused`, against what it expects.
+fn img(id: &str, src: &str, expect: &str) -> String {
+    format!("<img id=\"{id}\" data-expect=\"{expect}\" src=\"{src}\" alt=\"\">")
+}
+
+fn open(href: &str, text: &str) -> String {
+    format!("<a href=\"{href}\">{text}</a>")
+}
+
 /// The demo page, with links minted now.
 pub fn page(signer: &UrlSigner, setup: &Setup) -> String {
-    let sign = |target: &str| signer.sign(target).unwrap_or_default();
-    let photo = sign("/private/photo.png");
-    let report = sign("/private/report.pdf");
-    let bad = tampered(&photo);
-    let expired = signer
-        .link("/private/photo.png")
-        .expires_at(now().saturating_sub(3600))
-        .to_target()
-        .unwrap_or_default();
-    let once = signer
-        .link("/private/photo.png")
-        .one_time()
-        .to_target()
-        .unwrap_or_default();
-    let folder = signer
-        .prefix_link("/private/gallery/")
-        .to_path_base()
-        .unwrap_or_default();
-    // 12 s of a test pattern (H.264) with 16 MB of `free` padding before its index (`moov`):
-    // like a long video, the player cannot find its index in the first response's buffer and
-    // must make a second range request, which is what a one-time link refuses.
-    let video = signer
-        .link("/private/video.mp4")
-        .one_time()
-        .to_target()
-        .unwrap_or_default();
-    let img = |id: &str, src: &str, expect: &str| {
-        format!("<img id=\"{id}\" data-expect=\"{expect}\" src=\"{src}\" alt=\"\">")
-    };
-    let open = |href: &str, text: &str| format!("<a href=\"{href}\">{text}</a>");
-    let video_note = match setup.resume_window {
+    let links = Links::mint(signer);
+    let mut html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>tower-secure-link demo</title><style>{STYLE}</style></head><body><main>\
+         <h1>tower-secure-link demo</h1>\
+         <p>This page is public. Everything under <code>/private/</code> needs a signed link; \
+         every link below was minted for this page view. Each card says what it shows and what \
+         to expect; the line under it says what your browser got.</p><div class=\"grid\">"
+    );
+    for card in cards(&links, setup) {
+        html.push_str(&card.html());
+    }
+    html.push_str("</div>");
+    html.push_str(if setup.random_key {
+        "<p class=\"meta\">This server made a random key for this run, so only it can mint \
+         links that it accepts: the links above come from it. To mint links on the command line, \
+         start it with a key of your own, <code>SECURE_LINK_KEY='a secret of at least \
+         thirty-two bytes' cargo run --example secure-link -- serve</code>, and run \
+         <code>cargo run --example secure-link -- sign /private/photo.png</code> with the same \
+         <code>SECURE_LINK_KEY</code>.</p>"
+    } else {
+        "<p class=\"meta\">Mint more links with <code>cargo run --example secure-link -- sign \
+         /private/photo.png</code> and the same <code>SECURE_LINK_KEY</code> as this server.</p>"
+    });
+    html.push_str(SCRIPT);
+    html.push_str("</main></body></html>");
+    html
+}
+
+/// The cards in the order the page shows them.
+fn cards(links: &Links, setup: &Setup) -> [Card; 8] {
+    [
+        Card::image(
+            "valid",
+            "A private image, valid link",
+            "Signed for <code>/private/photo.png</code>, GET, one hour.",
+            "200, the image shows",
+            &links.photo,
+            "loaded",
+            "open the link",
+        ),
+        pdf_card(&links.report),
+        Card::image(
+            "none",
+            "No link at all",
+            "<code>/private/photo.png</code> without signing parameters.",
+            "403, refused",
+            "/private/photo.png",
+            "refused",
+            "see the refusal",
+        ),
+        Card::image(
+            "tampered",
+            "A tampered link",
+            "The first link with one character of its signature changed.",
+            "403, refused",
+            &links.tampered,
+            "refused",
+            "see the refusal",
+        ),
+        Card::image(
+            "expired",
+            "An expired link",
+            "Signed correctly, but its expiry passed an hour ago.",
+            "410, gone",
+            &links.expired,
+            "refused",
+            "see the refusal",
+        ),
+        Card::image(
+            "once",
+            "A one-time image",
+            "Works exactly once: this page used it to show the image. Opening it again \
+             (or reloading it) gets 410.",
+            "200 here, then 410",
+            &links.once,
+            "loaded",
+            "open it again",
+        ),
+        folder_card(&links.folder),
+        video_card(&links.video, setup.resume_window),
+    ]
+}
+
+fn pdf_card(report: &str) -> Card {
+    Card {
+        id: "pdf",
+        title: "A private PDF",
+        what: "The same kind of link for a PDF; the browser opens it inline.".into(),
+        expect: "200, the PDF opens",
+        // HEAD asks for the status without opening the PDF.
+        media: format!(
+            "<span id=\"pdf\" data-expect=\"loaded\" data-head=\"{report}\">report.pdf</span>"
+        ),
+        open: open(report, "open the PDF"),
+    }
+}
+
+fn folder_card(folder: &str) -> Card {
+    Card {
+        id: "folder",
+        title: "A folder link",
+        what: "One signature for everything under <code>/private/gallery/</code>, carried in \
+               a path segment, so relative URLs inside the folder keep it."
+            .into(),
+        expect: "200 for both images",
+        media: format!(
+            "{}{}",
+            img("folder-one", &format!("{folder}one.png"), "loaded"),
+            img("folder-two", &format!("{folder}two.png"), "loaded")
+        ),
+        open: open(&format!("{folder}one.png"), "open one image"),
+    }
+}
+
+/// Whether the one-time video plays depends on `--resume-window`; the card says which.
+fn video_card(video: &str, resume_window: Option<u64>) -> Card {
+    let what = match resume_window {
         Some(window) => format!(
             "This server admits resumed downloads for {window} s after a one-time link's first \
              use (<code>--resume-window</code>), so the player's later range requests (its index \
@@ -183,135 +366,21 @@ pub fn page(signer: &UrlSigner, setup: &Setup) -> String {
                  <code>serve --resume-window 60</code> to see it play."
             .to_owned(),
     };
-    let cards = [
-        Card {
-            id: "valid",
-            title: "A private image, valid link",
-            what: "Signed for <code>/private/photo.png</code>, GET, one hour.".into(),
-            expect: "200, the image shows",
-            media: img("valid-img", &photo, "loaded"),
-            open: open(&photo, "open the link"),
-        },
-        Card {
-            id: "pdf",
-            title: "A private PDF",
-            what: "The same kind of link for a PDF; the browser opens it inline.".into(),
-            expect: "200, the PDF opens",
-            // HEAD asks for the status without opening the PDF.
-            media: format!(
-                "<span id=\"pdf\" data-expect=\"loaded\" data-head=\"{report}\">report.pdf</span>"
-            ),
-            open: open(&report, "open the PDF"),
-        },
-        Card {
-            id: "none",
-            title: "No link at all",
-            what: "<code>/private/photo.png</code> without signing parameters.".into(),
-            expect: "403, refused",
-            media: img("none-img", "/private/photo.png", "refused"),
-            open: open("/private/photo.png", "see the refusal"),
-        },
-        Card {
-            id: "tampered",
-            title: "A tampered link",
-            what: "The first link with one character of its signature changed.".into(),
-            expect: "403, refused",
-            media: img("tampered-img", &bad, "refused"),
-            open: open(&bad, "see the refusal"),
-        },
-        Card {
-            id: "expired",
-            title: "An expired link",
-            what: "Signed correctly, but its expiry passed an hour ago.".into(),
-            expect: "410, gone",
-            media: img("expired-img", &expired, "refused"),
-            open: open(&expired, "see the refusal"),
-        },
-        Card {
-            id: "once",
-            title: "A one-time image",
-            what: "Works exactly once: this page used it to show the image. Opening it again \
-                   (or reloading it) gets 410."
-                .into(),
-            expect: "200 here, then 410",
-            media: img("once-img", &once, "loaded"),
-            open: open(&once, "open it again"),
-        },
-        Card {
-            id: "folder",
-            title: "A folder link",
-            what: "One signature for everything under <code>/private/gallery/</code>, carried in \
-                   a path segment, so relative URLs inside the folder keep it."
-                .into(),
-            expect: "200 for both images",
-            media: format!(
-                "{}{}",
-                img("folder-one", &format!("{folder}one.png"), "loaded"),
-                img("folder-two", &format!("{folder}two.png"), "loaded")
-            ),
-            open: open(&format!("{folder}one.png"), "open one image"),
-        },
-        Card {
-            id: "video",
-            title: "A one-time video",
-            what: video_note,
-            expect: if setup.resume_window.is_some() {
-                "plays"
-            } else {
-                "does not play"
-            },
-            media: format!(
-                "<video id=\"video\" data-expect=\"{}\" src=\"{video}\" muted controls \
-                 preload=\"metadata\"></video>",
-                if setup.resume_window.is_some() {
-                    "played"
-                } else {
-                    "refused"
-                }
-            ),
-            open: String::new(),
-        },
-    ];
-    let mut html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>tower-secure-link demo</title><style>{STYLE}</style></head><body><main>\
-         <h1>tower-secure-link demo</h1>\
-         <p>This page is public. Everything under <code>/private/</code> needs a signed link; \
-         every link below was minted for this page view. Each card says what it shows and what \
-         to expect; the line under it says what your browser got.</p><div class=\"grid\">"
-    );
-    for card in &cards {
-        html.push_str(&format!(
-            "<section class=\"card\" id=\"card-{id}\"><h2>{title}</h2>\
-             <div class=\"media\">{media}</div><p>{what}</p>\
-             <p>Expect: <span class=\"expect\">{expect}</span></p>\
-             <p>Got: <span class=\"result\" id=\"result-{id}\">waiting&hellip;</span> {open}</p>\
-             </section>",
-            id = card.id,
-            title = card.title,
-            media = card.media,
-            what = card.what,
-            expect = card.expect,
-            open = card.open,
-        ));
+    let (expect, outcome) = match resume_window {
+        Some(_) => ("plays", "played"),
+        None => ("does not play", "refused"),
+    };
+    Card {
+        id: "video",
+        title: "A one-time video",
+        what,
+        expect,
+        media: format!(
+            "<video id=\"video\" data-expect=\"{outcome}\" src=\"{video}\" muted controls \
+             preload=\"metadata\"></video>"
+        ),
+        open: String::new(),
     }
-    html.push_str("</div>");
-    html.push_str(&if setup.random_key {
-        "<p class=\"meta\">This server made a random key for this run, so only it can mint \
-         links that it accepts: the links above come from it. To mint links on the command line, \
-         start it with a key of your own, <code>SECURE_LINK_KEY='a secret of at least \
-         thirty-two bytes' cargo run --example secure-link -- serve</code>, and run \
-         <code>cargo run --example secure-link -- sign /private/photo.png</code> with the same \
-         <code>SECURE_LINK_KEY</code>.</p>"
-            .to_owned()
-    } else {
-        "<p class=\"meta\">Mint more links with <code>cargo run --example secure-link -- sign \
-         /private/photo.png</code> and the same <code>SECURE_LINK_KEY</code> as this server.</p>"
-            .to_owned()
-    });
-    html.push_str(SCRIPT);
-    html.push_str("</main></body></html>");
-    html
 }
 
 /// Records what the browser got for each image and the video, in the page (the Chromium test
@@ -355,3 +424,24 @@ video.addEventListener('error', function () {
   if (!video.dataset.result) { mark(video, 'refused'); }
 });
 </script>"#;
+
+#[cfg(test)]
+mod tests {
+    use super::tampered;
+
+    #[test]
+    fn tampering_changes_one_character_and_never_panics() {
+        #[rustfmt::skip]
+        let cases = [
+            ("signature", "/p?sl_exp=1&sl_sig=abcdefgh", "/p?sl_exp=1&sl_sig=abcdeAgh"),
+            ("an A becomes a B", "/p?sl_sig=abcdeAgh", "/p?sl_sig=abcdeBgh"),
+            ("short signature: the last character", "/p?sl_sig=ab", "/p?sl_sig=aA"),
+            ("no signature: the last character", "/p", "/A"),
+            ("non-ASCII last character", "/é", "/A"),
+            ("empty", "", ""),
+        ];
+        for (name, link, want) in cases {
+            assert_eq!(tampered(link), want, "{name}");
+        }
+    }
+}

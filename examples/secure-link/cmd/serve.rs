@@ -43,7 +43,7 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
             layer = layer.with_nonce_store(store);
         }
         let signer = layer.signer();
-        let demo = demo_page.then(|| demo::Setup {
+        let demo = demo_page.then_some(demo::Setup {
             resume_window: args.resume_window,
             random_key,
         });
