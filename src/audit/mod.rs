@@ -68,12 +68,12 @@ use http_body_util::{BodyExt, Empty};
 use tower_service::Service;
 
 use crate::redact::Redactor;
-use crate::UrlSigner;
+use crate::signer::UrlSigner;
 
 mod probes;
 mod report;
 
-use probes::Probe;
+use probes::{Plan, Probe};
 pub use report::{AuditReport, Finding, FindingKind};
 
 /// The requests to try against a service, built from a signer and private targets.
@@ -127,7 +127,11 @@ impl Audit {
             probes: 0,
             findings: Vec::new(),
         };
-        let probes = self.probes();
+        let plan = Plan {
+            signer: &self.signer,
+            targets: &self.targets,
+        };
+        let probes = plan.probes();
         // What each target's valid link serves: a respelled request carrying that link may
         // serve the same bytes (a normaliser in front of everything), but nothing else.
         let mut granted: Vec<Option<Bytes>> = vec![None; self.targets.len()];

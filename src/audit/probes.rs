@@ -7,10 +7,17 @@ use std::collections::HashSet;
 
 use http::Method;
 
-use super::Audit;
 use crate::config::Scheme;
+use crate::signer::UrlSigner;
 
-impl Audit {
+/// What the probes are made from: the audit's signer and targets. (The audit hands them over,
+/// so this module needs nothing of the audit's own.)
+pub(super) struct Plan<'a> {
+    pub(super) signer: &'a UrlSigner,
+    pub(super) targets: &'a [String],
+}
+
+impl Plan<'_> {
     /// Every request of the run, target by target.
     pub(super) fn probes(&self) -> Vec<Probe> {
         let links = self.distinct_links();
@@ -106,7 +113,7 @@ impl Audit {
 
 /// A target's valid link, split where the probes need it.
 struct Signed<'a> {
-    /// The target's place in [`Audit::target`]'s order.
+    /// The target's place in the order the audit was given its targets.
     index: usize,
     link: &'a str,
     path: &'a str,
