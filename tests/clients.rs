@@ -230,7 +230,9 @@ fn rust_mint(spec: &Spec) -> String {
         Some(form) => {
             let link = signer.folder_link(&path).expires_at(spec.expires);
             match form {
-                "path" => link.to_path_base().unwrap_or_else(|e| panic!("{path}: {e}")),
+                "path" => link
+                    .to_path_base()
+                    .unwrap_or_else(|e| panic!("{path}: {e}")),
                 _ => {
                     // The folder as the signer writes paths: its canonical form.
                     let plain = signer.link(&path).to_target().unwrap();

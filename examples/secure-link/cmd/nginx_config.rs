@@ -10,13 +10,10 @@ pub fn nginx_config(args: &crate::args::NginxConfigArgs) -> Result<(), crate::fa
     use crate::keys::{nginx_scheme, required_secret};
 
     let config = match (&args.accel_internal, &args.upstream) {
-        (Some(internal), Some(upstream)) => tower_secure_link::nginx::accel_config(
-            &args.location,
-            internal,
-            &args.alias,
-            upstream,
-        )
-        .map_err(|e| usage(e.to_string()))?,
+        (Some(internal), Some(upstream)) => {
+            tower_secure_link::nginx::accel_config(&args.location, internal, &args.alias, upstream)
+                .map_err(|e| usage(e.to_string()))?
+        }
         _ => nginx_scheme(&args.nginx, &required_secret()?)?
             .location_block(&args.location, &args.alias)
             .map_err(|e| usage(e.to_string()))?,
