@@ -1,7 +1,7 @@
 //! One-time links on a real three-node Redis Cluster that the test starts on loopback
 //! (`redis-server --cluster-enabled yes`, `redis-cli --cluster create`): the store finds the
-//! cluster by itself, nonces land on every node's slots, and two `serve` processes sharing the
-//! cluster admit each link exactly once.
+//! cluster by itself, nonces land on every node's slots (and are given back there after a
+//! failed request), and two `serve` processes sharing the cluster admit each link exactly once.
 #![cfg(feature = "redis")]
 
 mod support;
@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tower_secure_link::one_time::{NonceStore, RedisNonceStore, Use};
+use tower_secure_link::one_time::{Attempt, NonceStore, RedisNonceStore, Use};
 use tower_secure_link::{Key, SecureLinkLayer};
 
 const KEY: &str = "redis cluster test secret, 32 bytes";
@@ -123,6 +123,26 @@ async fn one_time_links_hold_on_a_three_node_cluster() {
         );
     }
 
+    // A use given back on any node's slots: only by its own attempt, never a later use.
+    for i in 64u32..128 {
+        let mut bytes = [0u8; 16];
+        bytes[..4].copy_from_slice(&i.to_be_bytes());
+        let nonce = base64_nonce(&bytes);
+        let (failed, later) = (Attempt::fresh(), Attempt::fresh());
+        let first = store.consume_attempt(&nonce, 100, keep, failed).await;
+        assert_eq!(first, Ok(Use::First), "nonce {i}");
+        store.release(&nonce, later).await.unwrap();
+        let kept = store.consume(&nonce, 101, keep).await;
+        assert_eq!(kept, Ok(Use::Repeated { first_used_at: 100 }), "nonce {i}");
+        store.release(&nonce, failed).await.unwrap();
+        let again = store.consume_attempt(&nonce, 102, keep, later).await;
+        assert_eq!(again, Ok(Use::First), "nonce {i}");
+        store.release(&nonce, failed).await.unwrap();
+        let stays = store.consume(&nonce, 103, keep).await;
+        assert_eq!(stays, Ok(Use::Repeated { first_used_at: 102 }), "nonce {i}");
+    }
+    fails_once_then_serves(store).await;
+
     // Two serve processes on the cluster: exactly one winner per link.
     let outcome = tokio::task::spawn_blocking(move || {
         let root = tempfile::tempdir().unwrap();
@@ -155,6 +175,49 @@ async fn one_time_links_hold_on_a_three_node_cluster() {
         assert_eq!((ok, gone), (1, 99), "round {round}");
     }
     drop(nodes);
+}
+
+/// Through a layer on the cluster: a request the application fails with 500 gives its use back,
+/// the next one is served, and the one after that gets 410 (links on several nodes' slots).
+async fn fails_once_then_serves(store: RedisNonceStore) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tower::{Layer, ServiceExt};
+
+    let layer = SecureLinkLayer::new(Key::new("1", KEY).unwrap()).with_nonce_store(store);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = layer.layer(tower::service_fn(move |_: http::Request<String>| {
+        // Each link's first request fails and its second is served (the third is refused).
+        let status = match calls.fetch_add(1, Ordering::SeqCst) % 2 {
+            0 => 500,
+            _ => 200,
+        };
+        async move {
+            let response = http::Response::builder().status(status).body(String::new());
+            Ok::<_, std::convert::Infallible>(response.unwrap())
+        }
+    }));
+    for _ in 0..8 {
+        let link = layer
+            .signer()
+            .link("/private/once.txt")
+            .one_time()
+            .to_target()
+            .unwrap();
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            let request = http::Request::get(&link).body(String::new()).unwrap();
+            statuses.push(
+                app.clone()
+                    .oneshot(request)
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16(),
+            );
+        }
+        assert_eq!(statuses, [500, 200, 410]);
+    }
 }
 
 fn base64_nonce(bytes: &[u8; 16]) -> String {

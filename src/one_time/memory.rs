@@ -7,7 +7,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{ConsumeFuture, Durability, NonceStore, StoreError, StoreFuture, Use};
+use super::{Attempt, ConsumeFuture, Durability, NonceStore, StoreError, StoreFuture, Use};
 use crate::token::SEXTETS;
 
 /// How many nonces the memory store holds unless told otherwise.
@@ -24,6 +24,9 @@ pub const DEFAULT_CAPACITY: usize = 100_000;
 /// has passed on this process's monotonic clock. A wall clock stepped backwards (links verify
 /// again) or forwards (and back) can therefore never drop a nonce whose link could still
 /// verify.
+///
+/// A use given back ([`NonceStore::release`], after the application failed the request) is
+/// forgotten at once, if it is still that attempt's; a later use of the nonce starts afresh.
 ///
 /// A live nonce costs about 85 bytes (measured at 100,000 by `tests/allocations.rs`: the map
 /// entry, the forgetting queue's entry and their spare capacity).
@@ -76,8 +79,8 @@ impl Ticks {
 
 #[derive(Debug)]
 struct State {
-    /// Nonce → first use (layer clock).
-    used: HashMap<u128, u64, NonceHash>,
+    /// Nonce → its use.
+    used: HashMap<u128, Record, NonceHash>,
     /// Revoked group → until when on the layer's clock and on the monotonic clock; it is
     /// forgotten only when both have passed, as nonces are.
     revoked: HashMap<String, (u64, u64)>,
@@ -157,14 +160,36 @@ impl Hasher for NonceHasher {
     }
 }
 
-/// A nonce and its two deadlines.
+/// A nonce's use: when (layer clock), and by which attempt.
+#[derive(Debug, Clone, Copy)]
+struct Record {
+    first_used_at: u64,
+    tag: u32,
+}
+
+/// The part of an attempt's id the store keeps: the low bits, which differ between any two of
+/// the last 2^32 attempts in this process. With the monotonic deadline in 32 bits as well, an
+/// entry stays 32 bytes.
+fn tag(attempt: Attempt) -> u32 {
+    attempt.id() as u32
+}
+
+/// A nonce's use and its two deadlines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Entry {
-    /// Not before this many seconds on the monotonic clock.
-    tick: u64,
+    /// Not before this many seconds on the monotonic clock (136 years saturate: never).
+    tick: u32,
+    /// Which use of the nonce this is: a use given back leaves its entry behind, which must
+    /// not forget a later use.
+    tag: u32,
     /// Not before the layer's clock passes this (the last moment the link could verify).
     until: u64,
     nonce: u128,
+}
+
+/// A monotonic deadline as an entry keeps it.
+fn tick_at(seconds: u64) -> u32 {
+    u32::try_from(seconds).unwrap_or(u32::MAX)
 }
 
 impl MemoryNonceStore {
@@ -192,7 +217,13 @@ impl MemoryNonceStore {
         self.len() == 0
     }
 
-    fn record(&self, nonce: &str, now: u64, keep_for: Duration) -> Result<Use, StoreError> {
+    fn record(
+        &self,
+        nonce: &str,
+        now: u64,
+        keep_for: Duration,
+        attempt: Attempt,
+    ) -> Result<Use, StoreError> {
         let key = nonce_bits(nonce).ok_or_else(|| StoreError::new("not a nonce"))?;
         let tick = self.ticks.now();
         let mut state = self
@@ -201,17 +232,24 @@ impl MemoryNonceStore {
             .map_err(|_| StoreError::new("the memory store's lock is poisoned"))?;
         let State { used, forget, .. } = &mut *state;
         while let Some(Reverse(entry)) = forget.peek().copied() {
-            if entry.tick > tick {
+            if u64::from(entry.tick) > tick {
                 break;
             }
             forget.pop();
+            let current = used
+                .get(&entry.nonce)
+                .is_some_and(|record| record.tag == entry.tag);
+            if !current {
+                // A use given back: nothing of it is left to forget.
+                continue;
+            }
             if entry.until < now {
                 used.remove(&entry.nonce);
             } else {
                 // The wall clock disagrees (it stepped back): look again once the rest of the
                 // link's life has passed on the monotonic clock.
                 forget.push(Reverse(Entry {
-                    tick: tick.saturating_add(entry.until - now).saturating_add(1),
+                    tick: tick_at(tick.saturating_add(entry.until - now).saturating_add(1)),
                     ..entry
                 }));
             }
@@ -220,22 +258,57 @@ impl MemoryNonceStore {
         match used.entry(key) {
             MapEntry::Occupied(first) => {
                 return Ok(Use::Repeated {
-                    first_used_at: *first.get(),
+                    first_used_at: first.get().first_used_at,
                 })
             }
             MapEntry::Vacant(_) if full => return Err(StoreError::new("the memory store is full")),
             MapEntry::Vacant(slot) => {
-                slot.insert(now);
+                slot.insert(Record {
+                    first_used_at: now,
+                    tag: tag(attempt),
+                });
             }
         }
         // Rounded up, so a nonce is never looked at before its time.
         let keep = keep_for.as_secs() + u64::from(keep_for.subsec_nanos() > 0);
         forget.push(Reverse(Entry {
-            tick: tick.saturating_add(keep).saturating_add(1),
+            tick: tick_at(tick.saturating_add(keep).saturating_add(1)),
+            tag: tag(attempt),
             until: now.saturating_add(keep),
             nonce: key,
         }));
         Ok(Use::First)
+    }
+
+    /// Forgets `attempt`'s use of `nonce`, if the nonce is still recorded as that use.
+    fn give_back(&self, nonce: &str, attempt: Attempt) -> Result<(), StoreError> {
+        let Some(key) = nonce_bits(nonce) else {
+            // Never recorded: nothing to give back.
+            return Ok(());
+        };
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| StoreError::new("the memory store's lock is poisoned"))?;
+        let State { used, forget, .. } = &mut *state;
+        if !used
+            .get(&key)
+            .is_some_and(|record| record.tag == tag(attempt))
+        {
+            return Ok(());
+        }
+        used.remove(&key);
+        // Each use given back leaves its entry in the queue until its deadline, so a link whose
+        // requests keep failing would grow the queue without bound. Dropping those entries
+        // whenever they outnumber the live ones keeps it within twice the map, at a constant
+        // cost per use.
+        if forget.len() > used.len().saturating_mul(2).saturating_add(64) {
+            forget.retain(|Reverse(entry)| {
+                used.get(&entry.nonce)
+                    .is_some_and(|record| record.tag == entry.tag)
+            });
+        }
+        Ok(())
     }
 }
 
@@ -268,7 +341,21 @@ impl Default for MemoryNonceStore {
 
 impl NonceStore for MemoryNonceStore {
     fn consume(&self, nonce: &str, used_at: u64, keep_for: Duration) -> ConsumeFuture {
-        ConsumeFuture::ready(self.record(nonce, used_at, keep_for))
+        self.consume_attempt(nonce, used_at, keep_for, Attempt::fresh())
+    }
+
+    fn consume_attempt(
+        &self,
+        nonce: &str,
+        used_at: u64,
+        keep_for: Duration,
+        attempt: Attempt,
+    ) -> ConsumeFuture {
+        ConsumeFuture::ready(self.record(nonce, used_at, keep_for, attempt))
+    }
+
+    fn release(&self, nonce: &str, attempt: Attempt) -> StoreFuture<()> {
+        StoreFuture::ready(self.give_back(nonce, attempt))
     }
 
     fn revoke(&self, group: &str, now: u64, keep_for: Duration) -> StoreFuture<()> {
@@ -360,19 +447,24 @@ mod tests {
     #[test]
     fn first_use_wins_and_spent_nonces_are_forgotten() {
         let (store, ticks) = store(2);
-        assert_eq!(store.record(A, 10, TEN), Ok(Use::First));
+        assert_eq!(store.record(A, 10, TEN, Attempt::fresh()), Ok(Use::First));
         assert_eq!(
-            store.record(A, 11, TEN),
+            store.record(A, 11, TEN, Attempt::fresh()),
             Ok(Use::Repeated { first_used_at: 10 })
         );
-        assert_eq!(store.record(B, 12, Duration::from_secs(30)), Ok(Use::First));
+        assert_eq!(
+            store.record(B, 12, Duration::from_secs(30), Attempt::fresh()),
+            Ok(Use::First)
+        );
         // Full: refuse rather than forget a live nonce.
-        assert!(store.record(C, 13, TEN).is_err());
+        assert!(store.record(C, 13, TEN, Attempt::fresh()).is_err());
         // Both clocks past A's time: A is forgotten and C fits.
         ticks.store(12, Ordering::SeqCst);
-        assert_eq!(store.record(C, 21, TEN), Ok(Use::First));
+        assert_eq!(store.record(C, 21, TEN, Attempt::fresh()), Ok(Use::First));
         assert_eq!(store.len(), 2);
-        assert!(store.record("not a nonce", 21, TEN).is_err());
+        assert!(store
+            .record("not a nonce", 21, TEN, Attempt::fresh())
+            .is_err());
     }
 
     #[test]
@@ -393,10 +485,10 @@ mod tests {
             Step { name: "both clocks past", wall: 1012, ticks: 120, remembered: false },
         ];
         let (store, ticks) = store(10);
-        assert_eq!(store.record(A, 1000, TEN), Ok(Use::First));
+        assert_eq!(store.record(A, 1000, TEN, Attempt::fresh()), Ok(Use::First));
         for step in steps {
             ticks.store(step.ticks, Ordering::SeqCst);
-            let again = store.record(A, step.wall, TEN);
+            let again = store.record(A, step.wall, TEN, Attempt::fresh());
             let expected = if step.remembered {
                 Use::Repeated {
                     first_used_at: 1000,
@@ -406,5 +498,61 @@ mod tests {
             };
             assert_eq!(again, Ok(expected), "{}", step.name);
         }
+    }
+
+    #[test]
+    fn a_use_is_given_back_only_by_the_attempt_that_made_it() {
+        let (store, _) = store(10);
+        let (first, stranger) = (Attempt::fresh(), Attempt::fresh());
+        assert_eq!(store.record(A, 10, TEN, first), Ok(Use::First));
+        assert_eq!(store.give_back(A, stranger), Ok(()));
+        assert_eq!(
+            store.record(A, 11, TEN, Attempt::fresh()),
+            Ok(Use::Repeated { first_used_at: 10 }),
+            "another attempt's give-back keeps the use"
+        );
+        assert_eq!(store.give_back(A, first), Ok(()));
+        let later = Attempt::fresh();
+        assert_eq!(store.record(A, 12, TEN, later), Ok(Use::First));
+        // The first attempt's give-back again (late, or twice): the later use stays.
+        assert_eq!(store.give_back(A, first), Ok(()));
+        assert_eq!(
+            store.record(A, 13, TEN, Attempt::fresh()),
+            Ok(Use::Repeated { first_used_at: 12 })
+        );
+        assert_eq!(store.give_back("not a nonce", first), Ok(()));
+    }
+
+    #[test]
+    fn the_entry_of_a_use_given_back_never_forgets_a_later_use() {
+        let (store, ticks) = store(10);
+        let first = Attempt::fresh();
+        // Kept until wall 1010 and monotonic second 11.
+        assert_eq!(store.record(A, 1000, TEN, first), Ok(Use::First));
+        assert_eq!(store.give_back(A, first), Ok(()));
+        // The wall clock stepped back 100 s: the next use must be kept 100 s longer.
+        let keep = Duration::from_secs(110);
+        assert_eq!(store.record(A, 900, keep, Attempt::fresh()), Ok(Use::First));
+        // The first use's deadlines have both passed (the wall clock jumped ahead), the
+        // second's monotonic one has not.
+        ticks.store(20, Ordering::SeqCst);
+        assert_eq!(
+            store.record(A, 1011, TEN, Attempt::fresh()),
+            Ok(Use::Repeated { first_used_at: 900 })
+        );
+    }
+
+    #[test]
+    fn a_link_whose_requests_keep_failing_does_not_grow_the_queue() {
+        let (store, _) = store(10);
+        assert_eq!(store.record(B, 10, TEN, Attempt::fresh()), Ok(Use::First));
+        for round in 0..10_000u64 {
+            let attempt = Attempt::fresh();
+            assert_eq!(store.record(A, 10 + round, TEN, attempt), Ok(Use::First));
+            assert_eq!(store.give_back(A, attempt), Ok(()));
+        }
+        let queued = store.state.lock().unwrap().forget.len();
+        assert!(queued <= 2 + 64, "{queued} entries for one live nonce");
+        assert_eq!(store.len(), 1);
     }
 }

@@ -25,6 +25,11 @@
 //!   short window after the first use, GET requests whose `Range` starts past byte 0 (a resume,
 //!   never a fresh full copy), with `If-Range` removed (see [`ResumedDownload`]). That window is
 //!   a deliberate trade: whoever holds the link may fetch the rest of the file during it.
+//! - The application's failure is not a use: when the service behind the layer answers a
+//!   request that used a link with a 5xx status, or its future fails, the layer gives the use
+//!   back ([`NonceStore::release`]) and the link works again. A 4xx (a 404 for a missing file)
+//!   is an answer and keeps the use; so does a request dropped before its answer, and a
+//!   response whose body fails after its head was sent.
 //!
 //! ```
 //! use axum::{body::Body, routing::get, Router};
@@ -52,7 +57,8 @@ mod redis;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -76,6 +82,38 @@ pub trait NonceStore: Send + Sync + 'static {
     /// must answer an error and make sure the write does not count as a use: the layer answers
     /// 503, and a 503 never uses a link up.
     fn consume(&self, nonce: &str, used_at: u64, keep_for: Duration) -> ConsumeFuture;
+
+    /// [`consume`](Self::consume) on behalf of `attempt`: a store that can give uses back
+    /// records `attempt` with a first use, so that [`release`](Self::release) undoes that use
+    /// and no other. The layer calls this one; the default calls `consume` and forgets the
+    /// attempt.
+    fn consume_attempt(
+        &self,
+        nonce: &str,
+        used_at: u64,
+        keep_for: Duration,
+        attempt: Attempt,
+    ) -> ConsumeFuture {
+        let _ = attempt;
+        self.consume(nonce, used_at, keep_for)
+    }
+
+    /// Gives back the use of `nonce` that `attempt` recorded, because the application failed
+    /// the request (a 5xx, or an error instead of a response): the link can be used again.
+    ///
+    /// It must undo only that use: when the nonce's record is another attempt's (written after
+    /// this one's was given back or forgotten), it stays. The default keeps the use, so a store
+    /// that does not implement this (with [`consume_attempt`](Self::consume_attempt)) counts
+    /// failed requests as uses.
+    ///
+    /// The failed answer does not wait for this. An answer that is ready at once is the whole
+    /// story; a pending one is spawned on the tokio runtime the request runs on (with feature
+    /// `redis`, which brings tokio) and dropped otherwise, the use then staying counted. A
+    /// store that fails to give back keeps the use: an error here is never seen by a client.
+    fn release(&self, nonce: &str, attempt: Attempt) -> StoreFuture<()> {
+        let _ = (nonce, attempt);
+        StoreFuture::ready(Ok(()))
+    }
 
     /// Records that every link of revocation group `group` is refused from now on, for
     /// `keep_for` (a relative time, as for nonces) measured from `now` (the layer's clock).
@@ -280,6 +318,46 @@ impl ResumedDownload {
 pub(crate) fn keep_for(expires: u64, leeway: u64, now: u64) -> Duration {
     let last_acceptance = expires.saturating_add(leeway.saturating_mul(2));
     Duration::from_secs(last_acceptance.saturating_sub(now).saturating_add(1))
+}
+
+/// One request's attempt to use a nonce, named so that a store can give back exactly the use
+/// it recorded (see [`NonceStore::release`]).
+///
+/// Ids are unique within a process and start at a random point in each, so attempts of
+/// different servers sharing one store do not meet either (but for a chance of about one in
+/// 2^64 per pair of attempts on the same nonce).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Attempt {
+    id: u64,
+}
+
+impl Attempt {
+    /// An attempt no earlier one in this process shares.
+    pub fn fresh() -> Self {
+        static NEXT: OnceLock<AtomicU64> = OnceLock::new();
+        let next = NEXT.get_or_init(|| AtomicU64::new(random_start()));
+        Self {
+            id: next.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// The attempt's id, for a store to keep with the use.
+    pub fn id(self) -> u64 {
+        self.id
+    }
+}
+
+/// Where this process's attempt ids start: random, so that servers sharing a store count from
+/// different places. Without randomness, the time and the process id stand in.
+fn random_start() -> u64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::getrandom(&mut bytes).is_ok() {
+        return u64::from_ne_bytes(bytes);
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos() as u64);
+    nanos ^ u64::from(std::process::id()).rotate_left(40)
 }
 
 /// What a store answered.

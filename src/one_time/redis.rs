@@ -1,6 +1,6 @@
 //! One-time link state in Redis, shared by every server that points at it (feature `redis`).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -9,7 +9,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, FromRedisValue, RedisError, Script};
 
-use super::{ConsumeFuture, Durability, NonceStore, StoreError, StoreFuture, Use};
+use super::{Attempt, ConsumeFuture, Durability, NonceStore, StoreError, StoreFuture, Use};
 
 /// The key prefix unless configured otherwise.
 pub const DEFAULT_KEY_PREFIX: &str = "secure-link:nonce:";
@@ -48,7 +48,19 @@ if current == false then
 end
 return 0";
 
+/// Gives a use back: deletes the value if it is still the given attempt's (`<first use>:<id>`),
+/// and never a `void:` mark or another attempt's value.
+const RELEASE: &str = r"
+local current = redis.call('GET', KEYS[1])
+if current == false or string.sub(current, 1, 5) == 'void:' then return 0 end
+local colon = string.find(current, ':', 1, true)
+if colon and string.sub(current, colon + 1) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0";
+
 static CONSUME_SCRIPT: OnceLock<Script> = OnceLock::new();
+static RELEASE_SCRIPT: OnceLock<Script> = OnceLock::new();
 static REVOKE_SCRIPT: OnceLock<Script> = OnceLock::new();
 static TAKE_BACK_SCRIPT: OnceLock<Script> = OnceLock::new();
 
@@ -78,6 +90,10 @@ fn script(cell: &'static OnceLock<Script>, source: &str) -> &'static Script {
 ///   the confirmation does not come within the timeout). The one interleaving left: a try on
 ///   *another* server that Redis processes after the late write and before its take-back sees
 ///   the link as used (410) that once; every try after the take-back can succeed.
+/// - **The application's failure gives the use back.** [`NonceStore::release`] deletes the
+///   value with a compare-and-delete of that attempt's id, so it never removes a later use.
+///   Tries of the link on this server wait (within the timeout) until Redis confirms; a try on
+///   another server in the meantime gets 410. When Redis does not confirm, the use stays.
 /// - **Fail closed.** While Redis cannot be reached, each one-time request fails within the
 ///   timeout and gets 503; ordinary links never touch Redis. The connection reconnects by itself.
 ///
@@ -103,8 +119,9 @@ pub struct RedisNonceStore {
     key_prefix: String,
     timeout: Duration,
     persistence: Persistence,
-    /// Keys whose lost write is still being taken back.
-    taking_back: Arc<Mutex<HashSet<String>>>,
+    /// Keys whose lost write is still being taken back, or whose use is being given back, with
+    /// how many of those are under way.
+    taking_back: Arc<Mutex<HashMap<String, usize>>>,
 }
 
 #[derive(Clone)]
@@ -285,7 +302,7 @@ impl RedisNonceStoreBuilder {
             key_prefix: self.key_prefix,
             timeout: self.timeout,
             persistence,
-            taking_back: Arc::new(Mutex::new(HashSet::new())),
+            taking_back: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 }
@@ -391,11 +408,46 @@ fn describe(error: &RedisError) -> StoreError {
     StoreError::new(format!("redis: {what}"))
 }
 
-/// A value no other attempt writes: the first use's time, then 64 random bits.
-fn attempt_value(used_at: u64) -> Result<String, StoreError> {
-    let mut id = [0u8; 8];
-    getrandom::getrandom(&mut id).map_err(|_| StoreError::new("no randomness"))?;
-    Ok(format!("{used_at}:{:016x}", u64::from_be_bytes(id)))
+/// A value no other attempt writes: the first use's time, then the attempt's id.
+fn attempt_value(used_at: u64, attempt: Attempt) -> String {
+    format!("{used_at}:{}", attempt_id(attempt))
+}
+
+/// The part of an attempt's value after the first use's time.
+fn attempt_id(attempt: Attempt) -> String {
+    format!("{:016x}", attempt.id())
+}
+
+/// A key on which a take-back or a give-back is under way, from its start until it is dropped
+/// (done, or abandoned with its task): consumes of the key on this server wait meanwhile.
+struct Pending {
+    keys: Arc<Mutex<HashMap<String, usize>>>,
+    key: String,
+}
+
+impl Pending {
+    fn start(keys: &Arc<Mutex<HashMap<String, usize>>>, key: String) -> Self {
+        if let Ok(mut keys) = keys.lock() {
+            *keys.entry(key.clone()).or_insert(0) += 1;
+        }
+        Self {
+            keys: keys.clone(),
+            key,
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Ok(mut keys) = self.keys.lock() {
+            if let Some(count) = keys.get_mut(&self.key) {
+                *count -= 1;
+                if *count == 0 {
+                    keys.remove(&self.key);
+                }
+            }
+        }
+    }
 }
 
 /// The first-use time a stored value starts with.
@@ -408,13 +460,13 @@ fn first_use(value: &str) -> u64 {
 }
 
 impl RedisNonceStore {
-    /// Waits until no take-back of an earlier attempt on `key` is pending here.
+    /// Waits until no take-back or give-back of an earlier attempt on `key` is pending here.
     async fn wait_for_take_back(&self, key: &str) -> Result<(), StoreError> {
         let deadline = Instant::now() + self.timeout;
         while self.is_taking_back(key) {
             if Instant::now() >= deadline {
                 return Err(StoreError::new(
-                    "redis: an earlier attempt on this link is still being taken back",
+                    "redis: an earlier attempt on this link is still being taken or given back",
                 ));
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -425,31 +477,25 @@ impl RedisNonceStore {
     fn is_taking_back(&self, key: &str) -> bool {
         self.taking_back
             .lock()
-            .map_or(true, |pending| pending.contains(key))
+            .map_or(true, |pending| pending.contains_key(key))
     }
 
     /// Takes back what a lost write may have stored, repeating until Redis confirms or the
     /// nonce would have expired anyway.
     fn spawn_take_back(&self, key: String, value: String, keep_for: Duration) {
-        if let Ok(mut pending) = self.taking_back.lock() {
-            pending.insert(key.clone());
-        }
+        let pending = Pending::start(&self.taking_back, key);
         let mut connection = self.connection.clone();
-        let taking_back = self.taking_back.clone();
         let pause = self.timeout;
         tokio::spawn(async move {
             let give_up = Instant::now() + keep_for;
             let script = script(&TAKE_BACK_SCRIPT, TAKE_BACK);
             while connection
-                .run::<i64>(script, &key, &value, keep_for)
+                .run::<i64>(script, &pending.key, &value, keep_for)
                 .await
                 .is_err()
                 && Instant::now() < give_up
             {
                 tokio::time::sleep(pause / 2).await;
-            }
-            if let Ok(mut pending) = taking_back.lock() {
-                pending.remove(&key);
             }
         });
     }
@@ -501,11 +547,37 @@ impl NonceStore for RedisNonceStore {
     }
 
     fn consume(&self, nonce: &str, used_at: u64, keep_for: Duration) -> ConsumeFuture {
+        self.consume_attempt(nonce, used_at, keep_for, Attempt::fresh())
+    }
+
+    fn release(&self, nonce: &str, attempt: Attempt) -> StoreFuture<()> {
+        // Marked now rather than when the future first runs, so that a retry on this server
+        // sent as soon as the failed answer arrives already waits for it.
+        let pending = Pending::start(&self.taking_back, format!("{}{nonce}", self.key_prefix));
+        let mut connection = self.connection.clone();
+        StoreFuture::pending(async move {
+            let script = script(&RELEASE_SCRIPT, RELEASE);
+            // The script reads no expiry; `run` passes one all the same.
+            let released = connection
+                .run::<i64>(script, &pending.key, &attempt_id(attempt), Duration::ZERO)
+                .await;
+            drop(pending);
+            released.map(|_| ()).map_err(|e| describe(&e))
+        })
+    }
+
+    fn consume_attempt(
+        &self,
+        nonce: &str,
+        used_at: u64,
+        keep_for: Duration,
+        attempt: Attempt,
+    ) -> ConsumeFuture {
         let store = self.clone();
         let key = format!("{}{nonce}", self.key_prefix);
         ConsumeFuture::pending(async move {
             store.wait_for_take_back(&key).await?;
-            let value = attempt_value(used_at)?;
+            let value = attempt_value(used_at, attempt);
             let mut connection = store.connection.clone();
             let script = script(&CONSUME_SCRIPT, CONSUME);
             let answer = connection
@@ -549,8 +621,8 @@ mod tests {
 
     #[test]
     fn values_are_unique_and_carry_the_first_use() {
-        let a = attempt_value(1_700_000_000).unwrap();
-        let b = attempt_value(1_700_000_000).unwrap();
+        let a = attempt_value(1_700_000_000, Attempt::fresh());
+        let b = attempt_value(1_700_000_000, Attempt::fresh());
         assert_ne!(a, b);
         assert_eq!(first_use(&a), 1_700_000_000);
         assert_eq!(

@@ -13,7 +13,7 @@ use http::{HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::gate::{admission, mark_resumed};
+use super::gate::{admission, mark_resumed, records_a_use, GiveBack};
 use crate::one_time::{Gate, StoreFuture};
 use crate::rejection::{refuse, DefaultRejectionResponse, RejectionResponse};
 
@@ -45,6 +45,8 @@ pin_project! {
             set_cookie: Option<HeaderValue>,
             // An opaque link's answer to a redirect (built up front); `None` for other links.
             conceal: Option<Box<Response<ResBody>>>,
+            // A one-time use this request recorded, given back if the service fails it.
+            give_back: Option<Box<GiveBack>>,
         },
         Rejected {
             response: Option<Response<ResBody>>,
@@ -143,6 +145,7 @@ pub(crate) struct OneTimeCall<S, ReqBody, ResBody, R> {
     pub(crate) admit_repeat_from: Option<u64>,
     pub(crate) version: Option<Box<VersionCheck<ResBody>>>,
     pub(crate) conceal: Option<Box<Response<ResBody>>>,
+    pub(crate) give_back: Option<Box<GiveBack>>,
 }
 
 impl<S, ReqBody, ResBody, R> ResponseFuture<S, ReqBody, ResBody, R>
@@ -163,6 +166,7 @@ where
                 version,
                 set_cookie: None,
                 conceal: None,
+                give_back: None,
             },
         }
     }
@@ -171,6 +175,14 @@ where
     pub(crate) fn with_concealment(mut self, redirected: Option<Box<Response<ResBody>>>) -> Self {
         if let Kind::Inner { conceal, .. } = &mut self.kind {
             *conceal = redirected;
+        }
+        self
+    }
+
+    /// Gives the one-time use back if the inner service answers with a 5xx or fails.
+    pub(crate) fn with_give_back(mut self, recorded: Option<Box<GiveBack>>) -> Self {
+        if let Kind::Inner { give_back, .. } = &mut self.kind {
+            *give_back = recorded;
         }
         self
     }
@@ -219,8 +231,20 @@ where
                     version,
                     set_cookie,
                     conceal,
+                    give_back,
                 } => {
-                    let mut response = ready!(future.poll(cx))?;
+                    let answer = ready!(future.poll(cx));
+                    if let Some(give_back) = give_back.take() {
+                        // Decided on the service's own answer, before the layer changes it: a
+                        // 5xx or an error is the application failing, not the link being used.
+                        let failed = answer
+                            .as_ref()
+                            .map_or(true, |response| response.status().is_server_error());
+                        if failed {
+                            give_back.release();
+                        }
+                    }
+                    let mut response = answer?;
                     if let Some(check) = version.take() {
                         response = check.apply(response);
                     }
@@ -251,6 +275,7 @@ where
                         return Poll::Pending;
                     };
                     let outcome = ready!(Pin::new(&mut waiting.gate).poll(cx));
+                    let recorded = records_a_use(&outcome);
                     let admission = admission(outcome, waiting.admit_repeat_from);
                     let Some(waiting) = call.take() else {
                         return Poll::Pending;
@@ -262,6 +287,7 @@ where
                         stealth,
                         version,
                         conceal,
+                        give_back,
                         ..
                     } = *waiting;
                     let resumed = match admission {
@@ -284,6 +310,7 @@ where
                         version,
                         set_cookie: None,
                         conceal,
+                        give_back: give_back.filter(|_| recorded),
                     });
                 }
             }

@@ -1,14 +1,67 @@
 //! The store gate: what the nonce store must answer before a request through a valid link goes
-//! on (whether its group is revoked, then its one-time use), and what that answer means.
+//! on (whether its group is revoked, then its one-time use), what that answer means, and how a
+//! use the application failed is given back.
+
+use std::sync::Arc;
 
 use http::header::{IF_RANGE, RANGE};
 use http::{Method, Request};
 use http_range_header::{EndPosition, StartPosition};
 
 use crate::config::Settings;
-use crate::one_time::{Gate, ResumedDownload, StoreError, StoreFuture, Use};
+use crate::one_time::{Attempt, Gate, NonceStore, ResumedDownload, StoreError, StoreFuture, Use};
 use crate::rejection::RejectionKind;
 use crate::verify::OneTimeUse;
+
+/// What the store must answer before a request goes on, and how to give its use back.
+pub(crate) struct StoreGate {
+    pub(crate) answer: StoreFuture<Gate>,
+    /// The time the link was checked at.
+    pub(crate) now: u64,
+    /// Set when the request may record a one-time use: what undoes it if the application
+    /// fails. It applies only when the answer is a first use.
+    pub(crate) give_back: Option<Box<GiveBack>>,
+}
+
+/// What the store needs to give back one request's use of a nonce.
+pub(crate) struct GiveBack {
+    store: Arc<dyn NonceStore>,
+    nonce: Box<str>,
+    attempt: Attempt,
+}
+
+impl GiveBack {
+    fn new(store: &Arc<dyn NonceStore>, nonce: &str, attempt: Attempt) -> Box<Self> {
+        Box::new(Self {
+            store: store.clone(),
+            nonce: nonce.into(),
+            attempt,
+        })
+    }
+
+    /// Gives the use back without waiting: the failed answer goes out now (see
+    /// [`NonceStore::release`]).
+    pub(crate) fn release(self) {
+        let mut released = self.store.release(&self.nonce, self.attempt);
+        if released.take_ready().is_none() {
+            run_detached(released);
+        }
+    }
+}
+
+/// Runs a store's pending answer on the tokio runtime the request runs on, if there is one.
+#[cfg(feature = "redis")]
+fn run_detached(future: StoreFuture<()>) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        drop(runtime.spawn(future));
+    }
+}
+
+/// Without tokio the crate has no runtime to hand a pending answer to: it is dropped.
+#[cfg(not(feature = "redis"))]
+fn run_detached(future: StoreFuture<()>) {
+    drop(future);
+}
 
 /// What the store must answer before the request goes on: whether the link's group is revoked,
 /// then the one-time use to record; `None` when the link needs neither.
@@ -16,18 +69,40 @@ pub(super) fn store_gate(
     settings: &Settings,
     group: Option<&str>,
     consume: Option<OneTimeUse<'_>>,
-) -> Option<(StoreFuture<Gate>, u64)> {
+) -> Option<StoreGate> {
     match (group, consume) {
         (None, None) => None,
-        (None, Some(use_)) => Some((
-            settings
-                .nonce_store
-                .consume(&use_.nonce, use_.now, use_.keep_for)
-                .map(Gate::Used),
-            use_.now,
-        )),
+        (None, Some(use_)) => Some(one_time_gate(settings, use_)),
         (Some(group), consume) => Some(revocation_gate(settings, group, consume)),
     }
+}
+
+/// Records a one-time use. An in-process store answers at once, and then only a first use
+/// pays for what a give-back needs.
+fn one_time_gate(settings: &Settings, use_: OneTimeUse<'_>) -> StoreGate {
+    let store = &settings.nonce_store;
+    let attempt = Attempt::fresh();
+    let mut answer = store
+        .consume_attempt(&use_.nonce, use_.now, use_.keep_for, attempt)
+        .map(Gate::Used);
+    let may_give_back = match answer.take_ready() {
+        Some(outcome) => {
+            let first = records_a_use(&outcome);
+            answer = StoreFuture::ready(outcome);
+            first
+        }
+        None => true,
+    };
+    StoreGate {
+        answer,
+        now: use_.now,
+        give_back: may_give_back.then(|| GiveBack::new(store, &use_.nonce, attempt)),
+    }
+}
+
+/// Whether the store's answer is this request's first use (the one a give-back undoes).
+pub(super) fn records_a_use(outcome: &Result<Gate, StoreError>) -> bool {
+    matches!(outcome, Ok(Gate::Used(Use::First)))
 }
 
 /// Asks the store whether `group` is revoked, then records the one-time use if there is one.
@@ -36,25 +111,34 @@ fn revocation_gate(
     settings: &Settings,
     group: &str,
     one_time: Option<OneTimeUse<'_>>,
-) -> (StoreFuture<Gate>, u64) {
+) -> StoreGate {
     let now = one_time
         .as_ref()
         .map_or_else(|| settings.clock.now_unix(), |use_| use_.now);
     let store = settings.nonce_store.clone();
+    let attempt = Attempt::fresh();
+    let give_back = one_time
+        .as_ref()
+        .map(|use_| GiveBack::new(&store, &use_.nonce, attempt));
     let group = group.to_owned();
     let consume = one_time.map(|use_| (use_.nonce.into_owned(), use_.now, use_.keep_for));
-    let gate = StoreFuture::pending(async move {
+    let answer = StoreFuture::pending(async move {
         if store.is_revoked(&group, now).await? {
             return Ok(Gate::Revoked);
         }
         match consume {
-            Some((nonce, now, keep_for)) => {
-                store.consume(&nonce, now, keep_for).await.map(Gate::Used)
-            }
+            Some((nonce, now, keep_for)) => store
+                .consume_attempt(&nonce, now, keep_for, attempt)
+                .await
+                .map(Gate::Used),
             None => Ok(Gate::Open),
         }
     });
-    (gate, now)
+    StoreGate {
+        answer,
+        now,
+        give_back,
+    }
 }
 
 /// What the store's answer means for a one-time request: admitted (and whether as a resumed

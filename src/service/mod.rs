@@ -15,7 +15,6 @@ use tower_service::Service;
 
 use crate::config::Settings;
 use crate::mount::Verified;
-use crate::one_time::{Gate, StoreFuture};
 use crate::rejection::{refuse, DefaultRejectionResponse, RejectionKind, RejectionResponse};
 use crate::signer::UrlSigner;
 use crate::upload::UploadLimit;
@@ -48,8 +47,8 @@ struct Passage<ResBody> {
     version: Option<Box<VersionCheck<ResBody>>>,
     set_cookie: Option<HeaderValue>,
     conceal: Option<Box<Response<ResBody>>>,
-    /// The store's answer to wait for, and the time the link was checked at.
-    gate: Option<(StoreFuture<Gate>, u64)>,
+    /// The store's answer to wait for, the time the link was checked at, and the give-back.
+    gate: Option<gate::StoreGate>,
 }
 
 impl<S, R> SecureLink<S, R> {
@@ -236,7 +235,12 @@ impl<S, R> SecureLink<S, R> {
         R: RejectionResponse<ResBody> + Clone,
     {
         let settings = &*self.settings;
-        let Some((mut gate, now)) = passage.gate else {
+        let Some(gate::StoreGate {
+            answer: mut gate,
+            now,
+            give_back,
+        }) = passage.gate
+        else {
             let private = passage
                 .signed
                 .then(|| private_cache_control(settings.private_cache, passage.cache_for));
@@ -258,6 +262,7 @@ impl<S, R> SecureLink<S, R> {
                     let private = HeaderValue::from_static("private");
                     ResponseFuture::inner(self.inner.call(request), Some(private), passage.version)
                         .with_concealment(passage.conceal)
+                        .with_give_back(give_back)
                 }
                 Err(kind) => ResponseFuture::rejected(self.reject(kind)),
             };
@@ -275,6 +280,7 @@ impl<S, R> SecureLink<S, R> {
             admit_repeat_from,
             version: passage.version,
             conceal: passage.conceal,
+            give_back,
         })
     }
 }
