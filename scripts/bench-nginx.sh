@@ -2,6 +2,7 @@
 # Who should send the bytes? Compares, in one run with alternating rounds, for a 1 KiB and a
 # 1 MiB file, with wrk on loopback:
 #   nginx-secure-link  nginx's own secure_link location (`secure-link nginx-config`) serving the file
+#   nginx-native       nginx verifying native links itself with njs (`secure-link nginx-config --native`)
 #   nginx-accel        nginx in front of the X-Accel-Redirect backend (examples/accel.rs), configured
 #                      as `secure-link nginx-config --accel-internal` prints it (keep-alive upstream)
 #   serve              `secure-link serve` alone (axum + tower-http ServeDir)
@@ -44,6 +45,7 @@ start_nginx() { # name http_part server_part port
   local prefix="$WORK/nginx-$1"
   mkdir -p "$prefix/logs" "$prefix/tmp"
   cat > "$prefix/nginx.conf" <<CONF
+load_module /usr/lib/nginx/modules/ngx_http_js_module.so;
 daemon off;
 worker_processes 1;
 pid $prefix/nginx.pid;
@@ -70,6 +72,12 @@ CONF
 PORT_NGINX=$(free_port)
 start_nginx secure-link "" "$("$BIN/secure-link" nginx-config --alias "$WORK/files/private/")" "$PORT_NGINX"
 
+# nginx verifying native links itself with its JavaScript module (nginx-config --native).
+NATIVE=$("$BIN/secure-link" nginx-config --native --alias "$WORK/files/private/" --js-dir "$WORK/js")
+PORT_NATIVE=$(free_port)
+start_nginx native "$(printf '%s\n' "$NATIVE" | sed '/^# server { } context:/,$d')" \
+  "$(printf '%s\n' "$NATIVE" | sed -n '/^# server { } context:/,$p')" "$PORT_NATIVE"
+
 # The accel backend and nginx in front of it, configured as the crate prints it.
 PORT_BACKEND=$(free_port)
 server_cpu "$BIN/accel" --addr "127.0.0.1:$PORT_BACKEND" --alias "$WORK/files/private/" > "$WORK/accel.out" 2>&1 &
@@ -90,13 +98,14 @@ wait_port "$PORT_SERVE"
 url() { # target size
   case "$1" in
     nginx-secure-link) echo "http://127.0.0.1:$PORT_NGINX$("$BIN/secure-link" sign --format nginx --ttl 86400 "/private/$2.bin")" ;;
+    nginx-native) echo "http://127.0.0.1:$PORT_NATIVE$("$BIN/secure-link" sign --ttl 86400 "/private/$2.bin")" ;;
     nginx-accel) echo "http://127.0.0.1:$PORT_ACCEL$("$BIN/secure-link" sign --ttl 86400 "/private/$2.bin")" ;;
     serve) echo "http://127.0.0.1:$PORT_SERVE$("$BIN/secure-link" sign --ttl 86400 "/private/$2.bin")" ;;
   esac
 }
 
 declare -A TOTAL
-TARGETS=(nginx-secure-link nginx-accel serve)
+TARGETS=(nginx-secure-link nginx-native nginx-accel serve)
 for size in 1k 1m; do
   for target in "${TARGETS[@]}"; do
     status=$(curl -s -o /dev/null -w '%{http_code}' "$(url "$target" "$size")")
@@ -107,7 +116,7 @@ done
 for round in $(seq "$ROUNDS"); do
   for size in 1k 1m; do
     # Alternate the order each round so no target always runs on a warmer machine.
-    if [ $((round % 2)) = 0 ]; then order=(serve nginx-accel nginx-secure-link); else order=("${TARGETS[@]}"); fi
+    if [ $((round % 2)) = 0 ]; then order=(serve nginx-accel nginx-native nginx-secure-link); else order=("${TARGETS[@]}"); fi
     for target in "${order[@]}"; do
       rps=$(client_cpu wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" "$(url "$target" "$size")" \
         | awk '/Requests\/sec/ {print $2}')

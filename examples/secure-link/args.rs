@@ -58,8 +58,12 @@ const SERVE_ENV_HELP: &str = concat!(
 );
 
 /// What `nginx-config` reads from the environment.
-const NGINX_ENV_HELP: &str = "Environment:
-  SECURE_LINK_KEY       the secret written into the secure_link_md5 expression";
+const NGINX_ENV_HELP: &str = concat!(
+    "Environment:
+  SECURE_LINK_KEY       the secret written into the secure_link_md5 expression (with
+                        --native, the native key, written into a script only root reads)",
+    more_key_variables!()
+);
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -185,6 +189,10 @@ pub struct ServeArgs {
     /// link's expiry (`Cache-Control: private, max-age=N`).
     #[arg(long, value_name = "SECONDS")]
     pub private_cache: Option<u64>,
+    /// A query parameter links may gain on their way without breaking (repeatable; a
+    /// trailing `*` matches a prefix, e.g. `utm_*`); it is removed before the files see it.
+    #[arg(long = "ignore-param", value_name = "NAME")]
+    pub ignore_param: Vec<String>,
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]
@@ -238,6 +246,18 @@ pub struct NginxConfigArgs {
     /// The backend (host:port) for --accel-internal.
     #[arg(long, value_name = "HOST:PORT", requires = "accel_internal")]
     pub upstream: Option<String>,
+    /// nginx itself verifies native links (with its JavaScript module): no backend in the
+    /// data path. Keys from SECURE_LINK_KEY, SECURE_LINK_KEY_ID and SECURE_LINK_OLD_KEYS.
+    #[arg(long, conflicts_with = "accel_internal")]
+    pub native: bool,
+    /// With --native: the folder the scripts are written into (default: the current folder).
+    #[arg(long, value_name = "DIR", requires = "native")]
+    pub js_dir: Option<std::path::PathBuf>,
+    /// With --native: the application (http://HOST:PORT) that links nginx cannot decide
+    /// alone (one-time, upload, group, version, opaque) are proxied to; without it they get
+    /// 403.
+    #[arg(long, value_name = "URL", requires = "native")]
+    pub fallback: Option<String>,
     #[command(flatten)]
     pub nginx: NginxArgs,
 }

@@ -24,22 +24,34 @@ pub fn secret_from_env() -> Result<Option<String>, Failure> {
 
 /// The keyring from `SECURE_LINK_KEY`, `SECURE_LINK_KEY_ID` and `SECURE_LINK_OLD_KEYS`.
 pub fn keyring(secret: &str) -> Result<Keyring, Failure> {
-    let id = std::env::var("SECURE_LINK_KEY_ID").unwrap_or_else(|_| "1".to_owned());
+    let mut secrets = secrets(secret)?.into_iter();
+    let (id, secret) = secrets.next().unwrap_or_default();
     let key =
         Key::new(id, secret.as_bytes()).map_err(|e| usage(format!("SECURE_LINK_KEY: {e}")))?;
     let mut keyring = Keyring::new(key);
-    let old_keys = std::env::var("SECURE_LINK_OLD_KEYS").unwrap_or_default();
-    for pair in old_keys.split(',').filter(|pair| !pair.is_empty()) {
-        let (id, secret) = pair.split_once(':').ok_or_else(|| {
-            usage("SECURE_LINK_OLD_KEYS must be id:secret pairs separated by commas")
-        })?;
-        let key = Key::new(id, secret.as_bytes())
+    for (id, secret) in secrets {
+        let key = Key::new(id.as_str(), secret.as_bytes())
             .map_err(|e| usage(format!("SECURE_LINK_OLD_KEYS, key {id:?}: {e}")))?;
         keyring = keyring
             .with_verify_only(key)
             .map_err(|e| usage(format!("SECURE_LINK_OLD_KEYS, key {id:?}: {e}")))?;
     }
     Ok(keyring)
+}
+
+/// `(id, secret)` of the signing key (`secret`, under `SECURE_LINK_KEY_ID` or 1), then of each
+/// pair of `SECURE_LINK_OLD_KEYS`, for a configuration that needs the secrets themselves.
+pub fn secrets(secret: &str) -> Result<Vec<(String, String)>, Failure> {
+    let id = std::env::var("SECURE_LINK_KEY_ID").unwrap_or_else(|_| "1".to_owned());
+    let mut secrets = vec![(id, secret.to_owned())];
+    let old_keys = std::env::var("SECURE_LINK_OLD_KEYS").unwrap_or_default();
+    for pair in old_keys.split(',').filter(|pair| !pair.is_empty()) {
+        let (id, secret) = pair.split_once(':').ok_or_else(|| {
+            usage("SECURE_LINK_OLD_KEYS must be id:secret pairs separated by commas")
+        })?;
+        secrets.push((id.to_owned(), secret.to_owned()));
+    }
+    Ok(secrets)
 }
 
 /// `SECURE_LINK_KEY`, which this command cannot do without.

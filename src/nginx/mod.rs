@@ -51,8 +51,10 @@ use md5::{Digest as _, Md5};
 use crate::rejection::RejectionKind;
 
 mod config;
+mod native;
 
 pub use config::{accel_config, ACCEL_UPSTREAM, SERVER_CONTEXT_MARKER};
+pub use native::{NativeConfig, NativeConfigError, NativeOutput, CONF_FILE, SCRIPT_FILE};
 
 /// Decodes like nginx's `ngx_decode_base64url`: no padding looked at, trailing bits ignored.
 const LENIENT: GeneralPurpose = GeneralPurpose::new(

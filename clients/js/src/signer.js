@@ -106,7 +106,7 @@ export class Signer {
     if (typeof validator !== 'string') throw new TypeError('version must be a string (the ETag or Last-Modified value)');
     if (method !== 'GET') throw invalid('a version-bound link is GET only');
     const bytes = encoder.encode(validator);
-    if (hasLoneSurrogate(validator) || !isValidator(bytes)) throw invalid('version must be visible ASCII, with spaces only inside');
+    if (hasLoneSurrogate(validator) || !isValidator(bytes)) throw invalid('version must be text a header value holds, with no space or tab at either end');
     const text = encode(bytes);
     if (text.length > MAX_VERSION_CHARS) throw invalid(`version is longer than ${MAX_VERSION_CHARS} base64url characters`);
     return text;

@@ -47,7 +47,10 @@ test('methods, nonces, versions, groups and queries in canonical form only', asy
   await refuse({ group: 'g'.repeat(65) }, /group/);
   await refuse({ version: '' }, /version/);
   await refuse({ version: ' "x"' }, /version/);
-  await refuse({ version: '"caf\u00e9"' }, /version/);
+  await refuse({ version: '"x\u0001"' }, /version/);
+  await refuse({ version: '"x"\t' }, /version/);
+  // Non-ASCII text is a header value too (its UTF-8 bytes), as the crate's signer takes it.
+  assert.ok((await signer.sign('/a', { ...at, version: '"caf\u00e9"' })).includes('&sl_ver=ImNhZsOpIg'));
   await refuse({ version: 'x'.repeat(193) }, /longer than 256/);
   await refuse({ version: '"x"', method: 'PUT' }, /GET only/);
   for (const query of ['sl_kid=2', 'a=1&SL_exp=1', 'a=1&%73l_x=1', 'sl_', 'a&sL_t~x']) await refuse({ query }, /must not hold parameters named sl_/);

@@ -15,10 +15,10 @@ MAX_SECONDS = 2**63 - 1
 _DECIMAL = re.compile(r"(?:0|[1-9][0-9]*)\Z")
 _KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,32}\Z")
 _GROUP = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
-# Methods travel unescaped in the query, so only characters that need no escaping there.
-_METHOD = re.compile(r"[A-Z][A-Z0-9_-]{0,31}\Z")
+# 1 to 16 upper-case letters: the methods a link may name (SPEC.md, sl_method).
+_METHOD = re.compile(r"[A-Z]{1,16}\Z")
 _B64URL = re.compile(r"[A-Za-z0-9_-]*\Z")
-_PREFIX = re.compile(r"[a-z0-9_-]{1,16}\Z")
+_PREFIX = re.compile(r"[a-z0-9._-]{1,16}\Z")
 _HEX = b"0123456789ABCDEFabcdef"
 
 # Path segment bytes that stay literal; every other byte becomes %XX (upper-case hex).

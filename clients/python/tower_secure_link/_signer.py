@@ -15,7 +15,9 @@ DEFAULT_MAX_LIFETIME = 7 * 24 * 3600
 MIN_SECRET_LEN = 32
 
 # Validators are header values: visible ASCII and inner spaces (servers trim the ends).
-_VALIDATOR = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?\Z")
+# What a header value holds (SPEC.md, sl_ver): no control character but tab, no space or tab
+# at either end; non-ASCII text travels as its UTF-8 bytes.
+VALIDATOR = re.compile(r"[^\x00-\x20\x7f](?:[^\x00-\x08\x0a-\x1f\x7f]*[^\x00-\x20\x7f])?\Z")
 
 
 def as_secret(secret: Union[bytes, str]) -> bytes:
@@ -92,9 +94,15 @@ def mint_link(
     if version is not None:
         if method != "GET":
             raise ValueError("version-bound links are GET only")
-        if not isinstance(version, str) or not _VALIDATOR.match(version):
-            raise ValueError("version must be a validator: visible ASCII, inner spaces only")
-        ver = c.b64url(version.encode("ascii"))
+        if not isinstance(version, str) or not VALIDATOR.match(version):
+            raise ValueError("version must be a header value with no space or tab at either end")
+        try:
+            raw = version.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("version is not valid Unicode text") from None
+        if len(raw) > 192:
+            raise ValueError("version is longer than 192 bytes")
+        ver = c.b64url(raw)
         if len(ver) > 256:
             raise ValueError("version is too long (its base64url exceeds 256 characters)")
     if group is not None and not (isinstance(group, str) and c.valid_group(group)):

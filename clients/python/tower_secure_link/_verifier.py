@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from . import _codec as c
 from ._message import message, tag
-from ._signer import as_secret
+from ._signer import VALIDATOR, as_secret
 
 REASONS = (
     "missing",
@@ -154,6 +154,8 @@ def _query_claims(params: Dict[str, str]) -> _Claims:
             claims.version = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise _malformed("sl_ver is not text") from None
+        if not VALIDATOR.match(claims.version):
+            raise _malformed("sl_ver is not a header value")
         claims.ver = ver
     if "grp" in params:
         if not c.valid_group(params["grp"]):

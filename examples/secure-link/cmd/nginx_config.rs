@@ -9,6 +9,9 @@ pub fn nginx_config(args: &crate::args::NginxConfigArgs) -> Result<(), crate::fa
     use crate::failure::usage;
     use crate::keys::{nginx_scheme, required_secret};
 
+    if args.native {
+        return native_config(args);
+    }
     let config = match (&args.accel_internal, &args.upstream) {
         (Some(internal), Some(upstream)) => {
             tower_secure_link::nginx::accel_config(&args.location, internal, &args.alias, upstream)
@@ -19,5 +22,40 @@ pub fn nginx_config(args: &crate::args::NginxConfigArgs) -> Result<(), crate::fa
             .map_err(|e| usage(e.to_string()))?,
     };
     print!("{config}");
+    Ok(())
+}
+
+/// `--native`: nginx's JavaScript module verifies native links; the scripts go into --js-dir.
+#[cfg(feature = "nginx")]
+fn native_config(args: &crate::args::NginxConfigArgs) -> Result<(), crate::failure::Failure> {
+    use tower_secure_link::nginx::NativeConfig;
+
+    use crate::failure::usage;
+    use crate::keys::{required_secret, secrets};
+
+    let fail = |e: tower_secure_link::nginx::NativeConfigError| usage(e.to_string());
+    let mut config = NativeConfig::new(&args.alias)
+        .map_err(fail)?
+        .with_location(&args.location)
+        .map_err(fail)?;
+    for (id, secret) in secrets(&required_secret()?)? {
+        config = config
+            .with_key(&id, secret.as_bytes())
+            .map_err(|e| usage(format!("key {id:?}: {e}")))?;
+    }
+    if let Some(url) = &args.fallback {
+        config = config
+            .with_fallback(url)
+            .map_err(|e| usage(format!("--fallback {url:?}: {e}")))?;
+    }
+    let dir = match &args.js_dir {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir()
+            .map_err(|e| usage(format!("the current folder: {e}; pass --js-dir DIR")))?,
+    };
+    let output = config
+        .write_scripts(&dir)
+        .map_err(|e| usage(format!("--js-dir {}: {e}", dir.display())))?;
+    print!("{output}");
     Ok(())
 }
