@@ -41,9 +41,10 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LAST_MODIFIED};
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::percent_decode_str;
 use tower_service::Service;
 
+use crate::disposition::disposition;
 use crate::one_time::ResumedDownload;
 use crate::path::encode_segment;
 
@@ -54,21 +55,6 @@ pub const X_ACCEL_REDIRECT: HeaderName = HeaderName::from_static("x-accel-redire
 /// layer's check of a version-bound link (the response's own body is empty).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FileSize(pub(crate) u64);
-
-/// Bytes kept literal in an RFC 5987 `filename*` value (`attr-char`).
-const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'!')
-    .remove(b'#')
-    .remove(b'$')
-    .remove(b'&')
-    .remove(b'+')
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'^')
-    .remove(b'_')
-    .remove(b'`')
-    .remove(b'|')
-    .remove(b'~');
 
 /// An `X-Accel-Redirect` response being built.
 #[derive(Debug, Clone)]
@@ -146,24 +132,6 @@ impl AccelRedirect {
         }
         response
     }
-}
-
-/// `inline` or `attachment` with an ASCII `filename` and, for other names, a UTF-8 `filename*`.
-fn disposition(kind: &str, filename: &str) -> HeaderValue {
-    let fallback: String = filename
-        .chars()
-        .map(|c| match c {
-            ' ' | '!' | '#'..='[' | ']'..='~' => c,
-            _ => '_',
-        })
-        .collect();
-    let mut value = format!("{kind}; filename=\"{fallback}\"");
-    if fallback != filename {
-        value.push_str("; filename*=UTF-8''");
-        value.extend(utf8_percent_encode(filename, ATTR_CHAR));
-    }
-    // Only printable ASCII was written.
-    HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }
 
 /// A content type for the file's extension, from `mime_guess` (the table tower-http's

@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::client_addr::ClientAddrRule;
 use crate::clock::Clock;
 use crate::key::{Key, KeyringHandle};
 use crate::one_time::NonceStore;
@@ -53,6 +54,8 @@ pub(crate) struct Settings {
     /// holds only public keys): random for each layer, so such cookies are good only on the
     /// server that set them.
     pub(crate) session_key: Option<Key>,
+    /// How to find a request's client address (for links bound to client networks).
+    pub(crate) client_addr: ClientAddrRule,
 }
 
 /// A number no other configuration built in this process has.

@@ -7,6 +7,7 @@ use std::time::Duration;
 use http::{Extensions, HeaderMap, Method, Request, Uri};
 use tower_layer::Layer;
 
+use crate::client_addr::ClientAddrRule;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{fresh_id, Scheme, Settings};
 use crate::key::{Key, Keyring, KeyringHandle};
@@ -15,7 +16,7 @@ use crate::path::{canonical_prefix, PrefixError, Prefixes};
 use crate::rejection::{DefaultRejectionResponse, Rejection};
 use crate::service::SecureLink;
 use crate::signer::UrlSigner;
-use crate::token::ParamNames;
+use crate::token::{Network, ParamNames, PatternError};
 
 /// The lifetime of a link minted without one: one hour.
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(60 * 60);
@@ -104,6 +105,7 @@ impl SecureLinkLayer {
             mount: None,
             id: fresh_id(),
             session_key: random_session_key(),
+            client_addr: ClientAddrRule::default(),
         };
         Self {
             settings: Arc::new(settings),
@@ -259,8 +261,154 @@ impl<R> SecureLinkLayer<R> {
         if !valid {
             return Err(ConfigError::InvalidParamPrefix);
         }
-        self.settings_mut().names = ParamNames::new(prefix);
+        let ignored = self.settings.names.ignored.clone();
+        if let Some(name) = ignored.reaching_signing(prefix) {
+            return Err(ConfigError::IgnoredSigningParam { name });
+        }
+        let names = &mut self.settings_mut().names;
+        *names = ParamNames::new(prefix);
+        names.ignored = ignored;
         Ok(self)
+    }
+
+    /// Lets links gain these query parameters on their way (the `utm_*` and `fbclid` that mail,
+    /// chat and social sites append) without breaking: each is an exact name or a `prefix*`
+    /// pattern, added to those given before. Wherever such a parameter appears in the query of
+    /// a request, the layer leaves it out of the signed application query, and it removes it
+    /// from the query the inner service sees for every request it admits with a link (native,
+    /// folder and Ed25519 links, folder session cookies, opaque links, which then also accept
+    /// a query made only of ignored parameters). Public requests pass with their query as it
+    /// came. The signer refuses to mint a link whose own query holds one
+    /// ([`SignErrorKind::IgnoredParameter`](crate::SignErrorKind::IgnoredParameter)).
+    ///
+    /// Names match the request's raw parameter names byte for byte: case-sensitively and
+    /// without percent-decoding, so `UTM_SOURCE` or `utm%5Fsource` is not ignored, stays in the
+    /// signed query and breaks the link. What the signature skips is exactly what the inner
+    /// service is spared, so no spelling can slip an unsigned value to the application.
+    ///
+    /// Fails for an empty name, a `*` other than at the end, a byte outside
+    /// `A-Z a-z 0-9 - . _ ~` ([`ConfigError::InvalidIgnoredParam`]), and for any name or pattern
+    /// that could match a signing parameter (`sl_kid`, `sl_*`, `s*`, `*`, in any letter case):
+    /// a signing parameter can never be ignored ([`ConfigError::IgnoredSigningParam`]). nginx
+    /// links are out of scope: under the nginx scheme this fails
+    /// ([`ConfigError::IgnoredParamsUnsupported`]).
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_secure_link::{ConfigError, Key, SecureLinkLayer, SignErrorKind};
+    ///
+    /// let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap())
+    ///     .with_ignored_params(["utm_*", "fbclid"])
+    ///     .unwrap();
+    /// let link = layer.signer().sign("/report.pdf?page=2").unwrap();
+    /// let shared = format!("{link}&utm_source=newsletter&fbclid=abc");
+    /// assert!(layer.check(&Method::GET, &shared.parse().unwrap()).is_ok());
+    /// // The signed parameters still bind.
+    /// let changed = shared.replace("page=2", "page=3");
+    /// assert!(layer.check(&Method::GET, &changed.parse().unwrap()).is_err());
+    ///
+    /// let refused = layer.signer().sign("/report.pdf?utm_source=x").unwrap_err();
+    /// assert_eq!(refused.kind(), SignErrorKind::IgnoredParameter);
+    /// assert_eq!(refused.parameter(), Some("utm_source"));
+    /// assert!(matches!(
+    ///     layer.with_ignored_params(["sl_*"]),
+    ///     Err(ConfigError::IgnoredSigningParam { .. })
+    /// ));
+    /// ```
+    pub fn with_ignored_params<I>(mut self, names: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        #[cfg(feature = "nginx")]
+        if let Scheme::Nginx(_) = self.settings.scheme {
+            return Err(ConfigError::IgnoredParamsUnsupported);
+        }
+        let names_now = &self.settings.names;
+        let ignored = names_now
+            .ignored
+            .extended(names, &names_now.prefix)
+            .map_err(|(name, error)| match error {
+                PatternError::Invalid => ConfigError::InvalidIgnoredParam { name },
+                PatternError::Signing => ConfigError::IgnoredSigningParam { name },
+            })?;
+        self.settings_mut().names.ignored = ignored;
+        Ok(self)
+    }
+
+    /// Where to read the address of a request's peer, for links bound to client networks
+    /// ([`LinkBuilder::client_ip`](crate::LinkBuilder::client_ip)). By default the layer looks
+    /// for a `std::net::SocketAddr` or `IpAddr` in the request's extensions (insert one per
+    /// connection with hyper); axum puts its `ConnectInfo` there instead:
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use axum::extract::ConnectInfo;
+    /// use tower_secure_link::{Key, SecureLinkLayer};
+    ///
+    /// let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap())
+    ///     .with_client_addr(|extensions| {
+    ///         extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
+    ///     });
+    /// // axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+    /// # let _ = layer;
+    /// ```
+    pub fn with_client_addr(
+        mut self,
+        read: impl Fn(&Extensions) -> Option<std::net::IpAddr> + Send + Sync + 'static,
+    ) -> Self {
+        self.settings_mut().client_addr.reader = Some(Arc::new(read));
+        self
+    }
+
+    /// Proxies whose forwarding header the layer believes (IPv4 or IPv6 addresses or CIDR
+    /// blocks, added to those given before). When a request's peer is one of them, its client
+    /// is the right-most address in `X-Forwarded-For` (or `Forwarded`, with
+    /// [`with_forwarded_header`](Self::with_forwarded_header)) that is not a trusted proxy;
+    /// from any other peer the header is never read, so a client cannot claim an address by
+    /// sending one. A hop that is no address where the client should be leaves the layer
+    /// unable to tell, and a link bound to networks is then refused.
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use http::Request;
+    /// use tower_secure_link::{Key, SecureLinkLayer};
+    ///
+    /// let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap())
+    ///     .with_trusted_proxies(["10.0.0.0/8"]).unwrap();
+    /// let link = layer.signer().link("/a.pdf").client_ip("203.0.113.7").to_target().unwrap();
+    /// let via = |peer: &str, forwarded_for: &str| {
+    ///     let mut request = Request::get(link.as_str())
+    ///         .header("x-forwarded-for", forwarded_for).body(()).unwrap();
+    ///     request.extensions_mut().insert(peer.parse::<SocketAddr>().unwrap());
+    ///     layer.check_request(&request).is_ok()
+    /// };
+    /// assert!(via("10.0.0.2:5000", "198.51.100.1, 203.0.113.7"));
+    /// assert!(!via("198.51.100.9:5000", "203.0.113.7")); // not a proxy: the header is not read
+    /// ```
+    pub fn with_trusted_proxies<I>(mut self, networks: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let mut trusted = self.settings.client_addr.trusted.clone();
+        for network in networks {
+            let network = network.as_ref();
+            let parsed = Network::parse(network).map_err(|_| ConfigError::InvalidProxy {
+                network: network.to_owned(),
+            })?;
+            trusted.push(parsed);
+        }
+        self.settings_mut().client_addr.trusted = trusted;
+        Ok(self)
+    }
+
+    /// Read trusted proxies' RFC 7239 `Forwarded` header (`for=`) instead of
+    /// `X-Forwarded-For` (off by default). Choose the one your proxy writes: a header the proxy
+    /// does not touch passes from the client unchanged.
+    pub fn with_forwarded_header(mut self, forwarded: bool) -> Self {
+        self.settings_mut().client_addr.forwarded = forwarded;
+        self
     }
 
     /// A layer with another keyring (and the native scheme). Services and signers already made
@@ -528,6 +676,7 @@ impl<R> fmt::Debug for SecureLinkLayer<R> {
             .field("max_lifetime", &self.settings.max_lifetime)
             .field("leeway", &self.settings.leeway)
             .field("param_prefix", &self.settings.names.prefix)
+            .field("ignored_params", &self.settings.names.ignored)
             .field("stealth", &self.settings.stealth)
             .finish_non_exhaustive()
     }
@@ -552,10 +701,30 @@ pub enum ConfigError {
     LeewayTooLarge,
     /// The parameter prefix is empty, too long, or holds characters outside `a-z 0-9 _ - .`.
     InvalidParamPrefix,
+    /// A trusted proxy is not an IP address or a CIDR block with no bits set past its length.
+    InvalidProxy {
+        /// The network as it was given.
+        network: String,
+    },
     /// The nginx template uses `{remote_addr}` but the scheme cannot read the client address.
     MissingRemoteAddr,
     /// The session cookie key only verifies (an Ed25519 public key).
     SessionKeyCannotSign,
+    /// A name given to [`with_ignored_params`](SecureLinkLayer::with_ignored_params) is empty,
+    /// has a `*` other than at its end, or a byte outside `A-Z a-z 0-9 - . _ ~`.
+    InvalidIgnoredParam {
+        /// The name as it was given.
+        name: String,
+    },
+    /// A name or pattern given to [`with_ignored_params`](SecureLinkLayer::with_ignored_params)
+    /// could match a signing parameter (or the parameter prefix was changed so that it does).
+    IgnoredSigningParam {
+        /// The name or pattern as it was given.
+        name: String,
+    },
+    /// Ignored parameters were asked of a layer under the nginx scheme, whose links cannot
+    /// ignore any.
+    IgnoredParamsUnsupported,
 }
 
 impl ConfigError {
@@ -581,6 +750,24 @@ impl fmt::Display for ConfigError {
             ),
             Self::SessionKeyCannotSign => f.write_str(
                 "the session cookie key must be able to sign: an HMAC key, not a public key",
+            ),
+            Self::InvalidIgnoredParam { name } => write!(
+                f,
+                "ignored parameter {name:?}: give a name of A-Z, a-z, 0-9, '-', '.', '_', '~', \
+                 optionally ending with '*' to match a prefix"
+            ),
+            Self::IgnoredSigningParam { name } => write!(
+                f,
+                "ignored parameter {name:?} could match a signing parameter name, and a signing \
+                 parameter name can never be ignored"
+            ),
+            Self::IgnoredParamsUnsupported => {
+                f.write_str("nginx links cannot ignore query parameters")
+            }
+            Self::InvalidProxy { network } => write!(
+                f,
+                "trusted proxy {network:?}: give an IP address or a CIDR block such as \
+                 10.0.0.0/8 or 2001:db8::/32, with no bits set past its length"
             ),
             Self::InvalidParamPrefix => f.write_str(
                 "the parameter prefix must be 1 to 16 characters from a-z, 0-9, '_', '-' and '.'",

@@ -96,8 +96,10 @@
 
 pub mod accel;
 pub mod audit;
+mod client_addr;
 mod clock;
 mod config;
+mod disposition;
 #[cfg(feature = "axum")]
 mod extract;
 mod host;

@@ -7,7 +7,7 @@
 //!
 //! | situation | status |
 //! | --- | --- |
-//! | no token, malformed token, bad signature, unknown key id, wrong method, lifetime over the maximum | 403 |
+//! | no token, malformed token, bad signature, unknown key id, wrong method, lifetime over the maximum, a client outside the link's networks | 403 |
 //! | valid signature but expired, not yet valid, or one-time link already used | 410 |
 //! | ambiguous or malformed path under a private prefix | 400 |
 //! | a valid link whose target lies outside the mount the request was routed to | 403 |
@@ -78,6 +78,9 @@ pub enum RejectionKind {
     /// The service answered an opaque link with a redirect, which would show the hidden target
     /// (a folder minted without its trailing `/`, say).
     OpaqueRedirect,
+    /// The link is bound to client networks and the request comes from none of them (or the
+    /// layer could not tell where it comes from).
+    IpNotAllowed,
 }
 
 impl RejectionKind {
@@ -91,7 +94,8 @@ impl RejectionKind {
             | Self::LifetimeTooLong
             | Self::MethodNotAllowed
             | Self::OutsideScope
-            | Self::OutsideMount => StatusCode::FORBIDDEN,
+            | Self::OutsideMount
+            | Self::IpNotAllowed => StatusCode::FORBIDDEN,
             Self::Expired
             | Self::NotYetValid
             | Self::AlreadyUsed
@@ -132,6 +136,7 @@ impl RejectionKind {
             Self::AmbiguousHost => "ambiguous_host",
             Self::MalformedTarget => "malformed_target",
             Self::OpaqueRedirect => "opaque_redirect",
+            Self::IpNotAllowed => "ip_not_allowed",
         }
     }
 }
@@ -184,6 +189,7 @@ impl fmt::Display for Rejection {
             RejectionKind::OpaqueRedirect => {
                 "the service redirected an opaque link, which would show its target"
             }
+            RejectionKind::IpNotAllowed => "the link does not work from this client address",
         })
     }
 }

@@ -100,7 +100,7 @@ fn old_keys_verify_but_do_not_sign() {
 #[test]
 fn usage_errors_exit_with_2_and_a_message() {
     #[rustfmt::skip]
-    let cases: [(&str, &[&str], Option<&str>, &str); 13] = [
+    let cases: [(&str, &[&str], Option<&str>, &str); 23] = [
         ("short key", &["sign", "/x"], Some("short"), "at least 32"),
         ("no key for sign", &["sign", "/x"], None, "SECURE_LINK_KEY"),
         ("no key for verify", &["verify", "/x"], None, "SECURE_LINK_KEY"),
@@ -114,6 +114,16 @@ fn usage_errors_exit_with_2_and_a_message() {
         ("an empty window", &["sign", "--window", "0", "/x"], Some(KEY), "--window must be at least"),
         ("unknown option", &["sign", "--bogus", "/x"], Some(KEY), "--bogus"),
         ("bad path", &["sign", "/../x"], Some(KEY), "climbs above the root"),
+        ("host bits in a network", &["sign", "--ip", "203.0.113.7/24", "/x"], Some(KEY), "no bits set past"),
+        ("a network on a folder link", &["sign", "--folder", "--ip", "203.0.113.0/24", "/x/"], Some(KEY), "--ip cannot be used with --folder"),
+        ("a download name with a line break", &["sign", "--download-as", "a.pdf\r\nSet-Cookie: x=1", "/x"], Some(KEY), "--download-as"),
+        ("a download name that is a path", &["sign", "--inline-as", "../a.pdf", "/x"], Some(KEY), "download name"),
+        ("a quoted content type", &["sign", "--content-type", "text/plain; charset=\"x\"", "/x"], Some(KEY), "--content-type"),
+        ("no uses", &["sign", "--uses", "0", "/x"], Some(KEY), "--uses from 1 to 100"),
+        ("too many uses", &["sign", "--uses", "101", "/x"], Some(KEY), "1 to 100 uses"),
+        ("a bad trusted proxy", &["serve", "--trusted-proxy", "10.0.0.1/8"], Some(KEY), "--trusted-proxy"),
+        ("a signing parameter ignored", &["serve", "--ignore-param", "sl_*"], Some(KEY), "can never be ignored"),
+        ("an ignored name with a space", &["serve", "--ignore-param", "utm source"], Some(KEY), "--ignore-param"),
     ];
     for (name, args, key, needle) in cases {
         let env: Vec<(&str, &str)> = key.map(|k| ("SECURE_LINK_KEY", k)).into_iter().collect();
@@ -222,7 +232,14 @@ fn every_help_names_the_environment_it_reads() {
                 "SECURE_LINK_OLD_KEYS",
             ],
         ),
-        ("nginx-config", &["SECURE_LINK_KEY"]),
+        (
+            "nginx-config",
+            &[
+                "SECURE_LINK_KEY",
+                "SECURE_LINK_KEY_ID",
+                "SECURE_LINK_OLD_KEYS",
+            ],
+        ),
     ] {
         let output = run(&[command, "--help"], &[]);
         assert_eq!(output.status.code(), Some(0), "{command}");
@@ -444,4 +461,182 @@ fn opaque_links_through_sign_verify_and_serve() {
         "/private/q3/invoice.pdf",
     ]);
     assert!(elsewhere.starts_with("/hidden/"), "{elsewhere}");
+}
+
+/// `nginx-config --native`: the contract's output, with the keys kept out of it, and a clear
+/// answer to bad input.
+#[cfg(feature = "nginx")]
+#[test]
+fn nginx_config_native_writes_the_scripts_and_keeps_the_keys_out_of_the_output() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let js_dir = dir.path().join("js");
+    let js = js_dir.to_str().unwrap();
+    let old = "an older secret of thirty-two bytes or more";
+    let env = [
+        ("SECURE_LINK_KEY", KEY),
+        ("SECURE_LINK_KEY_ID", "2026"),
+        ("SECURE_LINK_OLD_KEYS", &*format!("2025:{old}")),
+    ];
+    let args = [
+        "nginx-config",
+        "--native",
+        "--alias",
+        "/srv/files/",
+        "--js-dir",
+        js,
+    ];
+    let output = run(&args, &env);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains(tower_secure_link::nginx::SERVER_CONTEXT_MARKER));
+    assert!(text.contains(&format!(
+        "{}/secure_link_native.js",
+        js_dir.canonicalize().unwrap().display()
+    )));
+    assert!(
+        !text.contains(KEY) && !text.contains(old),
+        "a secret in the output"
+    );
+    let conf = js_dir.join(tower_secure_link::nginx::CONF_FILE);
+    let mode = std::fs::metadata(&conf).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the keys' file is readable by others");
+
+    // Bad input: a short key, a relative alias, a fallback that is not http://HOST:PORT.
+    let short = run(&args, &[("SECURE_LINK_KEY", "short")]);
+    assert_eq!(short.status.code(), Some(2));
+    assert!(
+        stderr(&short).contains("secure-link:"),
+        "{}",
+        stderr(&short)
+    );
+    let relative = run(
+        &[
+            "nginx-config",
+            "--native",
+            "--alias",
+            "files/",
+            "--js-dir",
+            js,
+        ],
+        &env,
+    );
+    assert_eq!(relative.status.code(), Some(2), "{}", stderr(&relative));
+    let mut fallback = args.to_vec();
+    fallback.extend(["--fallback", "ftp://example"]);
+    let refused = run(&fallback, &env);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("--fallback"),
+        "{}",
+        stderr(&refused)
+    );
+}
+
+#[test]
+fn serve_ignores_the_tracking_parameters_it_is_told_to() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("private")).unwrap();
+    std::fs::write(root.path().join("private/doc.txt"), "private document").unwrap();
+    let root_arg = root.path().display().to_string();
+    let link = sign(&["/private/doc.txt?page=2"]);
+    let shared = format!("{link}&utm_source=mail&fbclid=x1");
+    let ignoring = Serve::start(
+        &[
+            "--root",
+            &root_arg,
+            "--ignore-param",
+            "utm_*",
+            "--ignore-param",
+            "fbclid",
+        ],
+        &[("SECURE_LINK_KEY", KEY)],
+    );
+    let plain = Serve::start(&["--root", &root_arg], &[("SECURE_LINK_KEY", KEY)]);
+    #[rustfmt::skip]
+    let cases = [
+        ("the link as signed", &ignoring, link.clone(), 200),
+        ("with tracking parameters", &ignoring, shared.clone(), 200),
+        ("a tracking parameter first", &ignoring, link.replacen('?', "?utm_medium=chat&", 1), 200),
+        ("a parameter not on the list", &ignoring, format!("{link}&ref=x"), 403),
+        ("a signed parameter changed", &ignoring, shared.replace("page=2", "page=3"), 403),
+        ("a server that ignores nothing", &plain, shared.clone(), 403),
+    ];
+    for (name, server, target, status) in cases {
+        let response = get(&server.addr, &target);
+        assert_eq!(response.status, status, "{name}: {target}");
+        if status == 200 {
+            assert_eq!(response.body_text(), "private document", "{name}");
+        }
+    }
+}
+
+#[test]
+fn links_bound_to_networks_read_the_peer_and_trusted_proxies_only() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("private")).unwrap();
+    std::fs::write(root.path().join("private/doc.txt"), "private document").unwrap();
+    let root_arg = root.path().display().to_string();
+    let env = [("SECURE_LINK_KEY", KEY)];
+    let direct = Serve::start(&["--root", &root_arg], &env);
+    let proxied = Serve::start(&["--root", &root_arg, "--trusted-proxy", "127.0.0.1"], &env);
+    let here = sign(&["--ip", "127.0.0.1", "/private/doc.txt"]);
+    let both = sign(&["--ip", "198.51.100.0/24", "--ip", "::1", "/private/doc.txt"]);
+    let away = sign(&["--ip", "198.51.100.0/24", "/private/doc.txt"]);
+    let with_header = |server: &Serve, target: &str, forwarded_for: &str| {
+        let request = format!(
+            "GET {target} HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: {forwarded_for}\r\n\
+             Connection: close\r\n\r\n"
+        );
+        support::raw_bytes(&server.addr, request.as_bytes()).status
+    };
+    #[rustfmt::skip]
+    let cases = [
+        ("from the bound address", get(&direct.addr, &here).status, 200),
+        ("from elsewhere", get(&direct.addr, &away).status, 403),
+        ("neither network", get(&direct.addr, &both).status, 403),
+        ("a claimed address, no proxy trusted", with_header(&direct, &away, "198.51.100.7"), 403),
+        ("a claimed address through a trusted proxy", with_header(&proxied, &away, "198.51.100.7"), 200),
+        ("a spoofed hop left of the client", with_header(&proxied, &away, "198.51.100.7, 192.0.2.1"), 403),
+        ("the proxy itself, when it forwards nothing", get(&proxied.addr, &here).status, 200),
+    ];
+    for (name, status, expect) in cases {
+        assert_eq!(status, expect, "{name}");
+    }
+    let tampered = away.replace("198.51.100.0/24", "127.0.0.0/8");
+    assert_eq!(
+        get(&direct.addr, &tampered).status,
+        403,
+        "the networks are signed"
+    );
+}
+
+#[test]
+fn serve_sends_the_signed_download_name_and_type() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("private")).unwrap();
+    std::fs::write(root.path().join("private/a1.bin"), "report bytes").unwrap();
+    let root_arg = root.path().display().to_string();
+    let server = Serve::start(&["--root", &root_arg], &[("SECURE_LINK_KEY", KEY)]);
+    let link = sign(&[
+        "--download-as",
+        "Q3 report é.pdf",
+        "--content-type",
+        "application/pdf",
+        "/private/a1.bin",
+    ]);
+    let response = get(&server.addr, &link);
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body_text(), "report bytes");
+    assert_eq!(
+        response.header("content-disposition"),
+        Some("attachment; filename=\"Q3 report _.pdf\"; filename*=UTF-8''Q3%20report%20%C3%A9.pdf")
+    );
+    assert_eq!(response.header("content-type"), Some("application/pdf"));
+    let inline = sign(&["--inline-as", "a.txt", "/private/a1.bin"]);
+    assert_eq!(
+        get(&server.addr, &inline).header("content-disposition"),
+        Some("inline; filename=\"a.txt\"")
+    );
 }

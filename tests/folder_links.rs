@@ -78,6 +78,9 @@ async fn a_path_token_grants_the_folder_and_nothing_else() {
         ("token moved after a climb", format!("/private/b/../a/../c/{token}/x.ts")),
         ("upper-cased token", format!("/private/a/{}/x.ts", token.to_uppercase())),
         ("truncated token", format!("/private/a/{}/x.ts", &token[..token.len() - 1])),
+        ("signing parameters beside the token", format!("{base}x.ts?sl_kid=1")),
+        ("a signing name in another case", format!("{base}x.ts?a=1&SL_exp=1")),
+        ("a second token", format!("{base}b/{token}/x.ts")),
     ];
     for (name, target) in refused {
         let (status, _, body) = send(&app, Method::GET, &target).await;
@@ -217,4 +220,70 @@ fn the_folder_link_vector_is_minted_and_accepted() {
     let link = vector["link"].as_str().unwrap();
     assert_eq!(link.split_once('?').unwrap().1, query);
     assert!(layer.check(&Method::GET, &link.parse().unwrap()).is_ok());
+}
+
+/// A query folder link with extra signed fields, minted by hand from SPEC.md's message (the
+/// signer never writes these): fields 1-9, then version and group.
+fn hand_minted_folder_query(extra: &[(&str, &str)]) -> String {
+    use base64::Engine;
+    use hmac::Mac;
+    let field = |name: &str| {
+        extra
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, v)| *v)
+    };
+    let expires = (NOW + 600).to_string();
+    let fields = [
+        "1",
+        "GET",
+        "prefix",
+        "/private/v/",
+        "",
+        field("nbf"),
+        &expires,
+        "",
+        "",
+        field("ver"),
+        field("grp"),
+    ];
+    let mut message = b"tsl-v1".to_vec();
+    let trailing = if extra.iter().any(|(n, _)| *n == "ver" || *n == "grp") {
+        11
+    } else {
+        9
+    };
+    for value in &fields[..trailing] {
+        message.extend_from_slice(&(value.len() as u32).to_be_bytes());
+        message.extend_from_slice(value.as_bytes());
+    }
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&[4u8; 32]).unwrap();
+    mac.update(&message);
+    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    let mut query = String::from("sl_kid=1");
+    if !field("nbf").is_empty() {
+        query += &format!("&sl_nbf={}", field("nbf"));
+    }
+    query += &format!("&sl_exp={expires}");
+    for name in ["ver", "grp"] {
+        if !field(name).is_empty() {
+            query += &format!("&sl_{name}={}", field(name));
+        }
+    }
+    format!("/private/v/a.ts?{query}&sl_prefix=/private/v/&sl_sig={sig}")
+}
+
+#[tokio::test]
+async fn a_query_folder_link_carrying_a_group_or_version_is_refused_not_half_checked() {
+    let app = app(layer());
+    let (status, ..) = send(&app, Method::GET, &hand_minted_folder_query(&[])).await;
+    assert_eq!(status, StatusCode::OK, "the hand-minted message is right");
+    let later = (NOW + 60).to_string();
+    // A group would go unrevoked and a version unchecked: a link the signer never makes is
+    // refused rather than admitted with half its conditions.
+    for extra in [("grp", "g1"), ("ver", "IjEi"), ("nbf", later.as_str())] {
+        let (status, got, _) = send(&app, Method::GET, &hand_minted_folder_query(&[extra])).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{extra:?}");
+        assert_eq!(got, Some(RejectionKind::MalformedToken), "{extra:?}");
+    }
 }

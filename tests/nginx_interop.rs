@@ -519,3 +519,34 @@ fn the_accel_block_is_right_whatever_slashes_the_user_types() {
         assert_eq!(response.header("referrer-policy"), Some("no-referrer"));
     }
 }
+
+#[test]
+fn a_signed_download_name_survives_x_accel_redirect() {
+    let Some(nginx) = nginx_binary() else { return };
+    let root = files();
+    let (backend, signer) = start_accel_backend();
+    let server = accel_nginx(&nginx, root.path(), &backend);
+    let link = signer
+        .link("/private/file.txt")
+        .download_as("Q3 report é.txt")
+        .content_type("text/csv")
+        .to_target()
+        .unwrap();
+    let response = get(&server.addr, &link);
+    assert_eq!(response.status, 200, "{}", server.error_log());
+    assert_eq!(response.body_text(), "plain file");
+    assert_eq!(
+        response.header("content-disposition"),
+        Some("attachment; filename=\"Q3 report _.txt\"; filename*=UTF-8''Q3%20report%20%C3%A9.txt")
+    );
+    assert_eq!(response.header("content-type"), Some("text/csv"));
+    let dispositions = response
+        .head
+        .lines()
+        .filter(|line| {
+            line.to_ascii_lowercase()
+                .starts_with("content-disposition:")
+        })
+        .count();
+    assert_eq!(dispositions, 1, "{}", response.head);
+}

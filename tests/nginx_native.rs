@@ -622,6 +622,8 @@ fn folder_cases(signer: &UrlSigner) -> Vec<Case> {
         case("path form, POST", request("POST", &format!("{base}seg-1.ts"), "Content-Length: 0\r\n")),
         case("path form, five fields", get(&format!("/private/videos/{}~1/seg-1.ts", token))),
         case("path form, zero session", get(&format!("/private/videos/{}/seg-1.ts", token.replacen("~", "~0~", 1)))),
+        case("path form, signing parameters beside it", get(&format!("{base}seg-1.ts?sl_kid=1"))),
+        case("path form, a second token deeper", get(&format!("{base}sub/{token}/seg-2.ts"))),
     ];
     cases
 }
@@ -863,6 +865,15 @@ fn links_nginx_cannot_decide_go_to_the_fallback() {
         .chain(body.bytes())
         .collect::<Vec<u8>>()
     };
+    let three_uses = || link("/private/once.pdf").uses(3).to_target().unwrap();
+    let named = link("/private/file.txt")
+        .download_as("Q3 é.txt")
+        .to_target()
+        .unwrap();
+    let from_here = link("/private/file.txt")
+        .client_ip("127.0.0.1")
+        .to_target()
+        .unwrap();
     let versioned = |version: &str| {
         link("/private/deck.pdf")
             .version(version)
@@ -893,6 +904,9 @@ fn links_nginx_cannot_decide_go_to_the_fallback() {
         ("opaque", get(&opaque)),
         ("group", get(&group)),
         ("version", get(&versioned(&version_alone))),
+        ("three uses", get(&three_uses())),
+        ("a download name", get(&named)),
+        ("bound to a network", get(&from_here)),
         ("session", get(&format!("{session}seg-1.ts"))),
         (
             "a session cookie",
@@ -908,8 +922,15 @@ fn links_nginx_cannot_decide_go_to_the_fallback() {
     // With a fallback, the application decides, as its twin does.
     let once = one_time();
     let opaque_once_again = opaque_once.clone();
+    let thrice = three_uses();
     #[rustfmt::skip]
     let cases = vec![
+        case("three uses, 1", get(&thrice)),
+        case("three uses, 2", get(&thrice)),
+        case("three uses, 3", get(&thrice)),
+        case("three uses, 4", get(&thrice)),
+        case("a download name", get(&named)),
+        case("bound to a network", get(&from_here)),
         case("one-time", get(&once)),
         case("one-time, again", get(&once)),
         case("one-time, HEAD after use", request("HEAD", &once, "")),
@@ -933,6 +954,10 @@ fn links_nginx_cannot_decide_go_to_the_fallback() {
     let statuses = assert_agree(&with_fallback.nginx, &with_fallback.twin, &cases);
     #[rustfmt::skip]
     assert_statuses(&statuses, &[
+        ("three uses, 3", 200), ("three uses, 4", 410), ("a download name", 200),
+        // These apps read no peer address: both refuse, failing closed (tests/client_ip.rs
+        // has the app behind nginx trusting its X-Forwarded-For).
+        ("bound to a network", 403),
         ("one-time", 200), ("one-time, again", 410), ("opaque", 200), ("opaque one-time", 200),
         ("opaque one-time, again", 410), ("group", 200), ("version", 200), ("session", 200),
         ("upload over the limit", 413),

@@ -154,15 +154,18 @@ async fn one_time_links_hold_on_a_three_node_cluster() {
         let second = support::Serve::start(&args, &[("SECURE_LINK_KEY", KEY)]);
         let signer = SecureLinkLayer::new(Key::new("1", KEY).unwrap()).signer();
         let addrs = [first.addr.clone(), second.addr.clone()];
-        (0..4)
-            .map(|_| {
+        // One-time links, then links of 6 uses: their uses' nonces land on every node.
+        [1, 1, 1, 1, 6, 6]
+            .into_iter()
+            .map(|uses| {
                 let link = signer
                     .link("/private/once.txt")
-                    .one_time()
+                    .uses(uses)
                     .to_target()
                     .unwrap();
                 let statuses = support::fire(&addrs, "GET", &link, 100);
                 (
+                    uses as usize,
                     support::count(&statuses, 200),
                     support::count(&statuses, 410),
                 )
@@ -171,8 +174,8 @@ async fn one_time_links_hold_on_a_three_node_cluster() {
     })
     .await
     .unwrap();
-    for (round, (ok, gone)) in outcome.into_iter().enumerate() {
-        assert_eq!((ok, gone), (1, 99), "round {round}");
+    for (round, (uses, ok, gone)) in outcome.into_iter().enumerate() {
+        assert_eq!((ok, gone), (uses, 100 - uses), "round {round}");
     }
     drop(nodes);
 }

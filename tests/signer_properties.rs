@@ -764,8 +764,10 @@ fn model(config: &Config, case: &Case) -> Expectation {
                 expect.fault(SignErrorKind::InvalidMethod);
             }
             if let Some(version) = &options.version {
+                let trimmed = version.trim_matches(|c| c == ' ' || c == '\t');
                 let valid = !version.is_empty()
                     && version.len() <= 192
+                    && trimmed.len() == version.len()
                     && HeaderValue::from_bytes(version.as_bytes()).is_ok();
                 if !valid {
                     expect.fault(SignErrorKind::InvalidVersion);

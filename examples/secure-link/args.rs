@@ -101,9 +101,26 @@ pub struct SignArgs {
     /// The link can be used once.
     #[arg(long)]
     pub one_time: bool,
+    /// The link is admitted exactly N times (1 to 100) across every server sharing the store;
+    /// `--uses 1` is `--one-time`.
+    #[arg(long, value_name = "N", conflicts_with = "one_time")]
+    pub uses: Option<u32>,
     /// nginx formats: the client address, for templates that use {remote_addr}.
     #[arg(long, value_name = "IP")]
     pub client_ip: Option<IpAddr>,
+    /// The link works only from this client network (repeatable; an IPv4 or IPv6 address, or
+    /// a CIDR block such as 203.0.113.0/24). Elsewhere it gets 403 (ip_not_allowed).
+    #[arg(long = "ip", value_name = "CIDR")]
+    pub networks: Vec<String>,
+    /// The response downloads as NAME (`Content-Disposition: attachment`, RFC 6266), signed.
+    #[arg(long, value_name = "NAME", conflicts_with = "inline_as")]
+    pub download_as: Option<String>,
+    /// The browser shows the response and saves it as NAME (`Content-Disposition: inline`).
+    #[arg(long, value_name = "NAME")]
+    pub inline_as: Option<String>,
+    /// The response's Content-Type is TYPE (type/subtype with optional `; name=value`), signed.
+    #[arg(long, value_name = "TYPE")]
+    pub content_type: Option<String>,
     /// Cache-stable links: round the expiry up to a multiple of SECONDS (from the Unix
     /// epoch), so every sign of TARGET within one window prints the same link.
     #[arg(long, value_name = "SECONDS")]
@@ -193,6 +210,11 @@ pub struct ServeArgs {
     /// trailing `*` matches a prefix, e.g. `utm_*`); it is removed before the files see it.
     #[arg(long = "ignore-param", value_name = "NAME")]
     pub ignore_param: Vec<String>,
+    /// A proxy in front of the server (repeatable; an address or a CIDR block): from such
+    /// peers the client address of links bound to networks is read from X-Forwarded-For (the
+    /// right-most address that is not a trusted proxy); from any other peer it never is.
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    pub trusted_proxy: Vec<String>,
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]

@@ -104,6 +104,10 @@ impl VectorNumbers {
             version: v["version"].as_str(),
             group: v["group"].as_str(),
             session: self.session.as_deref(),
+            client_ip: None,
+            disposition: None,
+            content_type: None,
+            uses: None,
         }
     }
 }

@@ -35,8 +35,8 @@ var MAX_LIFETIME = conf.maxLifetime;
 // A list, not an object: key ids such as `__proto__` or `constructor` must name no property.
 var KEYS = conf.keys;
 
-var FIELDS = ['kid', 'method', 'nbf', 'exp', 'nonce', 'max', 'ver', 'grp', 'prefix', 'sig'];
-var SIG = 9;
+var FIELDS = ['kid', 'method', 'nbf', 'exp', 'nonce', 'max', 'ver', 'grp', 'ip', 'cd', 'ct', 'uses', 'prefix', 'sig'];
+var SIG = 13;
 var HEX = '0123456789ABCDEF';
 var B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
@@ -458,16 +458,21 @@ function parseQuery(q) {
 // token/query.rs SignedQuery::checked.
 function checked(v, app) {
     var s = {kid: v[0], method: v[1], nbf: v[2], exp: v[3], nonce: v[4], max: v[5], ver: v[6], grp: v[7],
-        prefix: v[8], sig: v[9], app: app};
+        ip: v[8], cd: v[9], ct: v[10], uses: v[11], prefix: v[12], sig: v[13], app: app};
     if (s.kid === undefined || s.exp === undefined || s.sig === undefined) return 'malformed_token';
     if (s.method === undefined) {
         s.method = 'GET';
     } else if (!/^[A-Z]{1,16}$/.test(s.method) || s.method === 'GET') {
         return 'malformed_token';
     }
-    if ((s.nonce !== undefined && !isNonce(s.nonce)) || (s.ver !== undefined && !isVersion(s.ver))
+    if ((s.nonce !== undefined && !isNonce(s.nonce))
+        || (s.ver !== undefined && (!isVersion(s.ver) || s.method !== 'GET'))
         || (s.grp !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(s.grp))
         || !isKeyId(s.kid) || !isSignatureLen(s.sig.length)) {
+        return 'malformed_token';
+    }
+    // A count of uses (2 to 100) belongs to a one-time link.
+    if (s.uses !== undefined && (s.nonce === undefined || !/^(?:[2-9]|[1-9][0-9]|100)$/.test(s.uses))) {
         return 'malformed_token';
     }
     s.expires = parseSeconds(s.exp);
@@ -477,12 +482,17 @@ function checked(v, app) {
 }
 
 // token/message.rs write_message: `tsl-v1`, then each field as a 4-byte big-endian length and
-// its bytes; fields 10 and 11 only with a version, group or session, 12 only with a session.
+// its bytes; past the ninth, 10 and 11 when any later field is there, then 12 (session),
+// 13 (client networks), 14 (download name), 15 (content type), 16 (uses) up to the last one
+// present.
 // The message as a byte string; `tag` hands it to the MAC.
 function message(c) {
     var fields = [c.kid, c.method, c.scope, c.path, c.query, opt(c.nbf), c.exp, opt(c.nonce), opt(c.max)];
-    if (c.ver !== undefined || c.grp !== undefined || c.session !== undefined) fields.push(opt(c.ver), opt(c.grp));
-    if (c.session !== undefined) fields.push(c.session);
+    var later = [c.session, c.ip, c.cd, c.ct, c.uses];
+    var count = 0;
+    for (var at = 0; at < later.length; at++) if (later[at] !== undefined) count = at + 1;
+    if (c.ver !== undefined || c.grp !== undefined || count > 0) fields.push(opt(c.ver), opt(c.grp));
+    for (var j = 0; j < count; j++) fields.push(opt(later[j]));
     var out = 'tsl-v1';
     for (var i = 0; i < fields.length; i++) {
         var n = fields[i].length;
@@ -538,12 +548,16 @@ function decodeCanonical(canonical) {
 // verify/native.rs admit: a link for this very path.
 function admitPath(path, s, method) {
     var c = {kid: s.kid, method: s.method, scope: 'path', path: decodeCanonical(path), query: s.app, nbf: s.nbf,
-        exp: s.exp, nonce: s.nonce, max: s.max, ver: s.ver, grp: s.grp};
+        exp: s.exp, nonce: s.nonce, max: s.max, ver: s.ver, grp: s.grp, ip: s.ip, cd: s.cd, ct: s.ct,
+        uses: s.uses};
     var outcome = verify(c, s.sig, s.expires, s.notBefore, method);
     if (!passed(outcome)) return outcome;
-    // What the store or the response settles; HEAD on a one-time GET link uses nothing up.
+    // What the store, the client's address or the response settles; HEAD on a one-time GET
+    // link uses nothing up.
     var consumes = s.nonce !== undefined && outcome === 'own';
-    if (consumes || s.max !== undefined || s.ver !== undefined || s.grp !== undefined) return 'defer';
+    var deferred = s.max !== undefined || s.ver !== undefined || s.grp !== undefined || s.ip !== undefined
+        || s.cd !== undefined || s.ct !== undefined;
+    if (consumes || deferred) return 'defer';
     return {serve: path};
 }
 
@@ -551,14 +565,14 @@ function admitPath(path, s, method) {
 function admitQueryFolder(path, s, method) {
     var folder = decode(s.prefix)[0];
     if (!validUtf8(folder) || folder[0] !== '/' || folder[folder.length - 1] !== '/') return 'malformed_token';
-    if (s.nonce !== undefined || s.max !== undefined || s.method !== 'GET') return 'malformed_token';
-    var c = {kid: s.kid, method: 'GET', scope: 'prefix', path: folder, query: '', nbf: s.nbf, exp: s.exp,
-        ver: s.ver, grp: s.grp};
-    var outcome = verify(c, s.sig, s.expires, s.notBefore, method);
+    // A GET link with an expiry and nothing else: the layer refuses every other field.
+    if (s.nbf !== undefined || s.nonce !== undefined || s.max !== undefined || s.ver !== undefined
+        || s.grp !== undefined || s.ip !== undefined || s.cd !== undefined || s.ct !== undefined
+        || s.uses !== undefined || s.method !== 'GET') return 'malformed_token';
+    var c = {kid: s.kid, method: 'GET', scope: 'prefix', path: folder, query: '', exp: s.exp};
+    var outcome = verify(c, s.sig, s.expires, undefined, method);
     if (!passed(outcome)) return outcome;
     if (decodeCanonical(path).substring(0, folder.length) !== folder) return 'outside_scope';
-    // The layer signs these but checks neither for a folder in the query; its answer is final.
-    if (s.ver !== undefined || s.grp !== undefined) return 'defer';
     return {serve: path};
 }
 
@@ -576,7 +590,7 @@ function pathTokenAt(path) {
 
 // verify/folder.rs admit_path_token: `/folder/sl_t~<key id>~<expiry>[~<session>]~<sig>/rest`
 // admits `/folder/rest`, which is what is served.
-function admitPathToken(path, at, method) {
+function admitPathToken(path, query, at, method) {
     var parts = path.substring(at[0] + MARKER.length, at[1]).split('~');
     var session;
     if (parts.length === 4) {
@@ -587,11 +601,16 @@ function admitPathToken(path, at, method) {
     }
     var expires = parseSeconds(parts[1]);
     if (!isKeyId(parts[0]) || !isSignatureLen(parts[2].length) || expires < 0) return 'malformed_token';
+    // A token stands alone: signing parameters beside it, or a second token, are refused.
+    var rest = path.substring(0, at[0]) + path.substring(at[1]).replace(/^\/+/, '');
+    if (pathTokenAt(rest) !== null || (query !== '' && query.split('&').some(function (pair) {
+        return isReserved(pairName(pair));
+    }))) return 'malformed_token';
     var c = {kid: parts[0], method: 'GET', scope: 'prefix', path: decodeCanonical(path.substring(0, at[0])),
         query: '', exp: parts[1], session: session};
     var outcome = verify(c, parts[2], expires, undefined, method);
     if (!passed(outcome)) return outcome;
-    var inner = route(path.substring(0, at[0]) + path.substring(at[1]).replace(/^\/+/, ''));
+    var inner = route(rest);
     if (inner === AMBIGUOUS || inner === MALFORMED) return 'malformed_path';
     // A session link's answer must carry the cookie it is exchanged for: the application's.
     if (session !== undefined) return 'defer';
@@ -600,7 +619,7 @@ function admitPathToken(path, at, method) {
 
 // verify/mod.rs admit_link.
 function admitLink(path, query, method, tokenAt) {
-    if (tokenAt !== null) return admitPathToken(path, tokenAt, method);
+    if (tokenAt !== null) return admitPathToken(path, query, tokenAt, method);
     var signed = parseQuery(query);
     if (typeof signed === 'string') return signed;
     return signed.prefix !== undefined ? admitQueryFolder(path, signed, method) : admitPath(path, signed, method);

@@ -7,9 +7,11 @@ use std::task::{ready, Context, Poll};
 
 use http::header::{
     CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LOCATION, ETAG, LAST_MODIFIED, LOCATION,
-    REFERRER_POLICY, SET_COOKIE,
+    REFERRER_POLICY,
 };
 use http::{HeaderValue, Request, Response};
+
+use crate::verify::OnSuccess;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
@@ -41,8 +43,8 @@ pin_project! {
             // `Cache-Control` for a response through a valid link; `None` when public.
             private: Option<HeaderValue>,
             version: Option<Box<VersionCheck<ResBody>>>,
-            // A folder session cookie, for a successful answer.
-            set_cookie: Option<HeaderValue>,
+            // Headers for a successful answer (a session cookie, a signed download name).
+            on_success: Option<Box<OnSuccess>>,
             // An opaque link's answer to a redirect (built up front); `None` for other links.
             conceal: Option<Box<Response<ResBody>>>,
             // A one-time use this request recorded, given back if the service fails it.
@@ -145,6 +147,7 @@ pub(crate) struct OneTimeCall<S, ReqBody, ResBody, R> {
     pub(crate) admit_repeat_from: Option<u64>,
     pub(crate) version: Option<Box<VersionCheck<ResBody>>>,
     pub(crate) conceal: Option<Box<Response<ResBody>>>,
+    pub(crate) on_success: Option<Box<OnSuccess>>,
     pub(crate) give_back: Option<Box<GiveBack>>,
 }
 
@@ -164,7 +167,7 @@ where
                 future,
                 private,
                 version,
-                set_cookie: None,
+                on_success: None,
                 conceal: None,
                 give_back: None,
             },
@@ -187,10 +190,10 @@ where
         self
     }
 
-    /// Sets `cookie` on the inner service's answer when it succeeds.
-    pub(crate) fn with_set_cookie(mut self, cookie: Option<HeaderValue>) -> Self {
-        if let Kind::Inner { set_cookie, .. } = &mut self.kind {
-            *set_cookie = cookie;
+    /// Sets `headers` on the inner service's answer when it succeeds.
+    pub(crate) fn with_on_success(mut self, headers: Option<Box<OnSuccess>>) -> Self {
+        if let Kind::Inner { on_success, .. } = &mut self.kind {
+            *on_success = headers;
         }
         self
     }
@@ -229,7 +232,7 @@ where
                     future,
                     private,
                     version,
-                    set_cookie,
+                    on_success,
                     conceal,
                     give_back,
                 } => {
@@ -251,10 +254,9 @@ where
                     if let Some(redirected) = conceal.take() {
                         response = concealed(response, *redirected);
                     }
-                    if let Some(cookie) = set_cookie.take() {
-                        if response.status().is_success() {
-                            response.headers_mut().append(SET_COOKIE, cookie);
-                        }
+                    // After concealment: a download name the link signed names no hidden target.
+                    if let Some(headers) = on_success.take() {
+                        headers.apply(&mut response);
                     }
                     if let Some(cache_control) = private.take() {
                         mark_private(&mut response, cache_control);
@@ -287,6 +289,7 @@ where
                         stealth,
                         version,
                         conceal,
+                        on_success,
                         give_back,
                         ..
                     } = *waiting;
@@ -308,7 +311,7 @@ where
                         future,
                         private: Some(HeaderValue::from_static("private")),
                         version,
-                        set_cookie: None,
+                        on_success,
                         conceal,
                         give_back: give_back.filter(|_| recorded),
                     });

@@ -2,6 +2,12 @@
 //! on (whether its group is revoked, then its one-time use), what that answer means, and how a
 //! use the application failed is given back.
 
+use std::borrow::Cow;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use http::header::{IF_RANGE, RANGE};
@@ -28,6 +34,8 @@ pub(crate) struct GiveBack {
     store: Arc<dyn NonceStore>,
     nonce: Box<str>,
     attempt: Attempt,
+    /// For a link of several uses: which one this request took, once the store said.
+    slot: Option<Arc<AtomicU32>>,
 }
 
 impl GiveBack {
@@ -36,13 +44,16 @@ impl GiveBack {
             store: store.clone(),
             nonce: nonce.into(),
             attempt,
+            slot: None,
         })
     }
 
     /// Gives the use back without waiting: the failed answer goes out now (see
     /// [`NonceStore::release`]).
     pub(crate) fn release(self) {
-        let mut released = self.store.release(&self.nonce, self.attempt);
+        let slot = self.slot.map_or(0, |slot| slot.load(Ordering::Acquire));
+        let key = slot_key(&self.nonce, slot);
+        let mut released = self.store.release(&key, self.attempt);
         if released.take_ready().is_none() {
             run_detached(released);
         }
@@ -64,16 +75,92 @@ fn run_detached(future: StoreFuture<()>) {
 }
 
 /// What the store must answer before the request goes on: whether the link's group is revoked,
-/// then the one-time use to record; `None` when the link needs neither.
+/// then the one-time use to record; `None` when the link needs neither. `resumed` says whether
+/// the request continues a download (asked only of links with several uses).
 pub(super) fn store_gate(
     settings: &Settings,
     group: Option<&str>,
     consume: Option<OneTimeUse<'_>>,
+    resumed: impl FnOnce() -> bool,
 ) -> Option<StoreGate> {
     match (group, consume) {
         (None, None) => None,
+        (group, Some(use_)) if use_.uses > 1 => {
+            Some(several_uses_gate(settings, group, use_, resumed()))
+        }
         (None, Some(use_)) => Some(one_time_gate(settings, use_)),
         (Some(group), consume) => Some(revocation_gate(settings, group, consume)),
+    }
+}
+
+/// The nonce that records use `slot` of a link: the link's own for the first, then one
+/// derived from it (the first 16 bytes of SHA-256 over a label, the nonce and the slot number,
+/// in base64url), so every store sees nonces of the one shape it knows.
+fn slot_key(nonce: &str, slot: u32) -> Cow<'_, str> {
+    if slot == 0 {
+        return Cow::Borrowed(nonce);
+    }
+    let digest = Sha256::new()
+        .chain_update(b"tower-secure-link use\0")
+        .chain_update(nonce.as_bytes())
+        .chain_update(slot.to_be_bytes())
+        .finalize();
+    Cow::Owned(URL_SAFE_NO_PAD.encode(&digest[..16]))
+}
+
+/// A link of `uses.uses` uses: its uses are that many one-time nonces, tried in order until
+/// one is free, so each keeps every one-time guarantee (atomic across the fleet, given back
+/// alone, the store's answer on its own clock). A resumed download stops at the first use
+/// made inside the resume window instead, and reuses it.
+fn several_uses_gate(
+    settings: &Settings,
+    group: Option<&str>,
+    use_: OneTimeUse<'_>,
+    resumed: bool,
+) -> StoreGate {
+    let store = settings.nonce_store.clone();
+    let attempt = Attempt::fresh();
+    let slot = Arc::new(AtomicU32::new(0));
+    let give_back = Box::new(GiveBack {
+        store: store.clone(),
+        nonce: use_.nonce.as_ref().into(),
+        attempt,
+        slot: Some(slot.clone()),
+    });
+    let resume_from = settings
+        .resume_window
+        .filter(|_| resumed)
+        .map(|window| use_.now.saturating_sub(window));
+    let group = group.map(str::to_owned);
+    let (nonce, now, keep_for, uses) =
+        (use_.nonce.into_owned(), use_.now, use_.keep_for, use_.uses);
+    let answer = StoreFuture::pending(async move {
+        if let Some(group) = group {
+            if store.is_revoked(&group, now).await? {
+                return Ok(Gate::Revoked);
+            }
+        }
+        let mut last = Use::Repeated { first_used_at: 0 };
+        for k in 0..uses {
+            slot.store(k, Ordering::Release);
+            let key = slot_key(&nonce, k);
+            last = store.consume_attempt(&key, now, keep_for, attempt).await?;
+            match last {
+                Use::First => break,
+                Use::Repeated { first_used_at }
+                    if resume_from.is_some_and(|from| first_used_at >= from) =>
+                {
+                    break
+                }
+                Use::Repeated { .. } => {}
+            }
+        }
+        Ok(Gate::Used(last))
+    });
+    StoreGate {
+        answer,
+        now,
+        give_back: Some(give_back),
     }
 }
 

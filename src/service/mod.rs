@@ -18,7 +18,7 @@ use crate::mount::Verified;
 use crate::rejection::{refuse, DefaultRejectionResponse, RejectionKind, RejectionResponse};
 use crate::signer::UrlSigner;
 use crate::upload::UploadLimit;
-use crate::verify::{self, Conditions, Verdict};
+use crate::verify::{self, Conditions, OnSuccess, Verdict};
 
 mod future;
 mod gate;
@@ -45,7 +45,7 @@ struct Passage<ResBody> {
     max_body: Option<u64>,
     cache_for: Option<u64>,
     version: Option<Box<VersionCheck<ResBody>>>,
-    set_cookie: Option<HeaderValue>,
+    on_success: Option<Box<OnSuccess>>,
     conceal: Option<Box<Response<ResBody>>>,
     /// The store's answer to wait for, the time the link was checked at, and the give-back.
     gate: Option<gate::StoreGate>,
@@ -127,7 +127,7 @@ impl<S, R> SecureLink<S, R> {
             cache_for,
             version,
             group,
-            set_cookie,
+            on_success,
             conceal,
         } = conditions;
         let conceal = conceal.then(|| Box::new(self.reject(RejectionKind::OpaqueRedirect)));
@@ -142,14 +142,16 @@ impl<S, R> SecureLink<S, R> {
             return Err(kind);
         }
         // Nothing refuses the request after this point, so the store is asked now.
-        let gate = gate::store_gate(settings, group.as_deref(), consume);
+        let gate = gate::store_gate(settings, group.as_deref(), consume, || {
+            gate::is_resumed_download(request)
+        });
         Ok(Some(Passage {
             signed,
             uri,
             max_body,
             cache_for,
             version,
-            set_cookie,
+            on_success,
             conceal,
             gate,
         }))
@@ -245,7 +247,7 @@ impl<S, R> SecureLink<S, R> {
                 .signed
                 .then(|| private_cache_control(settings.private_cache, passage.cache_for));
             return ResponseFuture::inner(self.inner.call(request), private, passage.version)
-                .with_set_cookie(passage.set_cookie)
+                .with_on_success(passage.on_success)
                 .with_concealment(passage.conceal);
         };
         let admit_repeat_from = settings
@@ -262,6 +264,7 @@ impl<S, R> SecureLink<S, R> {
                     let private = HeaderValue::from_static("private");
                     ResponseFuture::inner(self.inner.call(request), Some(private), passage.version)
                         .with_concealment(passage.conceal)
+                        .with_on_success(passage.on_success)
                         .with_give_back(give_back)
                 }
                 Err(kind) => ResponseFuture::rejected(self.reject(kind)),
@@ -280,6 +283,7 @@ impl<S, R> SecureLink<S, R> {
             admit_repeat_from,
             version: passage.version,
             conceal: passage.conceal,
+            on_success: passage.on_success,
             give_back,
         })
     }

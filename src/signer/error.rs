@@ -6,6 +6,8 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignError {
     kind: SignErrorKind,
+    /// The query parameter at fault, when one is.
+    parameter: Option<Box<str>>,
 }
 
 /// The reasons minting can fail.
@@ -18,6 +20,11 @@ pub enum SignErrorKind {
     InvalidTarget,
     /// The target's query already uses a name with the reserved prefix.
     ReservedParameter,
+    /// The target's query holds a parameter the layer ignores
+    /// ([`with_ignored_params`](crate::SecureLinkLayer::with_ignored_params)): verifying skips
+    /// it and the inner service never sees it, so the link could not carry it.
+    /// [`SignError::parameter`] names it.
+    IgnoredParameter,
     /// The link would live longer than the maximum lifetime.
     LifetimeTooLong,
     /// The not-before time is after the expiry, a folder link's cookie session is under one
@@ -57,6 +64,17 @@ pub enum SignErrorKind {
     /// An opaque link, or a folder link in its path-segment form, for a target the layer
     /// treats as public: the layer would pass the request on without opening the link.
     NotPrivate,
+    /// A client network is not an IP address or `address/length` CIDR block, has bits set
+    /// past its length, is an IPv4-mapped IPv6 form, or is one more than 16.
+    InvalidClientIp,
+    /// A download name is empty, longer than 255 bytes, `.` or `..`, or holds a control
+    /// character, `/`, `\` or a bidirectional control.
+    InvalidFileName,
+    /// A content type is not `type/subtype` with optional `; name=value` parameters of token
+    /// characters, or is longer than 127 bytes.
+    InvalidContentType,
+    /// A link's number of uses is 0 or more than 100.
+    InvalidUses,
     /// The link would be longer than a request target can be (65,534 bytes, what the `http`
     /// crate's `Uri` holds).
     TooLong,
@@ -64,17 +82,42 @@ pub enum SignErrorKind {
 
 impl SignError {
     pub(crate) fn new(kind: SignErrorKind) -> Self {
-        Self { kind }
+        Self {
+            kind,
+            parameter: None,
+        }
+    }
+
+    /// An [`IgnoredParameter`](SignErrorKind::IgnoredParameter) error naming `name`.
+    pub(crate) fn ignored(name: &str) -> Self {
+        Self {
+            kind: SignErrorKind::IgnoredParameter,
+            parameter: Some(name.into()),
+        }
     }
 
     /// Why minting failed.
     pub fn kind(&self) -> SignErrorKind {
         self.kind
     }
+
+    /// The name of the query parameter that made minting fail, as the target spells it (for
+    /// [`SignErrorKind::IgnoredParameter`]).
+    pub fn parameter(&self) -> Option<&str> {
+        self.parameter.as_deref()
+    }
 }
 
 impl fmt::Display for SignError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let (SignErrorKind::IgnoredParameter, Some(name)) = (self.kind, &self.parameter) {
+            return write!(
+                f,
+                "the target's query holds {name:?}, a parameter the layer ignores: verifying \
+                 skips it and the inner service never sees it, so the link cannot carry it; \
+                 drop it from the target or stop ignoring it"
+            );
+        }
         f.write_str(match self.kind {
             SignErrorKind::InvalidTarget => {
                 "the target path must start with '/' and hold no bad escape, NUL, invalid UTF-8, \
@@ -83,6 +126,9 @@ impl fmt::Display for SignError {
             }
             SignErrorKind::ReservedParameter => {
                 "the target's query already holds a parameter with the reserved signing prefix"
+            }
+            SignErrorKind::IgnoredParameter => {
+                "the target's query holds a parameter the layer ignores when it verifies"
             }
             SignErrorKind::LifetimeTooLong => "the link would outlive the maximum lifetime",
             SignErrorKind::InvalidTimes => {
@@ -129,6 +175,20 @@ impl fmt::Display for SignError {
                  opening the link: opaque links and folder links in the path need a target \
                  under a private prefix (use a plain link, or the folder link's query form)"
             }
+            SignErrorKind::InvalidClientIp => {
+                "a client network must be an IP address or a CIDR block with no bits set past \
+                 its length (203.0.113.0/24, 2001:db8::/32; write IPv4 addresses in IPv4 form), \
+                 at most 16 per link"
+            }
+            SignErrorKind::InvalidFileName => {
+                "a download name must be 1 to 255 bytes with no control character, '/', '\\' or \
+                 bidirectional control, and not '.' or '..' (quotes, ';' and non-ASCII are fine)"
+            }
+            SignErrorKind::InvalidContentType => {
+                "a content type must be type/subtype with optional '; name=value' parameters of \
+                 token characters (no quotes, no spaces inside), at most 127 bytes"
+            }
+            SignErrorKind::InvalidUses => "a link may have 1 to 100 uses",
             SignErrorKind::TooLong => {
                 "the link would be too long for a request target (at most 65534 bytes): sign a \
                  shorter path or query"

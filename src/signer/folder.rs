@@ -164,6 +164,10 @@ impl FolderLinkBuilder<'_> {
             version: None,
             group: None,
             session: session.map(|seconds| session_text.text(seconds)),
+            client_ip: None,
+            disposition: None,
+            content_type: None,
+            uses: None,
         };
         let signature = key
             .sign(&claims)

@@ -14,10 +14,13 @@ use super::{fail, SignError, SignErrorKind, UrlSigner};
 use crate::config::{Scheme, Settings};
 use crate::key::Keyring;
 use crate::path::{canonical_for_minting, decode_canonical, Route};
+use crate::token::overrides::{
+    content_type_value, disposition_value, is_content_type, is_file_name, Presentation,
+};
 use crate::token::path_token_position;
 use crate::token::{
     append_signing_params, is_group, is_method_scope, signing_params_len, AppQuery, Claims,
-    Decimal, Scope, DEFAULT_METHOD, NONCE_LEN,
+    Decimal, Network, Scope, DEFAULT_METHOD, MAX_NETWORKS, MAX_USES, NONCE_LEN,
 };
 
 /// The largest number a link carries: verifiers read seconds and byte counts as signed 64-bit
@@ -95,6 +98,14 @@ pub struct LinkBuilder<'a> {
     /// (reported when the link is minted, like every other refusal).
     pub(super) version: Option<Result<String, SignErrorKind>>,
     pub(super) group: Option<&'a str>,
+    /// The client networks asked for, as given (checked when the link is minted).
+    pub(super) networks: Vec<&'a str>,
+    /// The name the response is saved or shown as.
+    pub(super) disposition: Option<(Presentation, &'a str)>,
+    /// The response's content type.
+    pub(super) content_type: Option<&'a str>,
+    /// How many uses a one-time link has (`Some(1)` is `one_time`).
+    pub(super) uses: Option<u32>,
     pub(super) opaque: bool,
 }
 
@@ -107,11 +118,15 @@ impl<'a> LinkBuilder<'a> {
             expiry: Expiry::Default,
             not_before: None,
             client_ip: None,
+            disposition: None,
+            content_type: None,
+            uses: None,
             one_time: false,
             max_body: None,
             window: None,
             version: None,
             group: None,
+            networks: Vec::new(),
             opaque: false,
         }
     }
@@ -143,14 +158,19 @@ impl<'a> LinkBuilder<'a> {
     /// validator, its `ETag` or `Last-Modified` header value exactly (see [`file_version`](super::file_version) for
     /// a file served by tower-http's `ServeDir`, which also binds the file's size). When the
     /// resource changes, the layer answers 410 (`version_changed`) instead of the new content.
-    /// GET links only; a validator is 1 to 192 bytes that a header value can hold (minting
-    /// refuses others with [`SignErrorKind::InvalidVersion`]).
+    /// GET links only; a validator is 1 to 192 bytes that a header value can hold, neither
+    /// starting nor ending with a space or tab (minting refuses others with
+    /// [`SignErrorKind::InvalidVersion`]).
     pub fn version(mut self, validator: &str) -> Self {
         let bytes = validator.as_bytes();
-        // The bytes `http::HeaderValue` accepts: a validator outside them matches no response.
+        // The bytes `http::HeaderValue` accepts, and no white space at either end (HTTP parsers
+        // trim it from header values): a validator outside them matches no response.
+        let blank = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t'));
         let header_safe = bytes
             .iter()
-            .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f));
+            .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+            && !blank(bytes.first())
+            && !blank(bytes.last());
         self.version = Some(
             if (1..=MAX_VERSION_LEN).contains(&bytes.len()) && header_safe {
                 Ok(URL_SAFE_NO_PAD.encode(bytes))
@@ -192,6 +212,90 @@ impl<'a> LinkBuilder<'a> {
         self
     }
 
+    /// Binds the link to a client network: an IPv4 or IPv6 address (that host alone) or a CIDR
+    /// block such as `203.0.113.0/24` or `2001:db8::/32`. Call it again for more networks (at
+    /// most 16); the link then works from any of them, and elsewhere the layer answers 403
+    /// (`ip_not_allowed`). The layer reads the client's address from the connection, or from
+    /// `X-Forwarded-For` when the connection comes from a
+    /// [trusted proxy](crate::SecureLinkLayer::with_trusted_proxies). A block with bits set
+    /// past its length (`203.0.113.7/24`) or an IPv4-mapped IPv6 form is refused
+    /// ([`SignErrorKind::InvalidClientIp`]).
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use http::{Method, Request};
+    /// use tower_secure_link::{Key, RejectionKind, SecureLinkLayer};
+    ///
+    /// let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap());
+    /// let link = layer.signer().link("/report.pdf").client_ip("203.0.113.0/24")
+    ///     .client_ip("2001:db8::/32").to_target().unwrap();
+    /// let from = |peer: &str| {
+    ///     let mut request = Request::get(link.as_str()).body(()).unwrap();
+    ///     // What a server puts there (axum users: see `with_client_addr`).
+    ///     request.extensions_mut().insert(peer.parse::<SocketAddr>().unwrap());
+    ///     layer.check_request(&request).map(|_| ()).map_err(|r| r.kind())
+    /// };
+    /// assert_eq!(from("203.0.113.9:50000"), Ok(()));
+    /// assert_eq!(from("[2001:db8::7]:443"), Ok(()));
+    /// assert_eq!(from("198.51.100.1:50000"), Err(RejectionKind::IpNotAllowed));
+    /// ```
+    pub fn client_ip(mut self, network: &'a str) -> Self {
+        self.networks.push(network);
+        self
+    }
+
+    /// The response through this link downloads as `name`: the layer sets
+    /// `Content-Disposition: attachment` with `name` in the RFC 6266 form every browser reads
+    /// (an ASCII `filename` and, for other names, `filename*=UTF-8''...`), replacing what the
+    /// service sent, also on an X-Accel-Redirect answer (nginx keeps the header). The name is
+    /// signed. Names with a control character, `/`, `\`, a bidirectional control, or `.`/`..`
+    /// alone are refused ([`SignErrorKind::InvalidFileName`]); quotes, `;` and non-ASCII are
+    /// written escaped.
+    ///
+    /// ```
+    /// use http::{Request, Response};
+    /// use tower::{service_fn, ServiceExt};
+    /// use tower_secure_link::{Key, SecureLinkLayer};
+    ///
+    /// # tokio_test_block_on(async {
+    /// let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap());
+    /// let link = layer.signer().link("/files/7f3a.bin").download_as("Q3 report é.pdf")
+    ///     .content_type("application/pdf").to_target().unwrap();
+    /// let files = service_fn(|_: Request<String>| async {
+    ///     Ok::<_, std::convert::Infallible>(Response::new(String::from("%PDF-")))
+    /// });
+    /// let service = tower::Layer::layer(&layer, files);
+    /// let response = service.oneshot(Request::get(link).body(String::new()).unwrap()).await.unwrap();
+    /// assert_eq!(
+    ///     response.headers()["content-disposition"],
+    ///     "attachment; filename=\"Q3 report _.pdf\"; filename*=UTF-8''Q3%20report%20%C3%A9.pdf"
+    /// );
+    /// assert_eq!(response.headers()["content-type"], "application/pdf");
+    /// # });
+    /// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    /// # }
+    /// ```
+    pub fn download_as(mut self, name: &'a str) -> Self {
+        self.disposition = Some((Presentation::Attachment, name));
+        self
+    }
+
+    /// As [`download_as`](Self::download_as), but the browser shows the response
+    /// (`Content-Disposition: inline`) and uses `name` when the user saves it.
+    pub fn inline_as(mut self, name: &'a str) -> Self {
+        self.disposition = Some((Presentation::Inline, name));
+        self
+    }
+
+    /// The response through this link has this `Content-Type` (signed), replacing what the
+    /// service sent: `type/subtype` with optional `; name=value` parameters of token
+    /// characters, at most 127 bytes (others: [`SignErrorKind::InvalidContentType`]).
+    pub fn content_type(mut self, content_type: &'a str) -> Self {
+        self.content_type = Some(content_type);
+        self
+    }
+
     /// The method the link is for (GET by default; a GET link also allows HEAD).
     pub fn method(mut self, method: Method) -> Self {
         self.method = method;
@@ -220,6 +324,40 @@ impl<'a> LinkBuilder<'a> {
     /// [`one_time`](crate::one_time)). Each call to `to_target` mints a new nonce.
     pub fn one_time(mut self) -> Self {
         self.one_time = true;
+        self
+    }
+
+    /// The link is admitted exactly `uses` times across every server sharing the nonce store
+    /// (1 to 100; `uses(1)` is [`one_time`](Self::one_time)), then answers 410
+    /// (`already_used`). Each use is a one-time use with all its guarantees (a use the
+    /// application fails with a 5xx is given back; HEAD on a GET link uses nothing; a resumed
+    /// download inside the resume window reuses a recent use). The request that finds use `k`
+    /// asks the store up to `k` times, which is why the count is capped.
+    ///
+    /// ```
+    /// use tower::{service_fn, ServiceExt};
+    /// use tower_secure_link::{Key, SecureLinkLayer};
+    ///
+    /// # tokio_test_block_on(async {
+    /// let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap());
+    /// let link = layer.signer().link("/report.pdf").uses(3).to_target().unwrap();
+    /// let service = tower::Layer::layer(&layer, service_fn(|_: http::Request<String>| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// }));
+    /// let mut statuses = Vec::new();
+    /// for _ in 0..4 {
+    ///     let request = http::Request::get(link.as_str()).body(String::new()).unwrap();
+    ///     statuses.push(service.clone().oneshot(request).await.unwrap().status().as_u16());
+    /// }
+    /// assert_eq!(statuses, [200, 200, 200, 410]);
+    /// # });
+    /// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    /// # }
+    /// ```
+    pub fn uses(mut self, uses: u32) -> Self {
+        self.one_time = true;
+        self.uses = Some(uses);
         self
     }
 
@@ -273,6 +411,10 @@ impl<'a> LinkBuilder<'a> {
         {
             return Err(fail(SignErrorKind::ReservedParameter));
         }
+        // Verifying would skip it: the link would not bind the value the application reads.
+        if let Some(name) = settings.names.ignored.first_in(&query) {
+            return Err(SignError::ignored(name));
+        }
         let private = classify_target(settings, &path, self.opaque)?;
         if self.opaque && !private {
             return Err(fail(SignErrorKind::NotPrivate));
@@ -315,6 +457,14 @@ impl<'a> LinkBuilder<'a> {
         if self.max_body.is_some_and(|limit| limit > MAX_NUMBER) {
             return Err(fail(SignErrorKind::OutOfRange));
         }
+        let networks = self.networks_text()?;
+        let (disposition, content_type) = self.overrides()?;
+        let mut uses_text = Decimal::default();
+        let uses = match self.uses {
+            None | Some(1) => None,
+            Some(uses) if (2..=MAX_USES).contains(&uses) => Some(uses_text.text(u64::from(uses))),
+            Some(_) => return Err(fail(SignErrorKind::InvalidUses)),
+        };
 
         let expires = self.expiry.native_expiry(settings, self.window)?;
         // The expiry is at most `MAX_NUMBER`, so this also keeps not-before within range.
@@ -346,6 +496,10 @@ impl<'a> LinkBuilder<'a> {
             version,
             group: self.group,
             session: None,
+            client_ip: networks.as_deref(),
+            disposition: disposition.as_deref(),
+            content_type: content_type.as_deref(),
+            uses,
         };
         if self.opaque {
             return opaque_link(settings, key, target, &claims);
@@ -356,6 +510,47 @@ impl<'a> LinkBuilder<'a> {
         let mut link = target.start(signing_params_len(&settings.names, &claims, &signature));
         append_signing_params(&mut link, &settings.names, &claims, &signature);
         Ok(link)
+    }
+}
+
+impl LinkBuilder<'_> {
+    /// The `sl_cd` and `sl_ct` values asked for.
+    fn overrides(&self) -> Result<(Option<String>, Option<String>), SignError> {
+        let disposition = match self.disposition {
+            Some((_, name)) if !is_file_name(name) => {
+                return Err(fail(SignErrorKind::InvalidFileName))
+            }
+            Some((presentation, name)) => Some(disposition_value(presentation, name)),
+            None => None,
+        };
+        let content_type = match self.content_type {
+            Some(text) if !is_content_type(text) => {
+                return Err(fail(SignErrorKind::InvalidContentType))
+            }
+            Some(text) => Some(content_type_value(text)),
+            None => None,
+        };
+        Ok((disposition, content_type))
+    }
+
+    /// The canonical `sl_ip` value of the networks asked for (`None` when none were).
+    fn networks_text(&self) -> Result<Option<String>, SignError> {
+        if self.networks.is_empty() {
+            return Ok(None);
+        }
+        if self.networks.len() > MAX_NETWORKS {
+            return Err(fail(SignErrorKind::InvalidClientIp));
+        }
+        let mut text = String::new();
+        for network in &self.networks {
+            let network =
+                Network::parse(network).map_err(|_| fail(SignErrorKind::InvalidClientIp))?;
+            if !text.is_empty() {
+                text.push(',');
+            }
+            text.push_str(&network.to_string());
+        }
+        Ok(Some(text))
     }
 }
 

@@ -80,10 +80,13 @@ impl LinkBuilder<'_> {
             || self.max_body.is_some()
             || self.version.is_some()
             || self.group.is_some()
+            || !self.networks.is_empty()
+            || self.disposition.is_some()
+            || self.content_type.is_some()
             || self.opaque
         {
-            // nginx binds no method, start time, nonce, size limit, version or group into its
-            // links, and seals none.
+            // nginx binds no method, start time, nonce, size limit, version, group or client
+            // network into its links (only `{remote_addr}`, exactly), and seals none.
             return Err(fail(SignErrorKind::NotSupportedByScheme));
         }
         if nginx.is_legacy_secret() {

@@ -55,14 +55,24 @@ pub(crate) struct Claims<'a> {
     pub(crate) group: Option<&'a str>,
     /// A folder link's cookie session, in seconds (the link is exchanged for a cookie).
     pub(crate) session: Option<&'a str>,
+    /// The client networks the link works from (the canonical `sl_ip` value).
+    pub(crate) client_ip: Option<&'a str>,
+    /// The download name and presentation (the `sl_cd` value).
+    pub(crate) disposition: Option<&'a str>,
+    /// The response's content type (the `sl_ct` value).
+    pub(crate) content_type: Option<&'a str>,
+    /// How many times a one-time link may be used, when more than once (the `sl_uses` value).
+    pub(crate) uses: Option<&'a str>,
 }
 
 /// The application's part of a query string.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum AppQuery<'a> {
-    /// Free of signing parameters: minted, or a request's query up to its signing parameters.
+    /// Free of signing parameters: minted, or a request's query up to its first signing (or
+    /// ignored) parameter.
     Plain(&'a str),
-    /// A request's query with signing parameters mixed in; they are skipped while it is read.
+    /// A request's query with signing (or ignored) parameters mixed in; they are skipped while
+    /// it is read.
     WithSigning(&'a str, &'a ParamNames),
 }
 
@@ -73,7 +83,7 @@ impl<'a> AppQuery<'a> {
             AppQuery::WithSigning(query, names) => {
                 let mut first = true;
                 for pair in query.split('&') {
-                    if names.is_reserved(pair_name(pair)) {
+                    if names.is_skipped(pair_name(pair)) {
                         continue;
                     }
                     if !first {
@@ -128,14 +138,41 @@ impl Claims<'_> {
             } else {
                 0
             }
-            + self.session.map_or(0, |session| 4 + session.len())
+            + self
+                .trailing()
+                .iter()
+                .take(self.trailing_count())
+                .map(|field| 4 + field.map_or(0, str::len))
+                .sum::<usize>()
     }
 
-    /// Links with a version, a group or a cookie session sign two more fields (and a session
-    /// a third); others keep the nine, so their messages (and signatures) are what they always
-    /// were.
+    /// Fields 12 on: session, client networks, disposition, content type, uses.
+    fn trailing(&self) -> [Option<&str>; 5] {
+        [
+            self.session,
+            self.client_ip,
+            self.disposition,
+            self.content_type,
+            self.uses,
+        ]
+    }
+
+    /// How many of the fields from 12 on are written: up to the last one present.
+    fn trailing_count(&self) -> usize {
+        let trailing = self.trailing();
+        trailing
+            .iter()
+            .rposition(Option::is_some)
+            .map_or(0, |last| last + 1)
+    }
+
+    /// Links with a version, a group, a cookie session, client networks or response overrides
+    /// sign fields past
+    /// the ninth: 10 and 11 always, then 12 on up to the last one present, empty for absent
+    /// ones before it. Others keep the nine, so their messages (and signatures) are what they
+    /// always were.
     fn has_extension(&self) -> bool {
-        self.version.is_some() || self.group.is_some() || self.session.is_some()
+        self.version.is_some() || self.group.is_some() || self.trailing_count() > 0
     }
 
     /// Feeds the canonical message, under `scheme_tag`, to `sink` piece by piece.
@@ -159,8 +196,8 @@ impl Claims<'_> {
             field(&mut sink, self.version.unwrap_or("").as_bytes());
             field(&mut sink, self.group.unwrap_or("").as_bytes());
         }
-        if let Some(session) = self.session {
-            field(&mut sink, session.as_bytes());
+        for value in self.trailing().iter().take(self.trailing_count()) {
+            field(&mut sink, value.unwrap_or("").as_bytes());
         }
     }
 

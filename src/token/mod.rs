@@ -5,8 +5,9 @@
 //! - A link is the canonical path, the application's own query (kept byte for byte), then the
 //!   signing parameters, all named with one reserved prefix (`sl_` by default):
 //!   `sl_kid` (key id), `sl_method` (only when not GET), `sl_nbf` (not before, optional),
-//!   `sl_exp` (expiry), `sl_nonce` (one-time links), `sl_max` (upload size limit, optional), and
-//!   `sl_sig` last.
+//!   `sl_exp` (expiry), `sl_nonce` (one-time links), `sl_max` (upload size limit, optional),
+//!   `sl_ver` (version), `sl_grp` (revocation group), `sl_ip` (client networks), and `sl_sig`
+//!   last.
 //! - Numbers are Unix seconds in plain decimal: digits only, no sign, no leading zero, at most
 //!   `i64::MAX`.
 //! - `sl_sig` is the 32-byte HMAC-SHA256 tag in base64url without padding (43 characters). The
@@ -23,6 +24,8 @@
 //! - A folder link signs the scope `prefix` and the folder instead of a path, binds no
 //!   application query, and travels either as `sl_prefix=<folder>` in the query or as a path
 //!   segment `sl_t~<key id>~<expiry>~<signature>` right after the folder.
+//! - Parameters the layer ignores (`with_ignored_params`, such as `utm_*`) are left out of the
+//!   application's query wherever they appear, matched by their raw name byte for byte.
 //!
 //! ```
 //! use http::{Method, StatusCode};
@@ -44,9 +47,12 @@
 #[cfg(feature = "ed25519")]
 pub(crate) mod ed25519;
 mod error;
+mod ignored;
 mod message;
 mod names;
+mod networks;
 pub(crate) mod opaque;
+pub(crate) mod overrides;
 mod path_token;
 mod query;
 mod signature;
@@ -55,12 +61,14 @@ mod syntax;
 mod tests;
 
 pub(crate) use error::TokenError;
+pub(crate) use ignored::PatternError;
 pub(crate) use message::{AppQuery, Claims, HmacSha256, Scope};
 pub(crate) use names::ParamNames;
+pub(crate) use networks::{is_networks, networks_contain, unmapped, Network, MAX_NETWORKS};
 pub(crate) use path_token::{path_token_position, tilde_fields, PathToken};
 pub(crate) use query::{append_signing_params, signing_params_len, SignedQuery};
 pub(crate) use signature::{signature_matches, SignatureText};
 pub(crate) use syntax::{
-    is_group, is_method_scope, is_valid_key_id, parse_seconds, Decimal, DEFAULT_METHOD, GROUP_RULE,
-    KEY_ID_MAX_LEN, NONCE_LEN, SEXTETS,
+    is_group, is_method_scope, is_valid_key_id, parse_seconds, parse_uses, Decimal, DEFAULT_METHOD,
+    GROUP_RULE, KEY_ID_MAX_LEN, MAX_USES, NONCE_LEN, SEXTETS,
 };

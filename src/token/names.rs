@@ -2,7 +2,10 @@
 
 use percent_encoding::percent_decode_str;
 
-/// The full names of the signing parameters for one reserved prefix.
+use super::ignored::IgnoredParams;
+
+/// The full names of the signing parameters for one reserved prefix, and the application
+/// parameters a link may gain without breaking (both are left out of the signed query).
 #[derive(Debug, Clone)]
 pub(crate) struct ParamNames {
     pub(crate) prefix: Box<str>,
@@ -14,10 +17,16 @@ pub(crate) struct ParamNames {
     pub(crate) max_body: Box<str>,
     pub(crate) version: Box<str>,
     pub(crate) group: Box<str>,
+    pub(crate) client_ip: Box<str>,
+    pub(crate) disposition: Box<str>,
+    pub(crate) content_type: Box<str>,
+    pub(crate) uses: Box<str>,
     pub(crate) prefix_scope: Box<str>,
     pub(crate) signature: Box<str>,
     /// How a path segment carrying a prefix token starts.
     pub(crate) path_token: Box<str>,
+    /// Never one of the names above: the layer refuses such patterns when it is built.
+    pub(crate) ignored: IgnoredParams,
 }
 
 impl ParamNames {
@@ -33,9 +42,14 @@ impl ParamNames {
             max_body: name("max"),
             version: name("ver"),
             group: name("grp"),
+            client_ip: name("ip"),
+            disposition: name("cd"),
+            content_type: name("ct"),
+            uses: name("uses"),
             prefix_scope: name("prefix"),
             signature: name("sig"),
             path_token: name("t~"),
+            ignored: IgnoredParams::default(),
         }
     }
 
@@ -49,6 +63,19 @@ impl ParamNames {
         starts_reserved(raw_name.as_bytes())
             || (raw_name.as_bytes().contains(&b'%')
                 && starts_reserved(&percent_decode_str(raw_name).collect::<Vec<u8>>()))
+    }
+
+    /// Whether any part of a raw query has a reserved name.
+    pub(crate) fn any_reserved(&self, query: &str) -> bool {
+        !query.is_empty()
+            && query
+                .split('&')
+                .any(|pair| self.is_reserved(pair_name(pair)))
+    }
+
+    /// Whether a raw parameter name is left out of the signed application query.
+    pub(crate) fn is_skipped(&self, raw_name: &str) -> bool {
+        self.is_reserved(raw_name) || self.ignored.matches(raw_name)
     }
 }
 

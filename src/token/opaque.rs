@@ -18,10 +18,21 @@ pub(crate) fn head(key_id: &str) -> Option<Vec<u8>> {
     Some(head)
 }
 
-/// The sealed claims of a link to `path` (canonical, escaped): nine fields, each a 2-byte
+/// The sealed claims of a link to `path` (canonical, escaped): nine fields, then client
+/// networks, download name, content type and uses up to the last one the link has, each a 2-byte
 /// big-endian length and its bytes. `None` for a field over 64 KiB.
 pub(crate) fn plaintext(claims: &Claims<'_>, path: &str) -> Option<Vec<u8>> {
     let query = claims.query.to_query();
+    let later = [
+        claims.client_ip,
+        claims.disposition,
+        claims.content_type,
+        claims.uses,
+    ];
+    let later_count = later
+        .iter()
+        .rposition(Option::is_some)
+        .map_or(0, |last| last + 1);
     let mut plaintext = Vec::new();
     for field in [
         claims.method,
@@ -33,7 +44,15 @@ pub(crate) fn plaintext(claims: &Claims<'_>, path: &str) -> Option<Vec<u8>> {
         claims.max_body.unwrap_or(""),
         claims.version.unwrap_or(""),
         claims.group.unwrap_or(""),
-    ] {
+    ]
+    .into_iter()
+    // Fields 10 to 13 up to the last one the link has, empty ones before it.
+    .chain(
+        later
+            .into_iter()
+            .take(later_count)
+            .map(|field| field.unwrap_or("")),
+    ) {
         plaintext.extend_from_slice(&u16::try_from(field.len()).ok()?.to_be_bytes());
         plaintext.extend_from_slice(field.as_bytes());
     }

@@ -58,6 +58,10 @@ impl<'a> PathToken<'a> {
             version: None,
             group: None,
             session: self.session.map(|(_, text)| text),
+            client_ip: None,
+            disposition: None,
+            content_type: None,
+            uses: None,
         }
     }
 }

@@ -3,9 +3,12 @@
 use super::error::TokenError;
 use super::message::{AppQuery, Claims, Scope};
 use super::names::ParamNames;
+use super::networks::is_networks;
+use super::overrides::{parse_content_type, parse_disposition};
 use super::signature::{is_signature_len, SignatureText, SIGNATURE_LEN};
 use super::syntax::{
-    is_group, is_method_scope, is_nonce, is_valid_key_id, is_version, parse_seconds, DEFAULT_METHOD,
+    is_group, is_method_scope, is_nonce, is_valid_key_id, is_version, parse_seconds, parse_uses,
+    DEFAULT_METHOD,
 };
 
 /// The signing parameters read from a request's query.
@@ -19,6 +22,14 @@ pub(crate) struct SignedQuery<'a> {
     pub(crate) max_body: Option<(u64, &'a str)>,
     pub(crate) version: Option<&'a str>,
     pub(crate) group: Option<&'a str>,
+    /// The client networks, canonical.
+    pub(crate) client_ip: Option<&'a str>,
+    /// The download name and presentation, as carried (checked: `overrides::parse_disposition`).
+    pub(crate) disposition: Option<&'a str>,
+    /// The content type, as carried (checked: `overrides::parse_content_type`).
+    pub(crate) content_type: Option<&'a str>,
+    /// How many uses a one-time link has, when more than one.
+    pub(crate) uses: Option<(u32, &'a str)>,
     /// The folder a prefix-scoped link grants, as the query carries it (escaped).
     pub(crate) prefix: Option<&'a str>,
     pub(crate) signature: &'a str,
@@ -36,6 +47,10 @@ enum Field {
     MaxBody,
     Version,
     Group,
+    ClientIp,
+    Disposition,
+    ContentType,
+    Uses,
     Prefix,
     Signature,
 }
@@ -55,6 +70,10 @@ impl Field {
             [b'm', b'a', b'x'] => Field::MaxBody,
             [b'v', b'e', b'r'] => Field::Version,
             [b'g', b'r', b'p'] => Field::Group,
+            [b'i', b'p'] => Field::ClientIp,
+            [b'c', b'd'] => Field::Disposition,
+            [b'c', b't'] => Field::ContentType,
+            [b'u', b's', b'e', b's'] => Field::Uses,
             [b'p', b'r', b'e', b'f', b'i', b'x'] => Field::Prefix,
             [b's', b'i', b'g'] => Field::Signature,
             _ => return None,
@@ -65,11 +84,14 @@ impl Field {
 /// The raw values of the signing parameters as one pass over the query found them.
 struct Found<'a> {
     values: [Option<&'a str>; FIELDS],
-    /// Where the first signing parameter starts.
-    first_reserved: Option<usize>,
-    /// Whether application parameters follow the first signing parameter. Links as minted
-    /// keep the application's query in one piece before the signing parameters, which lets it
-    /// be borrowed instead of rebuilt.
+    /// Whether any signing parameter is there.
+    signed: bool,
+    /// Where the first parameter left out of the application's query (a signing or an ignored
+    /// one) starts.
+    first_skipped: Option<usize>,
+    /// Whether application parameters follow the first skipped one. Links as minted keep the
+    /// application's query in one piece before the signing parameters (and ignored ones are
+    /// usually appended after them), which lets it be borrowed instead of rebuilt.
     interleaved: bool,
 }
 
@@ -77,7 +99,8 @@ impl<'a> Found<'a> {
     fn scan(query: &'a str, names: &ParamNames) -> Result<Self, TokenError> {
         let mut found = Found {
             values: [None; FIELDS],
-            first_reserved: None,
+            signed: false,
+            first_skipped: None,
             interleaved: false,
         };
         let mut start = 0;
@@ -105,10 +128,15 @@ impl<'a> Found<'a> {
             if names.is_reserved(name) {
                 return Err(TokenError::Malformed);
             }
-            self.interleaved |= self.first_reserved.is_some();
+            if names.ignored.matches(name) {
+                self.first_skipped.get_or_insert(start);
+            } else {
+                self.interleaved |= self.first_skipped.is_some();
+            }
             return Ok(name_end + position(&bytes[name_end..], |b| b == b'&') + 1);
         };
-        self.first_reserved.get_or_insert(start);
+        self.signed = true;
+        self.first_skipped.get_or_insert(start);
         if bytes.get(name_end) != Some(&b'=') {
             return Err(TokenError::Malformed);
         }
@@ -143,13 +171,13 @@ impl<'a> SignedQuery<'a> {
     /// Reads the signing parameters; `query` is the raw query string (empty when absent).
     pub(crate) fn parse(query: &'a str, names: &'a ParamNames) -> Result<Self, TokenError> {
         let found = Found::scan(query, names)?;
-        let Some(first_reserved) = found.first_reserved else {
+        let (true, Some(first_skipped)) = (found.signed, found.first_skipped) else {
             return Err(TokenError::Missing);
         };
         let app_query = if found.interleaved {
             AppQuery::WithSigning(query, names)
         } else {
-            AppQuery::Plain(&query[..first_reserved.saturating_sub(1)])
+            AppQuery::Plain(&query[..first_skipped.saturating_sub(1)])
         };
         Self::checked(found.values, app_query)
     }
@@ -159,7 +187,7 @@ impl<'a> SignedQuery<'a> {
         values: [Option<&'a str>; FIELDS],
         app_query: AppQuery<'a>,
     ) -> Result<Self, TokenError> {
-        let [key_id, method, not_before, expires, nonce, max_body, version, group, prefix, signature] =
+        let [key_id, method, not_before, expires, nonce, max_body, version, group, client_ip, disposition, content_type, uses, prefix, signature] =
             values;
         let (Some(key_id), Some(expires), Some(signature)) = (key_id, expires, signature) else {
             return Err(TokenError::Malformed);
@@ -170,8 +198,13 @@ impl<'a> SignedQuery<'a> {
             Some(_) => return Err(TokenError::Malformed),
         };
         if nonce.is_some_and(|nonce| !is_nonce(nonce))
-            || version.is_some_and(|version| !is_version(version))
+            || version.is_some_and(|version| !is_version(version) || method != DEFAULT_METHOD)
             || group.is_some_and(|group| !is_group(group))
+            || client_ip.is_some_and(|networks| !is_networks(networks))
+            || disposition.is_some_and(|value| parse_disposition(value).is_none())
+            || content_type.is_some_and(|value| parse_content_type(value).is_none())
+            // A count of uses belongs to a one-time link.
+            || (uses.is_some() && nonce.is_none())
             || !is_valid_key_id(key_id)
             || !is_signature_len(signature.len())
         {
@@ -187,6 +220,10 @@ impl<'a> SignedQuery<'a> {
             max_body: max_body.map(with_value).transpose()?,
             version,
             group,
+            client_ip,
+            disposition,
+            content_type,
+            uses: uses.map(parse_uses).transpose()?,
             prefix,
             signature,
             app_query,
@@ -213,6 +250,10 @@ impl<'a> SignedQuery<'a> {
             version: self.version,
             group: self.group,
             session: None,
+            client_ip: self.client_ip,
+            disposition: self.disposition,
+            content_type: self.content_type,
+            uses: self.uses.map(|(_, text)| text),
         }
     }
 }
@@ -254,6 +295,18 @@ pub(crate) fn append_signing_params(
     if let Some(group) = claims.group {
         param(&names.group, group);
     }
+    if let Some(networks) = claims.client_ip {
+        param(&names.client_ip, networks);
+    }
+    if let Some(disposition) = claims.disposition {
+        param(&names.disposition, disposition);
+    }
+    if let Some(content_type) = claims.content_type {
+        param(&names.content_type, content_type);
+    }
+    if let Some(uses) = claims.uses {
+        param(&names.uses, uses);
+    }
     param(&names.signature, signature.as_str());
 }
 
@@ -282,6 +335,14 @@ pub(crate) fn signing_params_len(
     }
     if let Some(group) = claims.group {
         len += 1 + names.group.len() + 1 + group.len();
+    }
+    for (name, value) in [
+        (&names.client_ip, claims.client_ip),
+        (&names.disposition, claims.disposition),
+        (&names.content_type, claims.content_type),
+        (&names.uses, claims.uses),
+    ] {
+        len += value.map_or(0, |value| 1 + name.len() + 1 + value.len());
     }
     len + 1 + names.signature.len() + 1 + signature.as_bytes().len()
 }

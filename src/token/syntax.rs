@@ -68,6 +68,20 @@ pub(crate) fn parse_seconds(text: &str) -> Result<u64, TokenError> {
     }
 }
 
+/// The most uses one link may have: each use past the first costs the store one more round
+/// trip for the request that finds it.
+pub(crate) const MAX_USES: u32 = 100;
+
+/// Reads an `sl_uses` value: canonical decimal from 2 to [`MAX_USES`] (one use is a plain
+/// one-time link, which carries no count).
+pub(crate) fn parse_uses(text: &str) -> Result<(u32, &str), TokenError> {
+    let value = parse_seconds(text)?;
+    match u32::try_from(value) {
+        Ok(uses) if (2..=MAX_USES).contains(&uses) => Ok((uses, text)),
+        _ => Err(TokenError::Malformed),
+    }
+}
+
 /// An HTTP method name as a link scope: 1 to 16 upper-case ASCII letters.
 pub(crate) fn is_method_scope(method: &str) -> bool {
     (1..=16).contains(&method.len()) && method.bytes().all(|b| b.is_ascii_uppercase())

@@ -105,6 +105,8 @@ fn signing_parameters_are_read_strictly() {
         bad("missing key id", &format!("sl_exp=1767225600&sl_sig={SIG}")),
         bad("explicit GET", &s("&sl_method=GET")),
         bad("lower-case method", &s("&sl_method=put")),
+        ok("version", &s("&sl_ver=IngiCg")),
+        bad("version on a PUT link", &s("&sl_method=PUT&sl_ver=IngiCg")),
         bad(
             "empty key id",
             &format!("sl_kid=&sl_exp=1767225600&sl_sig={SIG}"),
@@ -198,6 +200,10 @@ fn fields_cannot_bleed_into_each_other() {
         version: None,
         group: None,
         session: None,
+        client_ip: None,
+        disposition: None,
+        content_type: None,
+        uses: None,
     };
     let variants = [
         Claims {
@@ -224,6 +230,10 @@ fn fields_cannot_bleed_into_each_other() {
             version: None,
             group: None,
             session: None,
+            client_ip: None,
+            disposition: None,
+            content_type: None,
+            uses: None,
             ..base
         },
         Claims {
@@ -272,6 +282,10 @@ mod properties {
             version: None,
             group: None,
             session: None,
+            client_ip: None,
+            disposition: None,
+            content_type: None,
+            uses: None,
         }
     }
 
@@ -311,4 +325,99 @@ mod properties {
             }
         }
     }
+}
+
+#[test]
+fn client_networks_are_field_13_after_three_empty_ones() {
+    let claims = Claims {
+        key_id: "1",
+        method: "GET",
+        scope: Scope::Path,
+        path: "/a",
+        query: AppQuery::Plain(""),
+        not_before: None,
+        expires: "10",
+        nonce: None,
+        max_body: None,
+        version: None,
+        group: None,
+        session: None,
+        client_ip: Some("203.0.113.0/24"),
+        disposition: None,
+        content_type: None,
+        uses: None,
+    };
+    let mut expect = b"tsl-v1".to_vec();
+    let fields: [&[u8]; 13] = [
+        b"1",
+        b"GET",
+        b"path",
+        b"/a",
+        b"",
+        b"",
+        b"10",
+        b"",
+        b"",
+        b"",
+        b"",
+        b"",
+        b"203.0.113.0/24",
+    ];
+    for field in fields {
+        expect.extend_from_slice(&(field.len() as u32).to_be_bytes());
+        expect.extend_from_slice(field);
+    }
+    assert_eq!(claims.message(), expect);
+    let without = Claims {
+        client_ip: None,
+        disposition: None,
+        content_type: None,
+        uses: None,
+        ..claims
+    };
+    assert_eq!(
+        without.message().len(),
+        expect.len() - 4 * 4 - 14,
+        "nine fields"
+    );
+}
+
+#[test]
+fn a_content_type_alone_writes_every_later_field_before_it() {
+    let base = Claims {
+        key_id: "1",
+        method: "GET",
+        scope: Scope::Path,
+        path: "/a",
+        query: AppQuery::Plain(""),
+        not_before: None,
+        expires: "10",
+        nonce: None,
+        max_body: None,
+        version: None,
+        group: None,
+        session: None,
+        client_ip: None,
+        disposition: None,
+        content_type: None,
+        uses: None,
+    };
+    let typed = Claims {
+        content_type: Some("dGV4dC9jc3Y"),
+        ..base
+    };
+    // Nine fields, then six more: 10 to 14 empty and 15 the type.
+    assert_eq!(
+        typed.message().len(),
+        base.message().len() + 6 * 4 + "dGV4dC9jc3Y".len()
+    );
+    let named = Claims {
+        disposition: Some("dGV4dC9jc3Y"),
+        ..base
+    };
+    assert_ne!(
+        typed.message(),
+        named.message(),
+        "14 and 15 are different fields"
+    );
 }

@@ -78,6 +78,10 @@ fn claims<'a>(key_id: &'a str, folder: &'a str, expires: &'a str, host: &'a str)
         version: None,
         group: None,
         session: None,
+        client_ip: None,
+        disposition: None,
+        content_type: None,
+        uses: None,
     }
 }
 
@@ -157,7 +161,8 @@ pub(crate) fn admit<'p, 'q>(
     }
     Some(Verdict::Signed {
         path,
-        query: Cow::Borrowed(request.query),
+        // A session stands in for its folder link, so the inner service sees what it would.
+        query: settings.names.ignored.strip(request.query),
         conditions: Conditions::default(),
     })
 }

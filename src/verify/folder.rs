@@ -9,12 +9,14 @@ use percent_encoding::percent_decode_str;
 
 use super::cookie;
 use super::steps;
-use super::verdict::{Conditions, Presented, Verdict};
+use super::verdict::{Conditions, OnSuccess, Presented, Verdict};
 use crate::config::Settings;
 use crate::key::Keyring;
 use crate::path::{decode_canonical, Route};
 use crate::rejection::RejectionKind;
-use crate::token::{AppQuery, Claims, PathToken, Scope, SignedQuery, DEFAULT_METHOD};
+use crate::token::{
+    path_token_position, AppQuery, Claims, PathToken, Scope, SignedQuery, DEFAULT_METHOD,
+};
 
 /// A token segment in the path: `/folder/<token>/rest` admits `/folder/rest`.
 pub(super) fn admit_path_token<'p, 'q>(
@@ -25,6 +27,15 @@ pub(super) fn admit_path_token<'p, 'q>(
 ) -> Result<Verdict<'p, 'q>, RejectionKind> {
     let path = &presented.path;
     let token = PathToken::parse(&path[start..end], &settings.names)?;
+    // The folder without the token segment; it must still be private.
+    let inner = without_token(path, (start, end));
+    // The signer writes a path token alone: signing parameters beside it, or a second token
+    // further on, make a link it never made.
+    if settings.names.any_reserved(presented.query)
+        || path_token_position(&inner, &settings.names).is_some()
+    {
+        return Err(RejectionKind::MalformedToken);
+    }
     let folder = decode_canonical(&path[..start]);
     let claims = token.claims(&folder);
     let (_, now) = steps::verify(
@@ -35,8 +46,6 @@ pub(super) fn admit_path_token<'p, 'q>(
         (token.expires.0, None),
         presented.method,
     )?;
-    // The folder without the token segment; it must still be private.
-    let inner = without_token(path, (start, end));
     let set_cookie = token.session.and_then(|(seconds, _)| {
         let folder = (&*folder, &path[..start]);
         let request = cookie::Request::of(&presented);
@@ -47,9 +56,15 @@ pub(super) fn admit_path_token<'p, 'q>(
         // the link's base may well use them by relative URL.
         Route::Private(inner) | Route::Public(inner) => Ok(Verdict::Signed {
             path: Cow::Owned(inner.into_owned()),
-            query: Cow::Borrowed(presented.query),
+            // Nothing of the query is signed; only ignored parameters are taken out.
+            query: settings.names.ignored.strip(presented.query),
             conditions: Conditions {
-                set_cookie,
+                on_success: set_cookie.map(|cookie| {
+                    Box::new(OnSuccess {
+                        set_cookie: Some(cookie),
+                        ..OnSuccess::default()
+                    })
+                }),
                 ..cacheable_until(token.expires.0, now)
             },
         }),
@@ -76,8 +91,17 @@ pub(super) fn admit_query_token<'p, 'q>(
     if !folder.starts_with('/') || !folder.ends_with('/') {
         return Err(RejectionKind::MalformedToken);
     }
-    // Folder links are GET links with no one-time use or upload limit.
-    if signed.nonce.is_some() || signed.max_body.is_some() || signed.method != DEFAULT_METHOD {
+    // A folder link is a GET link with an expiry and nothing else (SPEC.md): a group or a
+    // version here would be signed but never enforced, so such a link is refused whole.
+    let extra = signed.not_before.is_some()
+        || signed.nonce.is_some()
+        || signed.max_body.is_some()
+        || signed.version.is_some()
+        || signed.group.is_some()
+        || signed.client_ip.is_some()
+        || signed.disposition.is_some()
+        || signed.content_type.is_some();
+    if extra || signed.method != DEFAULT_METHOD {
         return Err(RejectionKind::MalformedToken);
     }
     let claims = Claims {

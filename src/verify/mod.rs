@@ -70,7 +70,7 @@ mod verdict;
 
 use crate::token::path_token_position;
 use verdict::Presented;
-pub(crate) use verdict::{Conditions, OneTimeUse, Verdict};
+pub(crate) use verdict::{Conditions, OnSuccess, OneTimeUse, Verdict};
 
 /// Classifies a request by the path its client sent and, when it is private, verifies its
 /// link. The verdict's path is the one the inner service must see.

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use super::steps;
-use super::verdict::{Conditions, OneTimeUse, Presented, Verdict};
+use super::verdict::{Conditions, OnSuccess, OneTimeUse, Presented, Verdict};
 use crate::config::Settings;
 use crate::key::Keyring;
 use crate::one_time;
@@ -30,19 +30,25 @@ pub(super) fn admit<'p, 'q>(
         signed.times(),
         presented.method,
     )?;
+    steps::check_client(
+        settings,
+        signed.client_ip,
+        (presented.extensions, presented.headers),
+    )?;
     let conditions = Conditions {
         // HEAD on a GET link looks without using it up.
         consume: signed.nonce.filter(|_| own_method).map(|nonce| OneTimeUse {
             nonce: Cow::Borrowed(nonce),
             now,
             keep_for: one_time::keep_for(signed.expires.0, settings.leeway, now),
+            uses: signed.uses.map_or(1, |(uses, _)| uses),
         }),
         max_body: signed.max_body.map(|(limit, _)| limit),
         cache_for: (signed.nonce.is_none() && claims.method == DEFAULT_METHOD)
             .then(|| signed.expires.0.saturating_sub(now)),
         version: signed.version.map(Cow::Borrowed),
         group: signed.group.map(Cow::Borrowed),
-        set_cookie: None,
+        on_success: OnSuccess::overrides(signed.disposition, signed.content_type),
         conceal: false,
     };
     Ok(Verdict::Signed {

@@ -22,13 +22,16 @@ use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::XNonce;
 
 use super::steps;
-use super::verdict::{Conditions, OneTimeUse, Presented, Verdict};
+use super::verdict::{Conditions, OnSuccess, OneTimeUse, Presented, Verdict};
 use crate::config::Settings;
 use crate::key::{is_valid_key_id, Keyring};
 use crate::one_time;
 use crate::path::Route;
 use crate::rejection::RejectionKind;
-use crate::token::{is_group, is_method_scope, parse_seconds, DEFAULT_METHOD};
+use crate::token::overrides::{parse_content_type, parse_disposition};
+use crate::token::{
+    is_group, is_method_scope, is_networks, parse_seconds, parse_uses, DEFAULT_METHOD,
+};
 
 use crate::token::opaque::{AD_TAG, FORMAT_VERSION, NONCE_LEN};
 
@@ -39,8 +42,10 @@ pub(super) fn admit<'p, 'q>(
     token: &str,
     presented: Presented<'p, 'q, '_>,
 ) -> Result<Verdict<'p, 'q>, RejectionKind> {
-    // The opaque URL is the whole link: anything added to it is tampering.
-    if !presented.query.is_empty() || token.contains('/') {
+    // The opaque URL is the whole link: anything added to it is tampering, except parameters
+    // the layer ignores (a shared link gains `fbclid`), which are dropped.
+    let ignored = &settings.names.ignored;
+    if !(presented.query.is_empty() || ignored.covers(presented.query)) || token.contains('/') {
         return Err(RejectionKind::MalformedToken);
     }
     let plaintext = open(keyring, token)?;
@@ -62,6 +67,19 @@ pub(super) fn admit<'p, 'q>(
         (expires, not_before),
         presented.method,
     )?;
+    let networks = (!claims.client_ip.is_empty()).then_some(claims.client_ip);
+    steps::check_client(
+        settings,
+        networks,
+        (presented.extensions, presented.headers),
+    )?;
+    let uses = match claims.uses {
+        "" => 1,
+        text => parse_uses(text)?.0,
+    };
+    if uses > 1 && claims.nonce.is_empty() {
+        return Err(RejectionKind::MalformedToken);
+    }
     let max_body = match claims.max_body {
         "" => None,
         text => Some(parse_seconds(text)?),
@@ -74,18 +92,24 @@ pub(super) fn admit<'p, 'q>(
                 nonce,
                 now,
                 keep_for: one_time::keep_for(expires, settings.leeway, now),
+                uses,
             }),
         max_body,
         cache_for: (claims.nonce.is_empty() && claims.method == DEFAULT_METHOD)
             .then(|| expires.saturating_sub(now)),
         version: owned(claims.version),
         group: owned(claims.group),
-        set_cookie: None,
+        on_success: OnSuccess::overrides(
+            (!claims.disposition.is_empty()).then_some(claims.disposition),
+            (!claims.content_type.is_empty()).then_some(claims.content_type),
+        ),
         conceal: true,
     };
     Ok(Verdict::Signed {
         path: Cow::Owned(claims.path.to_owned()),
-        query: Cow::Owned(claims.query.to_owned()),
+        // The signer refuses to seal an ignored parameter; one sealed before the layer ignored
+        // it is still kept from the inner service, as on every other link.
+        query: Cow::Owned(ignored.strip(claims.query).into_owned()),
         conditions,
     })
 }
@@ -122,6 +146,20 @@ fn open(keyring: &Keyring, token: &str) -> Result<Vec<u8>, RejectionKind> {
         .map_err(|_| RejectionKind::BadSignature)
 }
 
+/// One field of the claims: a 2-byte big-endian length and that many bytes of UTF-8.
+fn next_field<'a>(plaintext: &mut &'a [u8]) -> Result<&'a str, RejectionKind> {
+    let &[high, low, ref rest @ ..] = *plaintext else {
+        return Err(RejectionKind::MalformedToken);
+    };
+    let len = usize::from(u16::from_be_bytes([high, low]));
+    if rest.len() < len {
+        return Err(RejectionKind::MalformedToken);
+    }
+    let (field, rest) = rest.split_at(len);
+    *plaintext = rest;
+    std::str::from_utf8(field).map_err(|_| RejectionKind::MalformedToken)
+}
+
 /// The claims read back from an opened token.
 struct Opened<'a> {
     method: &'a str,
@@ -133,34 +171,55 @@ struct Opened<'a> {
     max_body: &'a str,
     version: &'a str,
     group: &'a str,
+    /// Fields 10 to 13, written up to the last one a link has: client networks, download
+    /// name, content type, uses (as `sl_ip`, `sl_cd`, `sl_ct` and `sl_uses` carry them).
+    client_ip: &'a str,
+    disposition: &'a str,
+    content_type: &'a str,
+    uses: &'a str,
 }
 
 impl<'a> Opened<'a> {
     fn parse(mut plaintext: &'a [u8]) -> Result<Self, RejectionKind> {
-        let mut next = || -> Result<&'a str, RejectionKind> {
-            let [high, low, rest @ ..] = plaintext else {
-                return Err(RejectionKind::MalformedToken);
-            };
-            let len = usize::from(u16::from_be_bytes([*high, *low]));
-            if rest.len() < len {
-                return Err(RejectionKind::MalformedToken);
+        let rest = &mut plaintext;
+        let mut opened = Self {
+            method: next_field(rest)?,
+            path: next_field(rest)?,
+            query: next_field(rest)?,
+            not_before: next_field(rest)?,
+            expires: next_field(rest)?,
+            nonce: next_field(rest)?,
+            max_body: next_field(rest)?,
+            version: next_field(rest)?,
+            group: next_field(rest)?,
+            client_ip: "",
+            disposition: "",
+            content_type: "",
+            uses: "",
+        };
+        // Later fields only up to the last one present: an empty last field would be a second
+        // spelling of none.
+        let (mut read, mut last) = (0, "");
+        for field in [
+            &mut opened.client_ip,
+            &mut opened.disposition,
+            &mut opened.content_type,
+            &mut opened.uses,
+        ] {
+            if rest.is_empty() {
+                break;
             }
-            let (field, rest) = rest.split_at(len);
-            plaintext = rest;
-            std::str::from_utf8(field).map_err(|_| RejectionKind::MalformedToken)
-        };
-        let opened = Self {
-            method: next()?,
-            path: next()?,
-            query: next()?,
-            not_before: next()?,
-            expires: next()?,
-            nonce: next()?,
-            max_body: next()?,
-            version: next()?,
-            group: next()?,
-        };
-        let sound = plaintext.is_empty()
+            *field = next_field(rest)?;
+            (read, last) = (read + 1, *field);
+        }
+        let later_sound = (opened.client_ip.is_empty() || is_networks(opened.client_ip))
+            && (opened.disposition.is_empty() || parse_disposition(opened.disposition).is_some())
+            && (opened.content_type.is_empty()
+                || parse_content_type(opened.content_type).is_some());
+        let trailing_empty = read > 0 && last.is_empty();
+        let sound = later_sound
+            && !trailing_empty
+            && rest.is_empty()
             && is_method_scope(opened.method)
             && (opened.group.is_empty() || is_group(opened.group));
         if !sound {
@@ -210,6 +269,10 @@ mod tests {
                 version: version.as_deref(),
                 group: group.as_deref(),
                 session: None,
+                client_ip: None,
+                disposition: None,
+                content_type: None,
+                uses: None,
             };
             let mut iv = [0u8; NONCE_LEN];
             for (i, byte) in iv.iter_mut().enumerate() {

@@ -3,12 +3,12 @@
 //! opaque link, its seal did that), then validate the times, then the method. One module, so the
 //! formats share these steps without importing each other.
 
-use http::Method;
+use http::{Extensions, HeaderMap, Method};
 
 use crate::config::Settings;
 use crate::key::Keyring;
 use crate::rejection::RejectionKind;
-use crate::token::{Claims, DEFAULT_METHOD};
+use crate::token::{networks_contain, Claims, DEFAULT_METHOD};
 
 /// Verifies `signature` over `claims` by the key they name, then [`validate`]s them. Returns
 /// whether the request uses the link's own method (rather than HEAD on a GET link), and the time
@@ -57,4 +57,20 @@ pub(super) fn validate(
         return Err(RejectionKind::MethodNotAllowed);
     }
     Ok((own_method, now))
+}
+
+/// A link bound to client networks (`sl_ip`, canonical) admits only requests whose client
+/// address lies in one of them; a request whose address the layer cannot tell is refused.
+pub(super) fn check_client(
+    settings: &Settings,
+    networks: Option<&str>,
+    (extensions, headers): (&Extensions, &HeaderMap),
+) -> Result<(), RejectionKind> {
+    let Some(networks) = networks else {
+        return Ok(());
+    };
+    match settings.client_addr.client(extensions, headers) {
+        Some(client) if networks_contain(networks, client) => Ok(()),
+        _ => Err(RejectionKind::IpNotAllowed),
+    }
 }

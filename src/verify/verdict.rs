@@ -5,14 +5,14 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use http::{Extensions, HeaderMap, Method};
+use http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, SET_COOKIE};
+use http::{Extensions, HeaderMap, HeaderValue, Method};
 
 use crate::mount;
 use crate::rejection::RejectionKind;
+use crate::token::overrides::{parse_content_type, parse_disposition};
 
 /// What a request presents to the decision, for one reading of its path.
-// The extensions are read by the nginx formats only.
-#[cfg_attr(not(feature = "nginx"), allow(dead_code))]
 pub(crate) struct Presented<'p, 'q, 'r> {
     /// The path as read so far: the raw reading until it is routed, then the canonical
     /// private path a format verifies.
@@ -73,10 +73,65 @@ pub(crate) struct Conditions<'a> {
     pub(crate) version: Option<Cow<'a, str>>,
     /// The link's revocation group: the store must say it is not revoked.
     pub(crate) group: Option<Cow<'a, str>>,
-    /// A folder link exchanged for a session cookie: the `Set-Cookie` for a successful answer.
-    pub(crate) set_cookie: Option<http::HeaderValue>,
+    /// Headers a successful answer gets: a folder link's session cookie, a signed download
+    /// name and content type.
+    pub(crate) on_success: Option<Box<OnSuccess>>,
     /// An opaque link: nothing in the answer may name the hidden target.
     pub(crate) conceal: bool,
+}
+
+/// Headers the layer sets on a successful (2xx) answer through a link.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct OnSuccess {
+    /// A folder session cookie (appended to any the service set).
+    pub(crate) set_cookie: Option<HeaderValue>,
+    /// The link's `Content-Disposition` (replacing the service's).
+    pub(crate) disposition: Option<HeaderValue>,
+    /// The link's `Content-Type` (replacing the service's).
+    pub(crate) content_type: Option<HeaderValue>,
+}
+
+impl OnSuccess {
+    /// The headers a link's `sl_cd` and `sl_ct` values (checked when the link was read) ask
+    /// for; `None` when it has neither.
+    pub(crate) fn overrides(
+        disposition: Option<&str>,
+        content_type: Option<&str>,
+    ) -> Option<Box<Self>> {
+        if disposition.is_none() && content_type.is_none() {
+            return None;
+        }
+        let disposition = disposition
+            .and_then(parse_disposition)
+            .map(|(presentation, name)| {
+                crate::disposition::disposition(presentation.as_str(), &name)
+            });
+        let content_type = content_type
+            .and_then(parse_content_type)
+            .and_then(|text| HeaderValue::try_from(text).ok());
+        Some(Box::new(Self {
+            set_cookie: None,
+            disposition,
+            content_type,
+        }))
+    }
+
+    /// Sets the headers on `response` when it is a success.
+    pub(crate) fn apply<B>(self, response: &mut http::Response<B>) {
+        if !response.status().is_success() {
+            return;
+        }
+        let headers = response.headers_mut();
+        if let Some(cookie) = self.set_cookie {
+            headers.append(SET_COOKIE, cookie);
+        }
+        if let Some(disposition) = self.disposition {
+            headers.insert(CONTENT_DISPOSITION, disposition);
+        }
+        if let Some(content_type) = self.content_type {
+            headers.insert(CONTENT_TYPE, content_type);
+        }
+    }
 }
 
 /// A nonce to record, when it is used (the verifying clock), and for how long from now the store
@@ -86,6 +141,8 @@ pub(crate) struct OneTimeUse<'a> {
     pub(crate) nonce: Cow<'a, str>,
     pub(crate) now: u64,
     pub(crate) keep_for: Duration,
+    /// How many uses the link has (1 for a one-time link).
+    pub(crate) uses: u32,
 }
 
 impl<'q> Verdict<'_, 'q> {

@@ -92,6 +92,22 @@ fn serve_layer(args: &ServeArgs, private: &[String]) -> Result<SecureLinkLayer, 
     if let Some(max_age) = args.private_cache {
         layer = layer.with_private_caching(Duration::from_secs(max_age));
     }
+    if !args.trusted_proxy.is_empty() {
+        layer = layer
+            .with_trusted_proxies(&args.trusted_proxy)
+            .map_err(|e| usage(format!("--trusted-proxy: {e}")))?;
+    }
+    // The server puts each connection's peer into its requests as axum's `ConnectInfo`.
+    layer = layer.with_client_addr(|extensions| {
+        extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip())
+    });
+    if !args.ignore_param.is_empty() {
+        layer = layer
+            .with_ignored_params(&args.ignore_param)
+            .map_err(|e| usage(format!("--ignore-param: {e}")))?;
+    }
     Ok(layer)
 }
 

@@ -43,6 +43,10 @@ fn explain(e: &SignError, args: &SignArgs) -> Failure {
         SignErrorKind::ReservedParameter => {
             " (drop the signing parameters from TARGET: sign the plain path)".to_owned()
         }
+        SignErrorKind::InvalidClientIp => " (check each --ip)".to_owned(),
+        SignErrorKind::InvalidFileName => " (check --download-as or --inline-as)".to_owned(),
+        SignErrorKind::InvalidContentType => " (check --content-type)".to_owned(),
+        SignErrorKind::InvalidUses => " (give --uses from 1 to 100)".to_owned(),
         _ => String::new(),
     };
     usage(format!("cannot sign {:?}: {e}{fix}", args.target))
@@ -82,11 +86,16 @@ fn folder_link(signer: &UrlSigner, args: &SignArgs) -> Result<Result<String, Sig
     refuse_options(
         &[
             (args.one_time, "--one-time"),
+            (args.uses.is_some(), "--uses"),
             (args.bind_file.is_some(), "--bind-file"),
             (args.group.is_some(), "--group"),
             (args.opaque, "--opaque"),
             (!args.method.eq_ignore_ascii_case("GET"), "--method"),
             (args.client_ip.is_some(), "--client-ip"),
+            (!args.networks.is_empty(), "--ip"),
+            (args.download_as.is_some(), "--download-as"),
+            (args.inline_as.is_some(), "--inline-as"),
+            (args.content_type.is_some(), "--content-type"),
         ],
         |option| format!("{option} cannot be used with --folder"),
     )?;
@@ -121,13 +130,19 @@ fn native_link(
     version: Option<&str>,
 ) -> Result<Result<String, SignError>, Failure> {
     if args.client_ip.is_some() {
-        return Err(usage("--client-ip is for nginx templates (--format nginx)"));
+        return Err(usage(
+            "--client-ip is for nginx templates (--format nginx); bind a native link to client \
+             networks with --ip CIDR",
+        ));
     }
     let mut link = signer
         .link(&args.target)
         .method(parse_method(&args.method)?);
     if args.one_time {
         link = link.one_time();
+    }
+    if let Some(uses) = args.uses {
+        link = link.uses(uses);
     }
     if let Some(window) = args.window {
         link = link.window(Duration::from_secs(window));
@@ -137,6 +152,18 @@ fn native_link(
     }
     if let Some(group) = &args.group {
         link = link.group(group);
+    }
+    for network in &args.networks {
+        link = link.client_ip(network);
+    }
+    if let Some(name) = &args.download_as {
+        link = link.download_as(name);
+    }
+    if let Some(name) = &args.inline_as {
+        link = link.inline_as(name);
+    }
+    if let Some(content_type) = &args.content_type {
+        link = link.content_type(content_type);
     }
     if args.opaque {
         link = link.opaque();
@@ -155,11 +182,16 @@ fn nginx_link(signer: &UrlSigner, args: &SignArgs) -> Result<Result<String, Sign
         &[
             (args.folder, "--folder"),
             (args.one_time, "--one-time"),
+            (args.uses.is_some(), "--uses"),
             (args.window.is_some(), "--window"),
             (args.bind_file.is_some(), "--bind-file"),
             (args.group.is_some(), "--group"),
             (args.opaque, "--opaque"),
             (!args.method.eq_ignore_ascii_case("GET"), "--method"),
+            (!args.networks.is_empty(), "--ip"),
+            (args.download_as.is_some(), "--download-as"),
+            (args.inline_as.is_some(), "--inline-as"),
+            (args.content_type.is_some(), "--content-type"),
         ],
         |option| format!("{option} needs the native format: nginx links cannot carry it"),
     )?;
