@@ -179,7 +179,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use extract::MissingSigner;
 pub use key::{Key, KeyError, Keyring, KeyringHandle};
 pub use layer::{Access, ConfigError, SecureLinkLayer};
-pub use rejection::{DefaultRejectionResponse, Rejection, RejectionKind, RejectionResponse};
+pub use rejection::{
+    DefaultRejectionResponse, PageResponse, Rejection, RejectionKind, RejectionResponse,
+};
 pub use service::{ResponseFuture, SecureLink};
 #[cfg(feature = "nginx")]
 pub use signer::NginxLinkBuilder;

@@ -81,6 +81,12 @@ pub enum RejectionKind {
     /// The link is bound to client networks and the request comes from none of them (or the
     /// layer could not tell where it comes from).
     IpNotAllowed,
+    /// Not a refusal: a confirm link opened with GET or HEAD, answered (200) with the page whose
+    /// button POSTs to it. Nothing was used; the responder writes the page.
+    ConfirmationRequired,
+    /// A one-time link fetched by a prefetch (`Sec-Purpose: prefetch`, `Purpose: prefetch`):
+    /// refused without using it, so the person's own click still works.
+    Prefetch,
 }
 
 impl RejectionKind {
@@ -96,12 +102,13 @@ impl RejectionKind {
             | Self::OutsideScope
             | Self::OutsideMount
             | Self::IpNotAllowed => StatusCode::FORBIDDEN,
+            Self::ConfirmationRequired => StatusCode::OK,
             Self::Expired
             | Self::NotYetValid
             | Self::AlreadyUsed
             | Self::VersionChanged
             | Self::Revoked => StatusCode::GONE,
-            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::StoreUnavailable | Self::Prefetch => StatusCode::SERVICE_UNAVAILABLE,
             Self::OpaqueRedirect => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::LengthRequired => StatusCode::LENGTH_REQUIRED,
@@ -137,6 +144,8 @@ impl RejectionKind {
             Self::MalformedTarget => "malformed_target",
             Self::OpaqueRedirect => "opaque_redirect",
             Self::IpNotAllowed => "ip_not_allowed",
+            Self::ConfirmationRequired => "confirmation_required",
+            Self::Prefetch => "prefetch",
         }
     }
 }
@@ -153,7 +162,8 @@ impl Rejection {
 
     /// The status the client gets: the reason's own, or 404 in stealth mode.
     pub fn status(&self) -> StatusCode {
-        if self.stealth {
+        // The confirmation page is the link working, not a refusal to hide.
+        if self.stealth && self.kind != RejectionKind::ConfirmationRequired {
             StatusCode::NOT_FOUND
         } else {
             self.kind.status()
@@ -190,6 +200,10 @@ impl fmt::Display for Rejection {
                 "the service redirected an opaque link, which would show its target"
             }
             RejectionKind::IpNotAllowed => "the link does not work from this client address",
+            RejectionKind::ConfirmationRequired => {
+                "this link works once: confirm with the button to open it"
+            }
+            RejectionKind::Prefetch => "a one-time link is not used by a prefetch",
         })
     }
 }
@@ -236,13 +250,96 @@ pub(crate) fn refuse<B, R: RejectionResponse<B>>(
 ) -> Response<B> {
     let rejection = Rejection::new(kind, stealth);
     let mut response = responder.response(&rejection);
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         http::header::CACHE_CONTROL,
         http::HeaderValue::from_static("no-store"),
     );
+    if kind == RejectionKind::ConfirmationRequired {
+        // The page of a link that works once: not indexed, not framed elsewhere, never named
+        // in a referrer, and its form may post only back here.
+        for (name, value) in CONFIRMATION_HEADERS {
+            headers.insert(name, http::HeaderValue::from_static(value));
+        }
+    }
     response.extensions_mut().insert(rejection);
     response
 }
+
+const CONFIRMATION_HEADERS: [(http::HeaderName, &str); 3] = [
+    (http::header::REFERRER_POLICY, "no-referrer"),
+    (
+        http::header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'self'",
+    ),
+    (
+        http::HeaderName::from_static("x-robots-tag"),
+        "noindex, nofollow",
+    ),
+];
+
+/// A responder that writes small HTML pages: for a refusal, its status and reason; for a
+/// [confirm link](crate::LinkBuilder::confirm) opened with GET, the page whose one button
+/// POSTs back to the link (a form without `action` posts to the page's own URL, so the page
+/// never needs to know it). For any body type built from a `String` (axum's, `String`,
+/// `http_body_util::Full<Bytes>`).
+///
+/// ```
+/// use http::{Method, Response};
+/// use tower_secure_link::{Key, PageResponse, RejectionResponse, SecureLinkLayer};
+///
+/// let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap())
+///     .with_rejection_response(PageResponse);
+/// let link = layer.signer().link("/magic/42").confirm().to_target().unwrap();
+/// let rejection = layer.check(&Method::GET, &link.parse().unwrap()).unwrap_err();
+/// let page: Response<String> = PageResponse.response(&rejection);
+/// assert!(page.body().contains("<form method=\"post\">"));
+/// assert_eq!(page.status(), 200);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageResponse;
+
+impl<B: From<String>> RejectionResponse<B> for PageResponse {
+    fn response(&self, rejection: &Rejection) -> Response<B> {
+        let html = match rejection.kind() {
+            RejectionKind::ConfirmationRequired => CONFIRM_PAGE.to_owned(),
+            _ => {
+                let status = rejection.status();
+                let reason = status.canonical_reason().unwrap_or("Refused");
+                // Stealth keeps the reason to itself too.
+                let detail = if status == StatusCode::NOT_FOUND && rejection.stealth {
+                    String::new()
+                } else {
+                    format!("<p>{rejection}.</p>")
+                };
+                format!(
+                    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+                     <title>{code} {reason}</title></head><body><h1>{reason}</h1>{detail}\
+                     </body></html>",
+                    code = status.as_u16(),
+                )
+            }
+        };
+        let mut response = Response::new(B::from(html));
+        *response.status_mut() = rejection.status();
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        response
+    }
+}
+
+/// The page a confirm link answers GET with: one button, a form that POSTs to the page's own
+/// URL, no script.
+const CONFIRM_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<meta name=\"robots\" content=\"noindex, nofollow\"><title>Open this link</title>\
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}\
+button{font-size:1.1rem;padding:.6rem 1.4rem}</style></head><body>\
+<h1>Open this link</h1><p>This link works once. Open it now with the button below.</p>\
+<form method=\"post\"><button type=\"submit\" id=\"confirm\">Open</button></form>\
+</body></html>";
 
 /// The default rejection response: the status alone, with an empty body.
 #[derive(Debug, Clone, Copy, Default)]

@@ -56,8 +56,14 @@ fn attribute(dom: &str, id: &str, name: &str) -> Option<String> {
     Some(tag[at..at + tag[at..].find('"')?].replace("&amp;", "&"))
 }
 
-const MEDIA: [&str; 9] = [
+const MEDIA: [&str; 15] = [
     "pdf",
+    "named",
+    "here-img",
+    "elsewhere-img",
+    "uses-img",
+    "uses",
+    "confirm",
     "valid-img",
     "none-img",
     "tampered-img",
@@ -90,6 +96,7 @@ fn the_demo_page_shows_what_each_link_does() {
         ("tampered-img", "This link is not valid", "bad_signature"),
         ("expired-img", "This link has expired", "expired"),
         ("once-img", "This link has been used", "already_used"),
+        ("elsewhere-img", "Not from this network", "ip_not_allowed"),
     ] {
         let link = attribute(&dom, id, "src").unwrap();
         let page = dump_dom(&chromium, &format!("{base}{link}"));
@@ -175,4 +182,56 @@ async function probe(path) {
         result,
         "seg1=200:one;seg2=200:two;other=403:;script-sees-cookie=false"
     );
+}
+
+#[test]
+fn a_browser_confirms_a_link_that_scanners_left_unused() {
+    let Some(chromium) = chromium() else { return };
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("private")).unwrap();
+    std::fs::write(root.path().join("private/reset.txt"), "reset token 42").unwrap();
+    let key = ("SECURE_LINK_KEY", KEY);
+    let link = support::cli_sign(&["--confirm", "/private/reset.txt"], &[key]);
+    // A public page that opens the link in a frame, as a person would in a tab, presses the
+    // page's one button, and reports what each step showed.
+    std::fs::write(
+        root.path().join("open.html"),
+        format!(
+            r#"<html><body><div id="out">pending</div>
+<iframe id="frame" src="{link}"></iframe><script>
+const frame = document.getElementById('frame');
+const seen = [];
+frame.addEventListener('load', () => {{
+  const page = frame.contentDocument;
+  const button = page.querySelector('form[method=post] button');
+  seen.push(button ? 'page with a button' : 'body=' + page.body.innerText.trim());
+  if (button) {{ button.click(); }}
+  else {{ document.getElementById('out').setAttribute('data-result', seen.join(';')); }}
+}});
+</script></body></html>"#
+        ),
+    )
+    .unwrap();
+    let server = support::Serve::start(&["--root", root.path().to_str().unwrap()], &[key]);
+    // What scanners and unfurlers do first: GET, HEAD, a prefetch. None of them uses it.
+    for _ in 0..3 {
+        let page = support::get(&server.addr, &link);
+        assert_eq!(page.status, 200);
+        assert!(!page.body_text().contains("reset token"));
+        let head = support::raw_request(&server.addr, "HEAD", link.as_bytes());
+        assert_eq!(head.status, 200);
+    }
+    let dom = dump_dom(&chromium, &format!("http://{}/open.html", server.addr));
+    let result = attribute(&dom, "out", "data-result").unwrap_or_else(|| panic!("{dom}"));
+    assert_eq!(result, "page with a button;body=reset token 42");
+    // The click used it: a second POST is refused.
+    let again = support::raw_bytes(
+        &server.addr,
+        format!(
+            "POST {link} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            server.addr
+        )
+        .as_bytes(),
+    );
+    assert_eq!(again.status, 410);
 }

@@ -105,6 +105,10 @@ pub struct SignArgs {
     /// `--uses 1` is `--one-time`.
     #[arg(long, value_name = "N", conflicts_with = "one_time")]
     pub uses: Option<u32>,
+    /// A one-time link that mail scanners cannot use up: GET and HEAD answer a page with one
+    /// button; the button's POST uses the link and gets the file.
+    #[arg(long)]
+    pub confirm: bool,
     /// nginx formats: the client address, for templates that use {remote_addr}.
     #[arg(long, value_name = "IP")]
     pub client_ip: Option<IpAddr>,

@@ -4,12 +4,13 @@
 //! The library answers refusals with an empty body (nothing for a prober to read); a demo should
 //! say why, so `serve` installs [`refusal_page`] with `with_rejection_response`.
 
+use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Response};
-use tower_secure_link::{Rejection, RejectionKind, UrlSigner};
+use tower_secure_link::{PageResponse, Rejection, RejectionKind, RejectionResponse, UrlSigner};
 
 /// What the page needs to know about how the server was started.
 pub struct Setup {
@@ -22,6 +23,10 @@ pub struct Setup {
 /// A short HTML page saying why a request was refused.
 pub fn refusal_page(rejection: &Rejection) -> Response<Body> {
     let kind = rejection.kind();
+    if kind == RejectionKind::ConfirmationRequired {
+        // A confirm link's page: the library's, one button that POSTs back to the link.
+        return PageResponse.response(rejection);
+    }
     let (title, why) = explain(kind);
     let status = rejection.status();
     let html = format!(
@@ -96,6 +101,14 @@ fn explain(kind: RejectionKind) -> (&'static str, &'static str) {
             "This address is not valid",
             "Its path could be read in more than one way, so it is refused.",
         ),
+        RejectionKind::IpNotAllowed => (
+            "Not from this network",
+            "This link works only from the networks it was made for.",
+        ),
+        RejectionKind::Prefetch => (
+            "Not fetched ahead",
+            "A link that works once is not used by a prefetch; open it yourself.",
+        ),
         _ => ("Refused", "This request was refused."),
     }
 }
@@ -142,11 +155,28 @@ struct Links {
     /// The folder link's base: a file's name appended to it is a link to that file.
     folder: String,
     video: String,
+    /// The report, downloading under a name of its own.
+    named: String,
+    /// The photo, bound to the address this page was asked from, and to another network.
+    here: String,
+    elsewhere: String,
+    /// The photo, three uses.
+    thrice: String,
+    /// The report, one use, by the button of its page only.
+    confirm: String,
 }
 
 impl Links {
-    fn mint(signer: &UrlSigner) -> Self {
+    fn mint(signer: &UrlSigner, client: Option<IpAddr>) -> Self {
         let photo = signer.sign("/private/photo.png").unwrap_or_default();
+        let client = client.map(|ip| ip.to_string()).unwrap_or_default();
+        let bound = |network: &str| {
+            signer
+                .link("/private/photo.png")
+                .client_ip(network)
+                .to_target()
+                .unwrap_or_default()
+        };
         let one_time = |target: &str| {
             signer
                 .link(target)
@@ -172,6 +202,23 @@ impl Links {
             // response's buffer and must make a second range request, which is what a one-time
             // link refuses.
             video: one_time("/private/video.mp4"),
+            named: signer
+                .link("/private/report.pdf")
+                .download_as("Q3 report é.pdf")
+                .to_target()
+                .unwrap_or_default(),
+            here: bound(&client),
+            elsewhere: bound("198.51.100.0/24"),
+            thrice: signer
+                .link("/private/photo.png")
+                .uses(3)
+                .to_target()
+                .unwrap_or_default(),
+            confirm: signer
+                .link("/private/report.pdf")
+                .confirm()
+                .to_target()
+                .unwrap_or_default(),
             photo,
         }
     }
@@ -234,9 +281,9 @@ fn open(href: &str, text: &str) -> String {
     format!("<a href=\"{href}\">{text}</a>")
 }
 
-/// The demo page, with links minted now.
-pub fn page(signer: &UrlSigner, setup: &Setup) -> String {
-    let links = Links::mint(signer);
+/// The demo page, with links minted now for the client at `client`.
+pub fn page(signer: &UrlSigner, setup: &Setup, client: Option<IpAddr>) -> String {
+    let links = Links::mint(signer, client);
     let mut html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>tower-secure-link demo</title><style>{STYLE}</style></head><body><main>\
@@ -266,7 +313,7 @@ pub fn page(signer: &UrlSigner, setup: &Setup) -> String {
 }
 
 /// The cards in the order the page shows them.
-fn cards(links: &Links, setup: &Setup) -> [Card; 8] {
+fn cards(links: &Links, setup: &Setup) -> [Card; 13] {
     [
         Card::image(
             "valid",
@@ -317,7 +364,76 @@ fn cards(links: &Links, setup: &Setup) -> [Card; 8] {
         ),
         folder_card(&links.folder),
         video_card(&links.video, setup.resume_window),
+        named_card(&links.named),
+        Card::image(
+            "here",
+            "Bound to your address",
+            "Signed for the address this page was asked from: it works from this browser only \
+             (<code>sign --ip</code>).",
+            "200, the image shows",
+            &links.here,
+            "loaded",
+            "open the link",
+        ),
+        Card::image(
+            "elsewhere",
+            "Bound to another network",
+            "Signed for <code>198.51.100.0/24</code>, a network this browser is not on.",
+            "403, ip_not_allowed",
+            &links.elsewhere,
+            "refused",
+            "see the refusal",
+        ),
+        uses_card(&links.thrice),
+        confirm_card(&links.confirm),
     ]
+}
+
+fn named_card(named: &str) -> Card {
+    Card {
+        id: "named",
+        title: "A download with its own name",
+        what: "The report, signed to download as <code>Q3 report é.pdf</code>: the answer \
+               carries an RFC 6266 <code>Content-Disposition</code> with the UTF-8 name."
+            .into(),
+        expect: "200, saved as Q3 report é.pdf",
+        media: format!(
+            "<span id=\"named\" data-expect=\"named\" data-named=\"{named}\">Q3 report é.pdf</span>"
+        ),
+        open: open(named, "download it"),
+    }
+}
+
+fn uses_card(thrice: &str) -> Card {
+    Card {
+        id: "uses",
+        title: "A link with three uses",
+        what: "Admitted exactly three times across every server sharing the store. The page \
+               uses it for the image, then asks three more times; the counter shows the answers."
+            .into(),
+        expect: "200 for the image, then 200, 200, 410",
+        media: format!(
+            "{}<span id=\"uses\" data-expect=\"200,200,410\" data-uses=\"{thrice}\"></span>",
+            img("uses-img", thrice, "loaded")
+        ),
+        open: String::new(),
+    }
+}
+
+fn confirm_card(confirm: &str) -> Card {
+    Card {
+        id: "confirm",
+        title: "A link mail scanners cannot use up",
+        what: "One use, by a button only: opening the link shows a page with one button (what \
+               a scanner or a chat preview sees, and nothing is used); pressing it gets the \
+               report. The page checked it sees the button page."
+            .into(),
+        expect: "the button page; the file after the click",
+        media: format!(
+            "<span id=\"confirm\" data-expect=\"page\" data-confirm=\"{confirm}\">report.pdf</span>"
+        ),
+        open: open(confirm, "open it"),
+    }
 }
 
 fn pdf_card(report: &str) -> Card {
@@ -406,6 +522,34 @@ document.querySelectorAll('img[data-expect]').forEach(function (img) {
 document.querySelectorAll('[data-head]').forEach(function (el) {
   fetch(el.dataset.head, {method: 'HEAD'})
     .then(function (response) { mark(el, response.ok ? 'loaded' : 'refused'); })
+    .catch(function () { mark(el, 'refused'); });
+});
+document.querySelectorAll('[data-named]').forEach(function (el) {
+  fetch(el.dataset.named, {method: 'HEAD'})
+    .then(function (response) {
+      const disposition = response.headers.get('content-disposition') || '';
+      mark(el, response.ok && disposition.includes("filename*=UTF-8''Q3%20report%20%C3%A9.pdf") ? 'named' : 'unnamed');
+    })
+    .catch(function () { mark(el, 'refused'); });
+});
+document.querySelectorAll('[data-uses]').forEach(function (el) {
+  const img = document.getElementById('uses-img');
+  const count = async function () {
+    const got = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(el.dataset.uses, {cache: 'no-store'});
+      got.push(response.status);
+    }
+    mark(el, got.join(','));
+  };
+  // After the image used the first use.
+  if (img.complete) { count(); } else { img.addEventListener('load', count); img.addEventListener('error', count); }
+});
+document.querySelectorAll('[data-confirm]').forEach(function (el) {
+  fetch(el.dataset.confirm, {cache: 'no-store'})
+    .then(function (response) { return response.text().then(function (text) {
+      mark(el, response.ok && text.includes('<form method="post">') ? 'page' : 'no page');
+    }); })
     .catch(function () { mark(el, 'refused'); });
 });
 const video = document.getElementById('video');

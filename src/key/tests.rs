@@ -108,6 +108,7 @@ impl VectorNumbers {
             disposition: None,
             content_type: None,
             uses: None,
+            confirm: None,
         }
     }
 }

@@ -35,8 +35,9 @@ var MAX_LIFETIME = conf.maxLifetime;
 // A list, not an object: key ids such as `__proto__` or `constructor` must name no property.
 var KEYS = conf.keys;
 
-var FIELDS = ['kid', 'method', 'nbf', 'exp', 'nonce', 'max', 'ver', 'grp', 'ip', 'cd', 'ct', 'uses', 'prefix', 'sig'];
-var SIG = 13;
+var FIELDS = ['kid', 'method', 'nbf', 'exp', 'nonce', 'max', 'ver', 'grp', 'ip', 'cd', 'ct', 'uses', 'confirm',
+    'prefix', 'sig'];
+var SIG = 14;
 var HEX = '0123456789ABCDEF';
 var B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
@@ -458,7 +459,7 @@ function parseQuery(q) {
 // token/query.rs SignedQuery::checked.
 function checked(v, app) {
     var s = {kid: v[0], method: v[1], nbf: v[2], exp: v[3], nonce: v[4], max: v[5], ver: v[6], grp: v[7],
-        ip: v[8], cd: v[9], ct: v[10], uses: v[11], prefix: v[12], sig: v[13], app: app};
+        ip: v[8], cd: v[9], ct: v[10], uses: v[11], confirm: v[12], prefix: v[13], sig: v[14], app: app};
     if (s.kid === undefined || s.exp === undefined || s.sig === undefined) return 'malformed_token';
     if (s.method === undefined) {
         s.method = 'GET';
@@ -469,6 +470,10 @@ function checked(v, app) {
         || (s.ver !== undefined && (!isVersion(s.ver) || s.method !== 'GET'))
         || (s.grp !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(s.grp))
         || !isKeyId(s.kid) || !isSignatureLen(s.sig.length)) {
+        return 'malformed_token';
+    }
+    // A confirmation (`1`) belongs to a one-time GET link.
+    if (s.confirm !== undefined && (s.confirm !== '1' || s.nonce === undefined || s.method !== 'GET')) {
         return 'malformed_token';
     }
     // A count of uses (2 to 100) belongs to a one-time link.
@@ -483,12 +488,12 @@ function checked(v, app) {
 
 // token/message.rs write_message: `tsl-v1`, then each field as a 4-byte big-endian length and
 // its bytes; past the ninth, 10 and 11 when any later field is there, then 12 (session),
-// 13 (client networks), 14 (download name), 15 (content type), 16 (uses) up to the last one
-// present.
+// 13 (client networks), 14 (download name), 15 (content type), 16 (uses), 17 (confirm) up
+// to the last one present.
 // The message as a byte string; `tag` hands it to the MAC.
 function message(c) {
     var fields = [c.kid, c.method, c.scope, c.path, c.query, opt(c.nbf), c.exp, opt(c.nonce), opt(c.max)];
-    var later = [c.session, c.ip, c.cd, c.ct, c.uses];
+    var later = [c.session, c.ip, c.cd, c.ct, c.uses, c.confirm];
     var count = 0;
     for (var at = 0; at < later.length; at++) if (later[at] !== undefined) count = at + 1;
     if (c.ver !== undefined || c.grp !== undefined || count > 0) fields.push(opt(c.ver), opt(c.grp));
@@ -549,14 +554,16 @@ function decodeCanonical(canonical) {
 function admitPath(path, s, method) {
     var c = {kid: s.kid, method: s.method, scope: 'path', path: decodeCanonical(path), query: s.app, nbf: s.nbf,
         exp: s.exp, nonce: s.nonce, max: s.max, ver: s.ver, grp: s.grp, ip: s.ip, cd: s.cd, ct: s.ct,
-        uses: s.uses};
-    var outcome = verify(c, s.sig, s.expires, s.notBefore, method);
+        uses: s.uses, confirm: s.confirm};
+    // A confirm link's POST (from its page) counts as its GET.
+    var counted = s.confirm !== undefined && method === 'POST' ? 'GET' : method;
+    var outcome = verify(c, s.sig, s.expires, s.notBefore, counted);
     if (!passed(outcome)) return outcome;
     // What the store, the client's address or the response settles; HEAD on a one-time GET
     // link uses nothing up.
     var consumes = s.nonce !== undefined && outcome === 'own';
     var deferred = s.max !== undefined || s.ver !== undefined || s.grp !== undefined || s.ip !== undefined
-        || s.cd !== undefined || s.ct !== undefined;
+        || s.cd !== undefined || s.ct !== undefined || s.confirm !== undefined;
     if (consumes || deferred) return 'defer';
     return {serve: path};
 }
@@ -568,7 +575,7 @@ function admitQueryFolder(path, s, method) {
     // A GET link with an expiry and nothing else: the layer refuses every other field.
     if (s.nbf !== undefined || s.nonce !== undefined || s.max !== undefined || s.ver !== undefined
         || s.grp !== undefined || s.ip !== undefined || s.cd !== undefined || s.ct !== undefined
-        || s.uses !== undefined || s.method !== 'GET') return 'malformed_token';
+        || s.uses !== undefined || s.confirm !== undefined || s.method !== 'GET') return 'malformed_token';
     var c = {kid: s.kid, method: 'GET', scope: 'prefix', path: folder, query: '', exp: s.exp};
     var outcome = verify(c, s.sig, s.expires, undefined, method);
     if (!passed(outcome)) return outcome;

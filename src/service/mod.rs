@@ -43,6 +43,8 @@ struct Passage<ResBody> {
     /// The request's new URI, when the inner service must see another path or query.
     uri: Option<Uri>,
     max_body: Option<u64>,
+    /// A confirm link's POST, which the inner service sees as the GET it stands for.
+    as_get: bool,
     cache_for: Option<u64>,
     version: Option<Box<VersionCheck<ResBody>>>,
     on_success: Option<Box<OnSuccess>>,
@@ -129,6 +131,7 @@ impl<S, R> SecureLink<S, R> {
             group,
             on_success,
             conceal,
+            as_get,
         } = conditions;
         let conceal = conceal.then(|| Box::new(self.reject(RejectionKind::OpaqueRedirect)));
         let version = version.map(|validator| self.version_check(&validator));
@@ -149,6 +152,7 @@ impl<S, R> SecureLink<S, R> {
             signed,
             uri,
             max_body,
+            as_get,
             cache_for,
             version,
             on_success,
@@ -172,6 +176,14 @@ impl<ResBody> Passage<ResBody> {
         }
         if let Some(limit) = self.max_body {
             request.extensions_mut().insert(UploadLimit(limit));
+        }
+        if self.as_get {
+            // The form's body is not the application's business: what it sees is the GET the
+            // link stands for.
+            *request.method_mut() = http::Method::GET;
+            let headers = request.headers_mut();
+            headers.remove(http::header::CONTENT_TYPE);
+            headers.remove(http::header::CONTENT_LENGTH);
         }
     }
 }

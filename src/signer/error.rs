@@ -75,6 +75,9 @@ pub enum SignErrorKind {
     InvalidContentType,
     /// A link's number of uses is 0 or more than 100.
     InvalidUses,
+    /// A confirm link was asked for another method than GET (its page POSTs to fetch the
+    /// file).
+    ConfirmNeedsGet,
     /// The link would be longer than a request target can be (65,534 bytes, what the `http`
     /// crate's `Uri` holds).
     TooLong,
@@ -189,6 +192,9 @@ impl fmt::Display for SignError {
                  token characters (no quotes, no spaces inside), at most 127 bytes"
             }
             SignErrorKind::InvalidUses => "a link may have 1 to 100 uses",
+            SignErrorKind::ConfirmNeedsGet => {
+                "a confirm link is a GET link (its page's POST fetches the file): drop the method"
+            }
             SignErrorKind::TooLong => {
                 "the link would be too long for a request target (at most 65534 bytes): sign a \
                  shorter path or query"

@@ -168,6 +168,7 @@ impl FolderLinkBuilder<'_> {
             disposition: None,
             content_type: None,
             uses: None,
+            confirm: None,
         };
         let signature = key
             .sign(&claims)

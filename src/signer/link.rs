@@ -106,6 +106,8 @@ pub struct LinkBuilder<'a> {
     pub(super) content_type: Option<&'a str>,
     /// How many uses a one-time link has (`Some(1)` is `one_time`).
     pub(super) uses: Option<u32>,
+    /// Used only by a confirmed POST, never by a GET.
+    pub(super) confirm: bool,
     pub(super) opaque: bool,
 }
 
@@ -121,6 +123,7 @@ impl<'a> LinkBuilder<'a> {
             disposition: None,
             content_type: None,
             uses: None,
+            confirm: false,
             one_time: false,
             max_body: None,
             window: None,
@@ -361,6 +364,34 @@ impl<'a> LinkBuilder<'a> {
         self
     }
 
+    /// A one-time link that survives mail scanners, chat unfurlers and browser prefetch: a GET
+    /// or HEAD of it never uses it, and is answered 200 with a small page holding one button, a
+    /// form that POSTs to the same link (no script needed). That POST uses the link and gets
+    /// the file: the inner service sees it as a GET. The page is the responder's answer to
+    /// [`RejectionKind::ConfirmationRequired`](crate::RejectionKind::ConfirmationRequired):
+    /// [`PageResponse`](crate::PageResponse) writes one (the default responder answers with an
+    /// empty body, so set one); the layer adds `no-store`, `no-referrer`, `noindex` and a
+    /// content security policy. Combines with [`uses`](Self::uses) and
+    /// [`opaque`](Self::opaque); GET links only ([`SignErrorKind::ConfirmNeedsGet`]).
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_secure_link::{Key, RejectionKind, SecureLinkLayer};
+    ///
+    /// let layer = SecureLinkLayer::new(Key::new("1", [7u8; 32]).unwrap());
+    /// let link = layer.signer().link("/reset/42").confirm().to_target().unwrap();
+    /// let check = |method: Method| layer.check(&method, &link.parse().unwrap()).map(|_| ());
+    /// // A scanner's GET gets the page, and uses nothing.
+    /// assert_eq!(check(Method::GET).unwrap_err().kind(), RejectionKind::ConfirmationRequired);
+    /// // The page's POST is admitted (and, through the service, uses the link).
+    /// assert!(check(Method::POST).is_ok());
+    /// ```
+    pub fn confirm(mut self) -> Self {
+        self.one_time = true;
+        self.confirm = true;
+        self
+    }
+
     /// An upload slot's size limit: a request body over `bytes` gets 413, and one of unknown
     /// length gets 411, before the inner service reads anything.
     pub fn max_body_size(mut self, bytes: u64) -> Self {
@@ -451,6 +482,9 @@ impl<'a> LinkBuilder<'a> {
         if version.is_some() && method != DEFAULT_METHOD {
             return Err(fail(SignErrorKind::VersionNeedsGet));
         }
+        if self.confirm && method != DEFAULT_METHOD {
+            return Err(fail(SignErrorKind::ConfirmNeedsGet));
+        }
         if self.group.is_some_and(|group| !is_group(group)) {
             return Err(fail(SignErrorKind::InvalidGroup));
         }
@@ -500,6 +534,7 @@ impl<'a> LinkBuilder<'a> {
             disposition: disposition.as_deref(),
             content_type: content_type.as_deref(),
             uses,
+            confirm: self.confirm.then_some("1"),
         };
         if self.opaque {
             return opaque_link(settings, key, target, &claims);

@@ -83,6 +83,7 @@ impl LinkBuilder<'_> {
             || !self.networks.is_empty()
             || self.disposition.is_some()
             || self.content_type.is_some()
+            || self.confirm
             || self.opaque
         {
             // nginx binds no method, start time, nonce, size limit, version, group or client

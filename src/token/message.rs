@@ -63,6 +63,8 @@ pub(crate) struct Claims<'a> {
     pub(crate) content_type: Option<&'a str>,
     /// How many times a one-time link may be used, when more than once (the `sl_uses` value).
     pub(crate) uses: Option<&'a str>,
+    /// A one-time link used only by a confirmed POST (`sl_confirm`, always `1`).
+    pub(crate) confirm: Option<&'a str>,
 }
 
 /// The application's part of a query string.
@@ -146,14 +148,15 @@ impl Claims<'_> {
                 .sum::<usize>()
     }
 
-    /// Fields 12 on: session, client networks, disposition, content type, uses.
-    fn trailing(&self) -> [Option<&str>; 5] {
+    /// Fields 12 on: session, client networks, disposition, content type, uses, confirm.
+    fn trailing(&self) -> [Option<&str>; 6] {
         [
             self.session,
             self.client_ip,
             self.disposition,
             self.content_type,
             self.uses,
+            self.confirm,
         ]
     }
 

@@ -21,6 +21,7 @@ pub(crate) struct ParamNames {
     pub(crate) disposition: Box<str>,
     pub(crate) content_type: Box<str>,
     pub(crate) uses: Box<str>,
+    pub(crate) confirm: Box<str>,
     pub(crate) prefix_scope: Box<str>,
     pub(crate) signature: Box<str>,
     /// How a path segment carrying a prefix token starts.
@@ -46,6 +47,7 @@ impl ParamNames {
             disposition: name("cd"),
             content_type: name("ct"),
             uses: name("uses"),
+            confirm: name("confirm"),
             prefix_scope: name("prefix"),
             signature: name("sig"),
             path_token: name("t~"),

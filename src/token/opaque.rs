@@ -19,7 +19,7 @@ pub(crate) fn head(key_id: &str) -> Option<Vec<u8>> {
 }
 
 /// The sealed claims of a link to `path` (canonical, escaped): nine fields, then client
-/// networks, download name, content type and uses up to the last one the link has, each a 2-byte
+/// networks, download name, content type, uses and confirm up to the last one the link has, each a 2-byte
 /// big-endian length and its bytes. `None` for a field over 64 KiB.
 pub(crate) fn plaintext(claims: &Claims<'_>, path: &str) -> Option<Vec<u8>> {
     let query = claims.query.to_query();
@@ -28,6 +28,7 @@ pub(crate) fn plaintext(claims: &Claims<'_>, path: &str) -> Option<Vec<u8>> {
         claims.disposition,
         claims.content_type,
         claims.uses,
+        claims.confirm,
     ];
     let later_count = later
         .iter()
@@ -46,7 +47,7 @@ pub(crate) fn plaintext(claims: &Claims<'_>, path: &str) -> Option<Vec<u8>> {
         claims.group.unwrap_or(""),
     ]
     .into_iter()
-    // Fields 10 to 13 up to the last one the link has, empty ones before it.
+    // Fields 10 to 14 up to the last one the link has, empty ones before it.
     .chain(
         later
             .into_iter()

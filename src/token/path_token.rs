@@ -62,6 +62,7 @@ impl<'a> PathToken<'a> {
             disposition: None,
             content_type: None,
             uses: None,
+            confirm: None,
         }
     }
 }

@@ -30,6 +30,8 @@ pub(crate) struct SignedQuery<'a> {
     pub(crate) content_type: Option<&'a str>,
     /// How many uses a one-time link has, when more than one.
     pub(crate) uses: Option<(u32, &'a str)>,
+    /// Whether the link is used only by a confirmed POST (`sl_confirm=1`).
+    pub(crate) confirm: bool,
     /// The folder a prefix-scoped link grants, as the query carries it (escaped).
     pub(crate) prefix: Option<&'a str>,
     pub(crate) signature: &'a str,
@@ -51,6 +53,7 @@ enum Field {
     Disposition,
     ContentType,
     Uses,
+    Confirm,
     Prefix,
     Signature,
 }
@@ -74,6 +77,7 @@ impl Field {
             [b'c', b'd'] => Field::Disposition,
             [b'c', b't'] => Field::ContentType,
             [b'u', b's', b'e', b's'] => Field::Uses,
+            [b'c', b'o', b'n', b'f', b'i', b'r', b'm'] => Field::Confirm,
             [b'p', b'r', b'e', b'f', b'i', b'x'] => Field::Prefix,
             [b's', b'i', b'g'] => Field::Signature,
             _ => return None,
@@ -187,7 +191,7 @@ impl<'a> SignedQuery<'a> {
         values: [Option<&'a str>; FIELDS],
         app_query: AppQuery<'a>,
     ) -> Result<Self, TokenError> {
-        let [key_id, method, not_before, expires, nonce, max_body, version, group, client_ip, disposition, content_type, uses, prefix, signature] =
+        let [key_id, method, not_before, expires, nonce, max_body, version, group, client_ip, disposition, content_type, uses, confirm, prefix, signature] =
             values;
         let (Some(key_id), Some(expires), Some(signature)) = (key_id, expires, signature) else {
             return Err(TokenError::Malformed);
@@ -205,6 +209,8 @@ impl<'a> SignedQuery<'a> {
             || content_type.is_some_and(|value| parse_content_type(value).is_none())
             // A count of uses belongs to a one-time link.
             || (uses.is_some() && nonce.is_none())
+            // So does a confirmation, of a GET link: `sl_confirm=1` and nothing else.
+            || confirm.is_some_and(|value| value != "1" || nonce.is_none() || method != DEFAULT_METHOD)
             || !is_valid_key_id(key_id)
             || !is_signature_len(signature.len())
         {
@@ -224,6 +230,7 @@ impl<'a> SignedQuery<'a> {
             disposition,
             content_type,
             uses: uses.map(parse_uses).transpose()?,
+            confirm: confirm.is_some(),
             prefix,
             signature,
             app_query,
@@ -254,6 +261,7 @@ impl<'a> SignedQuery<'a> {
             disposition: self.disposition,
             content_type: self.content_type,
             uses: self.uses.map(|(_, text)| text),
+            confirm: self.confirm.then_some("1"),
         }
     }
 }
@@ -307,6 +315,9 @@ pub(crate) fn append_signing_params(
     if let Some(uses) = claims.uses {
         param(&names.uses, uses);
     }
+    if let Some(confirm) = claims.confirm {
+        param(&names.confirm, confirm);
+    }
     param(&names.signature, signature.as_str());
 }
 
@@ -341,6 +352,7 @@ pub(crate) fn signing_params_len(
         (&names.disposition, claims.disposition),
         (&names.content_type, claims.content_type),
         (&names.uses, claims.uses),
+        (&names.confirm, claims.confirm),
     ] {
         len += value.map_or(0, |value| 1 + name.len() + 1 + value.len());
     }

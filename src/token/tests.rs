@@ -204,6 +204,7 @@ fn fields_cannot_bleed_into_each_other() {
         disposition: None,
         content_type: None,
         uses: None,
+        confirm: None,
     };
     let variants = [
         Claims {
@@ -234,6 +235,7 @@ fn fields_cannot_bleed_into_each_other() {
             disposition: None,
             content_type: None,
             uses: None,
+            confirm: None,
             ..base
         },
         Claims {
@@ -286,6 +288,7 @@ mod properties {
             disposition: None,
             content_type: None,
             uses: None,
+            confirm: None,
         }
     }
 
@@ -346,6 +349,7 @@ fn client_networks_are_field_13_after_three_empty_ones() {
         disposition: None,
         content_type: None,
         uses: None,
+        confirm: None,
     };
     let mut expect = b"tsl-v1".to_vec();
     let fields: [&[u8]; 13] = [
@@ -373,6 +377,7 @@ fn client_networks_are_field_13_after_three_empty_ones() {
         disposition: None,
         content_type: None,
         uses: None,
+        confirm: None,
         ..claims
     };
     assert_eq!(
@@ -401,6 +406,7 @@ fn a_content_type_alone_writes_every_later_field_before_it() {
         disposition: None,
         content_type: None,
         uses: None,
+        confirm: None,
     };
     let typed = Claims {
         content_type: Some("dGV4dC9jc3Y"),

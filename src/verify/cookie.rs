@@ -82,6 +82,7 @@ fn claims<'a>(key_id: &'a str, folder: &'a str, expires: &'a str, host: &'a str)
         disposition: None,
         content_type: None,
         uses: None,
+        confirm: None,
     }
 }
 

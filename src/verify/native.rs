@@ -22,18 +22,25 @@ pub(super) fn admit<'p, 'q>(
 ) -> Result<Verdict<'p, 'q>, RejectionKind> {
     let decoded = decode_canonical(&presented.path);
     let claims = signed.claims(&decoded);
+    let method = steps::counted_method(signed.confirm, presented.method);
     let (own_method, now) = steps::verify(
         settings,
         keyring,
         &claims,
         signed.signature,
         signed.times(),
-        presented.method,
+        method,
     )?;
     steps::check_client(
         settings,
         signed.client_ip,
         (presented.extensions, presented.headers),
+    )?;
+    let as_get = steps::one_time_step(
+        signed.confirm,
+        signed.nonce.is_some() && own_method,
+        presented.method,
+        presented.headers,
     )?;
     let conditions = Conditions {
         // HEAD on a GET link looks without using it up.
@@ -50,6 +57,7 @@ pub(super) fn admit<'p, 'q>(
         group: signed.group.map(Cow::Borrowed),
         on_success: OnSuccess::overrides(signed.disposition, signed.content_type),
         conceal: false,
+        as_get,
     };
     Ok(Verdict::Signed {
         path: presented.path,

@@ -61,12 +61,14 @@ pub(super) fn admit<'p, 'q>(
         "" => None,
         text => Some(parse_seconds(text)?),
     };
-    let (own_method, now) = steps::validate(
-        settings,
-        claims.method,
-        (expires, not_before),
-        presented.method,
-    )?;
+    let confirm = match claims.confirm {
+        "" => false,
+        "1" if !claims.nonce.is_empty() && claims.method == DEFAULT_METHOD => true,
+        _ => return Err(RejectionKind::MalformedToken),
+    };
+    let method = steps::counted_method(confirm, presented.method);
+    let (own_method, now) =
+        steps::validate(settings, claims.method, (expires, not_before), method)?;
     let networks = (!claims.client_ip.is_empty()).then_some(claims.client_ip);
     steps::check_client(
         settings,
@@ -80,6 +82,12 @@ pub(super) fn admit<'p, 'q>(
     if uses > 1 && claims.nonce.is_empty() {
         return Err(RejectionKind::MalformedToken);
     }
+    let as_get = steps::one_time_step(
+        confirm,
+        !claims.nonce.is_empty() && own_method,
+        presented.method,
+        presented.headers,
+    )?;
     let max_body = match claims.max_body {
         "" => None,
         text => Some(parse_seconds(text)?),
@@ -104,6 +112,7 @@ pub(super) fn admit<'p, 'q>(
             (!claims.content_type.is_empty()).then_some(claims.content_type),
         ),
         conceal: true,
+        as_get,
     };
     Ok(Verdict::Signed {
         path: Cow::Owned(claims.path.to_owned()),
@@ -171,12 +180,14 @@ struct Opened<'a> {
     max_body: &'a str,
     version: &'a str,
     group: &'a str,
-    /// Fields 10 to 13, written up to the last one a link has: client networks, download
-    /// name, content type, uses (as `sl_ip`, `sl_cd`, `sl_ct` and `sl_uses` carry them).
+    /// Fields 10 to 14, written up to the last one a link has: client networks, download
+    /// name, content type, uses, confirm (as `sl_ip`, `sl_cd`, `sl_ct`, `sl_uses` and
+    /// `sl_confirm` carry them).
     client_ip: &'a str,
     disposition: &'a str,
     content_type: &'a str,
     uses: &'a str,
+    confirm: &'a str,
 }
 
 impl<'a> Opened<'a> {
@@ -196,6 +207,7 @@ impl<'a> Opened<'a> {
             disposition: "",
             content_type: "",
             uses: "",
+            confirm: "",
         };
         // Later fields only up to the last one present: an empty last field would be a second
         // spelling of none.
@@ -205,6 +217,7 @@ impl<'a> Opened<'a> {
             &mut opened.disposition,
             &mut opened.content_type,
             &mut opened.uses,
+            &mut opened.confirm,
         ] {
             if rest.is_empty() {
                 break;
@@ -273,6 +286,7 @@ mod tests {
                 disposition: None,
                 content_type: None,
                 uses: None,
+                confirm: None,
             };
             let mut iv = [0u8; NONCE_LEN];
             for (i, byte) in iv.iter_mut().enumerate() {

@@ -74,3 +74,45 @@ pub(super) fn check_client(
         _ => Err(RejectionKind::IpNotAllowed),
     }
 }
+
+/// The method a request counts as: a confirm link's POST (from its page) is the link's GET.
+pub(super) fn counted_method(confirm: bool, method: &Method) -> &Method {
+    match (confirm, method) {
+        (true, &Method::POST) => &Method::GET,
+        _ => method,
+    }
+}
+
+/// What a verified one-time link does with the request. A confirm link's GET and HEAD get its
+/// page, using nothing (`ConfirmationRequired`); its POST goes on as a GET (`Ok(true)`). Any
+/// other one-time link refuses a prefetch before anything is used: scanners and browsers that
+/// look ahead must not spend what the person will click.
+pub(super) fn one_time_step(
+    confirm: bool,
+    one_time: bool,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<bool, RejectionKind> {
+    match (confirm, method) {
+        (true, &Method::POST) => Ok(true),
+        (true, _) => Err(RejectionKind::ConfirmationRequired),
+        (false, _) if one_time && is_prefetch(headers) => Err(RejectionKind::Prefetch),
+        (false, _) => Ok(false),
+    }
+}
+
+/// Whether a request says it is a prefetch or a preview (Chromium's `Sec-Purpose: prefetch`,
+/// the older `Purpose: prefetch`, Firefox's `X-Moz: prefetch`, Safari's
+/// `X-Purpose: preview`).
+fn is_prefetch(headers: &HeaderMap) -> bool {
+    ["sec-purpose", "purpose", "x-moz", "x-purpose"]
+        .iter()
+        .flat_map(|name| headers.get_all(*name))
+        .any(|value| {
+            value.to_str().is_ok_and(|text| {
+                text.split([';', ',', ' ']).any(|token| {
+                    token.eq_ignore_ascii_case("prefetch") || token.eq_ignore_ascii_case("preview")
+                })
+            })
+        })
+}

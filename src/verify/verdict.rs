@@ -78,6 +78,8 @@ pub(crate) struct Conditions<'a> {
     pub(crate) on_success: Option<Box<OnSuccess>>,
     /// An opaque link: nothing in the answer may name the hidden target.
     pub(crate) conceal: bool,
+    /// A confirm link's POST: the inner service sees a GET.
+    pub(crate) as_get: bool,
 }
 
 /// Headers the layer sets on a successful (2xx) answer through a link.

@@ -126,8 +126,13 @@ fn app(
         let page_signer = layer.signer();
         files = files.route(
             "/",
-            axum::routing::get(move || {
-                let html = demo::page(&page_signer, &setup);
+            axum::routing::get(move |request: axum::extract::Request| {
+                // The server puts each connection's peer into its requests.
+                let client = request
+                    .extensions()
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|info| info.0.ip());
+                let html = demo::page(&page_signer, &setup, client);
                 async move { axum::response::Html(html) }
             }),
         );

@@ -47,6 +47,7 @@ fn explain(e: &SignError, args: &SignArgs) -> Failure {
         SignErrorKind::InvalidFileName => " (check --download-as or --inline-as)".to_owned(),
         SignErrorKind::InvalidContentType => " (check --content-type)".to_owned(),
         SignErrorKind::InvalidUses => " (give --uses from 1 to 100)".to_owned(),
+        SignErrorKind::ConfirmNeedsGet => " (drop --method)".to_owned(),
         _ => String::new(),
     };
     usage(format!("cannot sign {:?}: {e}{fix}", args.target))
@@ -87,6 +88,7 @@ fn folder_link(signer: &UrlSigner, args: &SignArgs) -> Result<Result<String, Sig
         &[
             (args.one_time, "--one-time"),
             (args.uses.is_some(), "--uses"),
+            (args.confirm, "--confirm"),
             (args.bind_file.is_some(), "--bind-file"),
             (args.group.is_some(), "--group"),
             (args.opaque, "--opaque"),
@@ -144,6 +146,9 @@ fn native_link(
     if let Some(uses) = args.uses {
         link = link.uses(uses);
     }
+    if args.confirm {
+        link = link.confirm();
+    }
     if let Some(window) = args.window {
         link = link.window(Duration::from_secs(window));
     }
@@ -183,6 +188,7 @@ fn nginx_link(signer: &UrlSigner, args: &SignArgs) -> Result<Result<String, Sign
             (args.folder, "--folder"),
             (args.one_time, "--one-time"),
             (args.uses.is_some(), "--uses"),
+            (args.confirm, "--confirm"),
             (args.window.is_some(), "--window"),
             (args.bind_file.is_some(), "--bind-file"),
             (args.group.is_some(), "--group"),
