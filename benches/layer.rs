@@ -318,5 +318,27 @@ fn ed25519(c: &mut Criterion) {
 #[cfg(not(feature = "ed25519"))]
 fn ed25519(_: &mut Criterion) {}
 
-criterion_group!(benches, verify, mint, public, one_time, opaque, ed25519);
+/// A link a delegated (child) key minted, checked by a layer holding only the root: one more
+/// HMAC (the child's secret, derived per request) and the scope's parse and checks.
+fn delegation(c: &mut Criterion) {
+    use tower_secure_link::Delegation;
+    let root = layer();
+    let child_key = Key::new("1", SECRET)
+        .unwrap()
+        .delegate(&Delegation::new("child", "/", EXPIRES + 3600))
+        .unwrap();
+    let child = layer().with_keyring(child_key);
+    let (plain, delegated) = (ordinary_link(&root), ordinary_link(&child));
+    assert!(root.check(&Method::GET, &delegated).is_ok());
+    let mut group = c.benchmark_group("delegation");
+    group.bench_function("plain_link", |b| {
+        b.iter(|| black_box(root.check(&Method::GET, black_box(&plain))))
+    });
+    group.bench_function("delegated_link", |b| {
+        b.iter(|| black_box(root.check(&Method::GET, black_box(&delegated))))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, verify, mint, public, one_time, opaque, ed25519, delegation);
 criterion_main!(benches);

@@ -4,8 +4,8 @@
 //! proxies: then the proxy's forwarding header names the hops, and the client is the right-most
 //! address in it that is not itself a trusted proxy. Anything left of that address was written
 //! by the client and proves nothing; a header from a peer that is not trusted is never read (the
-//! classic bug is trusting any `X-Forwarded-For`). When no address can be found, a link bound to
-//! networks is refused: the layer fails closed.
+//! classic bug is trusting any `X-Forwarded-For`). When no address can be found (including when
+//! every hop is a trusted proxy), a link bound to networks is refused: the layer fails closed.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -73,7 +73,10 @@ impl ClientAddrRule {
             }
             client = unmapped((*hop)?);
         }
-        Some(client)
+        // Every hop a proxy: the client is not named (a proxy that forwards nothing, or a
+        // request from the proxies' own network), and a proxy's address must not stand in for
+        // it, or a link bound to the proxies' range would admit everyone behind them.
+        (!self.is_trusted(client)).then_some(client)
     }
 
     fn peer(&self, extensions: &Extensions) -> Option<IpAddr> {
@@ -167,8 +170,8 @@ mod tests {
             ("a spoofed hop left of the client", &proxies, "10.0.0.2:4000", &[(xff, "192.0.2.66, 203.0.113.1")], Some("203.0.113.1")),
             ("a chain of proxies", &proxies, "10.0.0.2:4000", &[(xff, "192.0.2.66, 203.0.113.1, 10.1.1.1, 10.2.2.2")], Some("203.0.113.1")),
             ("two header lines, one list", &proxies, "10.0.0.2:4000", &[(xff, "192.0.2.66, 203.0.113.1"), (xff, "10.1.1.1")], Some("203.0.113.1")),
-            ("a trusted peer with no header", &proxies, "10.0.0.2:4000", &[], Some("10.0.0.2")),
-            ("every hop trusted: the left-most", &proxies, "10.0.0.2:4000", &[(xff, "10.9.9.9, 10.1.1.1")], Some("10.9.9.9")),
+            ("a trusted peer with no header: nobody named", &proxies, "10.0.0.2:4000", &[], None),
+            ("every hop trusted: nobody named", &proxies, "10.0.0.2:4000", &[(xff, "10.9.9.9, 10.1.1.1")], None),
             ("garbage where the client should be", &proxies, "10.0.0.2:4000", &[(xff, "203.0.113.1, nonsense")], None),
             ("garbage left of the client is never read", &proxies, "10.0.0.2:4000", &[(xff, "nonsense, 203.0.113.1")], Some("203.0.113.1")),
             ("IPv6 through an IPv6 proxy", &proxies, "[2001:db8:ffff::2]:443", &[(xff, "2001:db8:1::7")], Some("2001:db8:1::7")),
@@ -190,7 +193,7 @@ mod tests {
             ("quoted IPv6 with a port", &[(fwd, "for=\"[2001:db8::1]:4711\"")], Some("2001:db8::1")),
             ("a chain", &[(fwd, "for=192.0.2.66, for=203.0.113.1, for=10.1.1.1")], Some("203.0.113.1")),
             ("unknown ends the chain", &[(fwd, "for=203.0.113.1, for=unknown")], None),
-            ("an X-Forwarded-For is not read", &[("x-forwarded-for", "203.0.113.1")], Some("10.0.0.2")),
+            ("an X-Forwarded-For is not read", &[("x-forwarded-for", "203.0.113.1")], None),
             ("FOR in upper case", &[(fwd, "FOR=203.0.113.1")], Some("203.0.113.1")),
         ];
         for (name, header, expect) in cases {

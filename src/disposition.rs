@@ -20,13 +20,15 @@ const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// `inline` or `attachment` with an ASCII `filename` and, for other names, a UTF-8 `filename*`.
-/// The fallback replaces every byte outside printable ASCII, and `"` and `\`, with `_`; the
+/// The fallback replaces every byte outside printable ASCII, and `"`, `%` and `\`, with `_`; the
 /// caller refuses control characters in `filename` before it gets here.
 pub(crate) fn disposition(kind: &str, filename: &str) -> HeaderValue {
     let fallback: String = filename
         .chars()
         .map(|c| match c {
-            ' ' | '!' | '#'..='[' | ']'..='~' => c,
+            // Not `%`: browsers percent-decode a plain `filename`, so `photo%2Eexe` would be
+            // saved as `photo.exe`; with `filename*` beside it they keep the signed name.
+            ' ' | '!' | '#' | '$' | '&'..='[' | ']'..='~' => c,
             _ => '_',
         })
         .collect();

@@ -177,7 +177,7 @@ pub use http;
 pub use clock::{Clock, ManualClock, SystemClock};
 #[cfg(feature = "axum")]
 pub use extract::MissingSigner;
-pub use key::{Key, KeyError, Keyring, KeyringHandle};
+pub use key::{Delegation, Key, KeyError, Keyring, KeyringHandle};
 pub use layer::{Access, ConfigError, SecureLinkLayer};
 pub use rejection::{
     DefaultRejectionResponse, PageResponse, Rejection, RejectionKind, RejectionResponse,

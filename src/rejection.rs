@@ -81,6 +81,9 @@ pub enum RejectionKind {
     /// The link is bound to client networks and the request comes from none of them (or the
     /// layer could not tell where it comes from).
     IpNotAllowed,
+    /// A link a delegated (child) key signed, outside its delegation: another folder, a method
+    /// it was not given, an expiry past its deadline, or without its revocation group.
+    OutsideDelegation,
     /// Not a refusal: a confirm link opened with GET or HEAD, answered (200) with the page whose
     /// button POSTs to it. Nothing was used; the responder writes the page.
     ConfirmationRequired,
@@ -101,7 +104,8 @@ impl RejectionKind {
             | Self::MethodNotAllowed
             | Self::OutsideScope
             | Self::OutsideMount
-            | Self::IpNotAllowed => StatusCode::FORBIDDEN,
+            | Self::IpNotAllowed
+            | Self::OutsideDelegation => StatusCode::FORBIDDEN,
             Self::ConfirmationRequired => StatusCode::OK,
             Self::Expired
             | Self::NotYetValid
@@ -144,6 +148,7 @@ impl RejectionKind {
             Self::MalformedTarget => "malformed_target",
             Self::OpaqueRedirect => "opaque_redirect",
             Self::IpNotAllowed => "ip_not_allowed",
+            Self::OutsideDelegation => "outside_delegation",
             Self::ConfirmationRequired => "confirmation_required",
             Self::Prefetch => "prefetch",
         }
@@ -200,6 +205,7 @@ impl fmt::Display for Rejection {
                 "the service redirected an opaque link, which would show its target"
             }
             RejectionKind::IpNotAllowed => "the link does not work from this client address",
+            RejectionKind::OutsideDelegation => "the link lies outside its key's delegation",
             RejectionKind::ConfirmationRequired => {
                 "this link works once: confirm with the button to open it"
             }

@@ -599,7 +599,8 @@ fn links_bound_to_networks_read_the_peer_and_trusted_proxies_only() {
         ("a claimed address, no proxy trusted", with_header(&direct, &away, "198.51.100.7"), 403),
         ("a claimed address through a trusted proxy", with_header(&proxied, &away, "198.51.100.7"), 200),
         ("a spoofed hop left of the client", with_header(&proxied, &away, "198.51.100.7, 192.0.2.1"), 403),
-        ("the proxy itself, when it forwards nothing", get(&proxied.addr, &here).status, 200),
+        // A trusted peer that names no client: nobody to check, so refused.
+        ("the proxy itself, when it forwards nothing", get(&proxied.addr, &here).status, 403),
     ];
     for (name, status, expect) in cases {
         assert_eq!(status, expect, "{name}");
@@ -639,4 +640,91 @@ fn serve_sends_the_signed_download_name_and_type() {
         get(&server.addr, &inline).header("content-disposition"),
         Some("inline; filename=\"a.txt\"")
     );
+}
+
+#[test]
+fn delegate_prints_a_child_that_mints_only_inside_its_folder() {
+    let output = run(
+        &[
+            "delegate",
+            "--prefix",
+            "/private/tenant-7/",
+            "--method",
+            "GET",
+            "--method",
+            "put",
+            "--ttl",
+            "3600",
+            "--key-id",
+            "tenant-7",
+        ],
+        &[("SECURE_LINK_KEY", KEY)],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let child = lines[0].strip_prefix("SECURE_LINK_KEY=").unwrap();
+    assert_eq!(lines[1], "SECURE_LINK_KEY_ID=tenant-7");
+    assert!(!text.contains(KEY), "the root secret is never printed");
+    let child_env = [
+        ("SECURE_LINK_KEY", child),
+        ("SECURE_LINK_KEY_ID", "tenant-7"),
+    ];
+    let minted = run(&["sign", "/private/tenant-7/a.txt"], &child_env);
+    assert_eq!(minted.status.code(), Some(0), "{}", stderr(&minted));
+    let link = stdout(&minted);
+    #[rustfmt::skip]
+    let refused = [
+        ("another folder", vec!["sign", "/private/tenant-70/a.txt"], "folder"),
+        ("a method not given", vec!["sign", "--method", "DELETE", "/private/tenant-7/a.txt"], "method"),
+        ("past the deadline", vec!["sign", "--ttl", "7200", "/private/tenant-7/a.txt"], "deadline"),
+        ("a folder link", vec!["sign", "--folder", "/private/tenant-7/"], "folder links"),
+    ];
+    for (name, args, limit) in refused {
+        let output = run(&args, &child_env);
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        assert!(
+            stderr(&output).contains(limit),
+            "{name}: {}",
+            stderr(&output)
+        );
+        assert!(
+            !stderr(&output).contains(child),
+            "{name}: the child secret was printed"
+        );
+    }
+    let wrong_id = run(
+        &["sign", "/private/tenant-7/a.txt"],
+        &[
+            ("SECURE_LINK_KEY", child),
+            ("SECURE_LINK_KEY_ID", "tenant-8"),
+        ],
+    );
+    assert_eq!(wrong_id.status.code(), Some(2));
+    let nested = run(
+        &["delegate", "--prefix", "/private/tenant-7/x/"],
+        &child_env,
+    );
+    assert_eq!(nested.status.code(), Some(2), "a child cannot delegate");
+
+    // A server holding only the root accepts the child's link, and nothing it forged.
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("private/tenant-7")).unwrap();
+    std::fs::create_dir_all(root.path().join("private/tenant-70")).unwrap();
+    std::fs::write(root.path().join("private/tenant-7/a.txt"), "tenant seven").unwrap();
+    std::fs::write(
+        root.path().join("private/tenant-70/a.txt"),
+        "tenant seventy",
+    )
+    .unwrap();
+    let root_arg = root.path().display().to_string();
+    let server = Serve::start(&["--root", &root_arg], &[("SECURE_LINK_KEY", KEY)]);
+    let response = get(&server.addr, &link);
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body_text(), "tenant seven");
+    let moved = link.replace("/tenant-7/", "/tenant-70/");
+    assert_eq!(get(&server.addr, &moved).status, 403);
+    let verified = run(&["verify", &link], &[("SECURE_LINK_KEY", KEY)]);
+    assert_eq!(verified.status.code(), Some(0), "{}", stderr(&verified));
 }

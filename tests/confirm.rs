@@ -187,3 +187,61 @@ fn confirm_links_combine_with_uses_opaque_and_stealth() {
         tower_secure_link::RejectionResponse::response(&PageResponse, &rejection);
     assert!(page.body().contains("<form method=\"post\">"));
 }
+
+/// Through a service in process: what the inner service saw for each request.
+#[tokio::test]
+async fn the_post_reaches_the_service_as_a_clean_get_and_resumes_reuse_a_use() {
+    use std::sync::{Arc, Mutex};
+    use tower::ServiceExt;
+    let layer = SecureLinkLayer::new(Key::new("1", KEY).unwrap())
+        .with_private_prefix("/private/")
+        .unwrap()
+        .with_one_time_resume_window(std::time::Duration::from_secs(60))
+        .with_rejection_response(PageResponse);
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let inner = {
+        let seen = seen.clone();
+        tower::service_fn(move |request: http::Request<String>| {
+            let headers: Vec<&str> = ["content-type", "content-length", "transfer-encoding"]
+                .into_iter()
+                .filter(|name| request.headers().contains_key(*name))
+                .collect();
+            seen.lock()
+                .unwrap()
+                .push(format!("{} {headers:?}", request.method()));
+            async { Ok::<_, std::convert::Infallible>(http::Response::new(String::from("file"))) }
+        })
+    };
+    let service = tower::Layer::layer(&layer, inner);
+    let send = |request: http::Request<String>| {
+        let service = service.clone();
+        async move { service.oneshot(request).await.unwrap().status().as_u16() }
+    };
+    let link = layer
+        .signer()
+        .link("/private/v.mp4")
+        .uses(3)
+        .confirm()
+        .to_target()
+        .unwrap();
+    let post = |extra: Option<(&str, &str)>| {
+        let mut builder = http::Request::post(link.as_str())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("transfer-encoding", "chunked");
+        if let Some((name, value)) = extra {
+            builder = builder.header(name, value);
+        }
+        builder.body(String::from("x=1")).unwrap()
+    };
+    let mut statuses = vec![send(post(Some(("sec-fetch-site", "cross-site")))).await];
+    statuses.push(send(post(None)).await);
+    // A player's resumed range request inside the window reuses the first use.
+    statuses.push(send(post(Some(("range", "bytes=100-")))).await);
+    for _ in 0..3 {
+        statuses.push(send(post(None)).await);
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 410]);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 4, "the cross-site POST got the page: {seen:?}");
+    assert!(seen.iter().all(|line| line == "GET []"), "{seen:?}");
+}

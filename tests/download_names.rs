@@ -58,6 +58,8 @@ fn the_answer_downloads_under_the_signed_name() {
         ("quotes and a semicolon", mint("a \"b\"; c.pdf", false), "attachment; filename=\"a _b_; c.pdf\"; filename*=UTF-8''a%20%22b%22%3B%20c.pdf"),
         ("a header-like name", mint("x.pdf; filename=evil.exe", false), "attachment; filename=\"x.pdf; filename=evil.exe\""),
         ("inline", mint("chart.pdf", true), "inline; filename=\"chart.pdf\""),
+        // Browsers percent-decode a plain filename: `%2E` must not become the `.` of `.exe`.
+        ("a percent escape", mint("photo%2Eexe", false), "attachment; filename=\"photo_2Eexe\"; filename*=UTF-8''photo%252Eexe"),
     ];
     for (name, link, disposition) in cases {
         let response = get(&addr, &link);
@@ -194,4 +196,30 @@ fn one_time_and_opaque_links_keep_their_names() {
         ["attachment; filename=\"once.pdf\""]
     );
     assert_eq!(get(&addr, &once).status, 410);
+}
+
+#[test]
+fn policies_on_a_public_path_are_refused_at_minting() {
+    let layer = layer();
+    let signer = layer.signer();
+    let refused = [
+        signer.link("/pub/a.bin").download_as("a.pdf").to_target(),
+        signer
+            .link("/pub/a.bin")
+            .content_type("text/plain")
+            .to_target(),
+        signer
+            .link("/pub/a.bin")
+            .client_ip("203.0.113.0/24")
+            .to_target(),
+        signer.link("/pub/a.bin").uses(2).to_target(),
+        signer.link("/pub/a.bin").confirm().to_target(),
+    ];
+    for (at, result) in refused.into_iter().enumerate() {
+        assert_eq!(
+            result.unwrap_err().kind(),
+            SignErrorKind::NotPrivate,
+            "policy {at}"
+        );
+    }
 }

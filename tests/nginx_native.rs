@@ -866,6 +866,28 @@ fn links_nginx_cannot_decide_go_to_the_fallback() {
         .collect::<Vec<u8>>()
     };
     let three_uses = || link("/private/once.pdf").uses(3).to_target().unwrap();
+    let child = tower_secure_link::Key::new("live", KEY)
+        .unwrap()
+        .delegate(&tower_secure_link::Delegation::new(
+            "t7",
+            "/private/",
+            now() + 3600,
+        ))
+        .unwrap();
+    let delegated = SecureLinkLayer::new(child)
+        .signer()
+        .sign("/private/file.txt")
+        .unwrap();
+    // One character of the signature changed: the derived child key must still be checked.
+    let forged_delegated = {
+        let at = delegated.len() - 2;
+        let swap = if &delegated[at..at + 1] == "A" {
+            "B"
+        } else {
+            "A"
+        };
+        format!("{}{swap}{}", &delegated[..at], &delegated[at + 1..])
+    };
     let named = link("/private/file.txt")
         .download_as("Q3 é.txt")
         .to_target()
@@ -907,6 +929,7 @@ fn links_nginx_cannot_decide_go_to_the_fallback() {
         ("three uses", get(&three_uses())),
         ("a download name", get(&named)),
         ("bound to a network", get(&from_here)),
+        ("delegated", get(&delegated)),
         ("session", get(&format!("{session}seg-1.ts"))),
         (
             "a session cookie",
@@ -931,6 +954,8 @@ fn links_nginx_cannot_decide_go_to_the_fallback() {
         case("three uses, 4", get(&thrice)),
         case("a download name", get(&named)),
         case("bound to a network", get(&from_here)),
+        case("delegated", get(&delegated)),
+        case("delegated, forged", get(&forged_delegated)),
         case("one-time", get(&once)),
         case("one-time, again", get(&once)),
         case("one-time, HEAD after use", request("HEAD", &once, "")),
@@ -958,6 +983,7 @@ fn links_nginx_cannot_decide_go_to_the_fallback() {
         // These apps read no peer address: both refuse, failing closed (tests/client_ip.rs
         // has the app behind nginx trusting its X-Forwarded-For).
         ("bound to a network", 403),
+        ("delegated", 200), ("delegated, forged", 403),
         ("one-time", 200), ("one-time, again", 410), ("opaque", 200), ("opaque one-time", 200),
         ("opaque one-time, again", 410), ("group", 200), ("version", 200), ("session", 200),
         ("upload over the limit", 413),

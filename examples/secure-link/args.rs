@@ -83,6 +83,31 @@ pub enum Command {
     /// Print an nginx location block that verifies `--format nginx` links.
     #[command(after_help = NGINX_ENV_HELP)]
     NginxConfig(NginxConfigArgs),
+    /// Print a child key, as shell-ready lines, that mints links only under FOLDER, for the
+    /// given methods, until its deadline; servers holding only the root key accept its links.
+    #[command(after_help = KEY_ENV_HELP)]
+    Delegate(DelegateArgs),
+}
+
+/// What `delegate` is given.
+#[derive(Args)]
+pub struct DelegateArgs {
+    /// The folder the child may mint links under (ending with `/`).
+    #[arg(long, value_name = "FOLDER/")]
+    pub prefix: String,
+    /// A method the child may mint links for (repeatable; default GET).
+    #[arg(long, value_name = "M")]
+    pub method: Vec<String>,
+    /// How long the delegation lasts, in seconds: no link of the child expires later.
+    #[arg(long, value_name = "SECONDS", default_value_t = 7 * 24 * 60 * 60)]
+    pub ttl: u64,
+    /// The child's id (for logs and its own configuration; default: random).
+    #[arg(long, value_name = "ID")]
+    pub key_id: Option<String>,
+    /// Every link of the child carries this revocation group: `revoke --group ID` ends the
+    /// delegation.
+    #[arg(long, value_name = "ID")]
+    pub group: Option<String>,
 }
 
 /// What `sign` is given.

@@ -26,8 +26,11 @@ pub fn secret_from_env() -> Result<Option<String>, Failure> {
 pub fn keyring(secret: &str) -> Result<Keyring, Failure> {
     let mut secrets = secrets(secret)?.into_iter();
     let (id, secret) = secrets.next().unwrap_or_default();
-    let key =
-        Key::new(id, secret.as_bytes()).map_err(|e| usage(format!("SECURE_LINK_KEY: {e}")))?;
+    let key = if Key::is_delegated_text(&secret) {
+        delegated_key(&secret)?
+    } else {
+        Key::new(id, secret.as_bytes()).map_err(|e| usage(format!("SECURE_LINK_KEY: {e}")))?
+    };
     let mut keyring = Keyring::new(key);
     for (id, secret) in secrets {
         let key = Key::new(id.as_str(), secret.as_bytes())
@@ -37,6 +40,22 @@ pub fn keyring(secret: &str) -> Result<Keyring, Failure> {
             .map_err(|e| usage(format!("SECURE_LINK_OLD_KEYS, key {id:?}: {e}")))?;
     }
     Ok(keyring)
+}
+
+/// A child key from `secure-link delegate`'s `SECURE_LINK_KEY`; `SECURE_LINK_KEY_ID`, when
+/// set, must name the same child.
+fn delegated_key(text: &str) -> Result<Key, Failure> {
+    let key = Key::from_delegated_text(text).map_err(|e| usage(format!("SECURE_LINK_KEY: {e}")))?;
+    if let Ok(id) = std::env::var("SECURE_LINK_KEY_ID") {
+        if key.delegated_id() != Some(id.as_str()) {
+            return Err(usage(format!(
+                "SECURE_LINK_KEY_ID={id} does not name the child of SECURE_LINK_KEY ({}); set \
+                 both from the same `secure-link delegate` output",
+                key.delegated_id().unwrap_or_default()
+            )));
+        }
+    }
+    Ok(key)
 }
 
 /// `(id, secret)` of the signing key (`secret`, under `SECURE_LINK_KEY_ID` or 1), then of each

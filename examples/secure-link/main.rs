@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd::serve::serve(args),
         Command::Revoke(args) => cmd::revoke::revoke(args),
         Command::Keygen(args) => cmd::keygen::keygen(args),
+        Command::Delegate(args) => cmd::delegate::delegate(&args),
         Command::NginxConfig(args) => cmd::nginx_config::nginx_config(&args),
     };
     match result {

@@ -17,6 +17,10 @@ pub enum KeyError {
     InvalidId,
     /// Two keys in one keyring share an id.
     DuplicateId,
+    /// A delegation cannot be made: the reason says which of its parts is wrong.
+    InvalidDelegation(&'static str),
+    /// A delegated key was asked to delegate again.
+    DelegationOfDelegation,
     /// An Ed25519 private key is not 32 bytes, or a public key is not 32 bytes encoding a
     /// point of large order.
     #[cfg(feature = "ed25519")]
@@ -41,6 +45,10 @@ impl fmt::Display for KeyError {
                 "a key id must be 1 to 32 characters from A-Z, a-z, 0-9, '.', '_' and '-'",
             ),
             Self::DuplicateId => f.write_str("two keys in the keyring share an id"),
+            Self::InvalidDelegation(why) => write!(f, "invalid delegation: {why}"),
+            Self::DelegationOfDelegation => f.write_str(
+                "a delegated key cannot delegate: ask the root's holder for a narrower delegation",
+            ),
             #[cfg(feature = "ed25519")]
             Self::InvalidEd25519Key => f.write_str(
                 "an Ed25519 key is 32 bytes (43 characters of base64url); a public key must be \

@@ -31,11 +31,14 @@ use sha2::Sha256;
 use crate::token::ed25519;
 use crate::token::{signature_matches, Claims, HmacSha256, SignatureText, KEY_ID_MAX_LEN};
 
+mod delegation;
 mod error;
 mod keyring;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use delegation::Delegated;
+pub use delegation::Delegation;
 pub use error::KeyError;
 pub use keyring::{Keyring, KeyringHandle};
 // Key ids are part of the wire format; the crate also reads the rule by this path.
@@ -56,6 +59,8 @@ pub(crate) const OPAQUE_KEY_LABEL: &[u8] = b"tower-secure-link opaque links v1";
 pub struct Key {
     id: Box<str>,
     material: Material,
+    /// For a child key: the delegation it signs under (its id above is the root's).
+    delegated: Option<std::sync::Arc<delegation::Delegated>>,
 }
 
 #[derive(Clone)]
@@ -98,6 +103,7 @@ impl Key {
         Ok(Self {
             id,
             material: Material::Hmac { mac, sealer },
+            delegated: None,
         })
     }
 
@@ -140,6 +146,10 @@ impl Key {
 
     /// Whether `presented` is this key's signature of `claims`, in its one accepted text form.
     pub(crate) fn verifies(&self, claims: &Claims<'_>, presented: &str) -> bool {
+        // A child key's links carry its delegation; one without it is no link it makes.
+        if self.delegated.is_some() {
+            return false;
+        }
         match &self.material {
             Material::Hmac { mac, .. } => {
                 signature_matches(&SignatureText::encode(&claims.tag(mac)), presented)
@@ -178,6 +188,7 @@ impl Key {
             material: Material::Ed25519Private(Box::new(ed25519_dalek::SigningKey::from_bytes(
                 seed,
             ))),
+            delegated: None,
         })
     }
 
@@ -225,6 +236,7 @@ impl Key {
         Ok(Self {
             id,
             material: Material::Ed25519Public(key),
+            delegated: None,
         })
     }
 
@@ -256,6 +268,9 @@ impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = f.debug_struct("Key");
         out.field("id", &self.id);
+        if let Some(delegated) = &self.delegated {
+            out.field("delegation", &delegated.scope);
+        }
         match &self.material {
             Material::Hmac { .. } => out.field("secret", &"<redacted>"),
             #[cfg(feature = "ed25519")]

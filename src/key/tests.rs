@@ -109,6 +109,7 @@ impl VectorNumbers {
             content_type: None,
             uses: None,
             confirm: None,
+            delegation: None,
         }
     }
 }

@@ -36,8 +36,8 @@ var MAX_LIFETIME = conf.maxLifetime;
 var KEYS = conf.keys;
 
 var FIELDS = ['kid', 'method', 'nbf', 'exp', 'nonce', 'max', 'ver', 'grp', 'ip', 'cd', 'ct', 'uses', 'confirm',
-    'prefix', 'sig'];
-var SIG = 14;
+    'dlg', 'prefix', 'sig'];
+var SIG = 15;
 var HEX = '0123456789ABCDEF';
 var B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
@@ -459,7 +459,8 @@ function parseQuery(q) {
 // token/query.rs SignedQuery::checked.
 function checked(v, app) {
     var s = {kid: v[0], method: v[1], nbf: v[2], exp: v[3], nonce: v[4], max: v[5], ver: v[6], grp: v[7],
-        ip: v[8], cd: v[9], ct: v[10], uses: v[11], confirm: v[12], prefix: v[13], sig: v[14], app: app};
+        ip: v[8], cd: v[9], ct: v[10], uses: v[11], confirm: v[12], dlg: v[13], prefix: v[14], sig: v[15],
+        app: app};
     if (s.kid === undefined || s.exp === undefined || s.sig === undefined) return 'malformed_token';
     if (s.method === undefined) {
         s.method = 'GET';
@@ -488,12 +489,12 @@ function checked(v, app) {
 
 // token/message.rs write_message: `tsl-v1`, then each field as a 4-byte big-endian length and
 // its bytes; past the ninth, 10 and 11 when any later field is there, then 12 (session),
-// 13 (client networks), 14 (download name), 15 (content type), 16 (uses), 17 (confirm) up
-// to the last one present.
+// 13 (client networks), 14 (download name), 15 (content type), 16 (uses), 17 (confirm), 18
+// (delegation) up to the last one present.
 // The message as a byte string; `tag` hands it to the MAC.
 function message(c) {
     var fields = [c.kid, c.method, c.scope, c.path, c.query, opt(c.nbf), c.exp, opt(c.nonce), opt(c.max)];
-    var later = [c.session, c.ip, c.cd, c.ct, c.uses, c.confirm];
+    var later = [c.session, c.ip, c.cd, c.ct, c.uses, c.confirm, c.dlg];
     var count = 0;
     for (var at = 0; at < later.length; at++) if (later[at] !== undefined) count = at + 1;
     if (c.ver !== undefined || c.grp !== undefined || count > 0) fields.push(opt(c.ver), opt(c.grp));
@@ -533,6 +534,12 @@ function verify(c, signature, expires, notBefore, method) {
     var key = null;
     for (var i = 0; i < KEYS.length; i++) if (KEYS[i][0] === c.kid) key = KEYS[i][1];
     if (key === null) return 'unknown_key';
+    // key/delegation.rs: a child key's secret is the root's HMAC of the label and the scope.
+    if (c.dlg !== undefined) {
+        if (!/^[A-Za-z0-9_-]+$/.test(c.dlg)) return 'malformed_token';
+        key = crypto.createHmac('sha256', Buffer.from(key, 'hex')).update('tsl-delegation-v1')
+            .update(Buffer.from(c.dlg, 'base64url')).digest('hex');
+    }
     if (!sameText(tag(key, message(c)), signature)) return 'bad_signature';
     var now = Math.floor(Date.now() / 1000);
     if (now > expires + LEEWAY) return 'expired';
@@ -554,7 +561,7 @@ function decodeCanonical(canonical) {
 function admitPath(path, s, method) {
     var c = {kid: s.kid, method: s.method, scope: 'path', path: decodeCanonical(path), query: s.app, nbf: s.nbf,
         exp: s.exp, nonce: s.nonce, max: s.max, ver: s.ver, grp: s.grp, ip: s.ip, cd: s.cd, ct: s.ct,
-        uses: s.uses, confirm: s.confirm};
+        uses: s.uses, confirm: s.confirm, dlg: s.dlg};
     // A confirm link's POST (from its page) counts as its GET.
     var counted = s.confirm !== undefined && method === 'POST' ? 'GET' : method;
     var outcome = verify(c, s.sig, s.expires, s.notBefore, counted);
@@ -563,7 +570,9 @@ function admitPath(path, s, method) {
     // link uses nothing up.
     var consumes = s.nonce !== undefined && outcome === 'own';
     var deferred = s.max !== undefined || s.ver !== undefined || s.grp !== undefined || s.ip !== undefined
-        || s.cd !== undefined || s.ct !== undefined || s.confirm !== undefined;
+        || s.cd !== undefined || s.ct !== undefined || s.confirm !== undefined
+        // The delegation's folder, methods and deadline are the application's to check.
+        || s.dlg !== undefined;
     if (consumes || deferred) return 'defer';
     return {serve: path};
 }
@@ -575,7 +584,9 @@ function admitQueryFolder(path, s, method) {
     // A GET link with an expiry and nothing else: the layer refuses every other field.
     if (s.nbf !== undefined || s.nonce !== undefined || s.max !== undefined || s.ver !== undefined
         || s.grp !== undefined || s.ip !== undefined || s.cd !== undefined || s.ct !== undefined
-        || s.uses !== undefined || s.confirm !== undefined || s.method !== 'GET') return 'malformed_token';
+        || s.uses !== undefined || s.confirm !== undefined || s.dlg !== undefined || s.method !== 'GET') {
+        return 'malformed_token';
+    }
     var c = {kid: s.kid, method: 'GET', scope: 'prefix', path: folder, query: '', exp: s.exp};
     var outcome = verify(c, s.sig, s.expires, undefined, method);
     if (!passed(outcome)) return outcome;

@@ -259,8 +259,9 @@ pub(super) fn mark_resumed<B>(request: &mut Request<B>) {
 /// A GET whose `Range` (strictly parsed) only asks for bytes past the first: the rest of an
 /// interrupted download, never a fresh full copy. A suffix range (`-500`) is a fresh read of
 /// the end; anything malformed (`bytes=+1-`) is not a resume at all.
-pub(super) fn is_resumed_download<B>(request: &Request<B>) -> bool {
-    if request.method() != Method::GET {
+/// `as_get`: the request is a confirm link's POST, which counts as its GET.
+pub(super) fn is_resumed_download<B>(request: &Request<B>, as_get: bool) -> bool {
+    if request.method() != Method::GET && !as_get {
         return false;
     }
     let mut ranges = request.headers().get_all(RANGE).iter();
@@ -319,7 +320,12 @@ mod tests {
                 request = request.header(RANGE, *range);
             }
             let request = request.body(()).unwrap();
-            assert_eq!(is_resumed_download(&request), case.resume, "{}", case.name);
+            assert_eq!(
+                is_resumed_download(&request, false),
+                case.resume,
+                "{}",
+                case.name
+            );
         }
     }
 }

@@ -146,7 +146,7 @@ impl<S, R> SecureLink<S, R> {
         }
         // Nothing refuses the request after this point, so the store is asked now.
         let gate = gate::store_gate(settings, group.as_deref(), consume, || {
-            gate::is_resumed_download(request)
+            gate::is_resumed_download(request, as_get)
         });
         Ok(Some(Passage {
             signed,
@@ -184,6 +184,7 @@ impl<ResBody> Passage<ResBody> {
             let headers = request.headers_mut();
             headers.remove(http::header::CONTENT_TYPE);
             headers.remove(http::header::CONTENT_LENGTH);
+            headers.remove(http::header::TRANSFER_ENCODING);
         }
     }
 }
@@ -264,7 +265,7 @@ impl<S, R> SecureLink<S, R> {
         };
         let admit_repeat_from = settings
             .resume_window
-            .filter(|_| gate::is_resumed_download(&request))
+            .filter(|_| gate::is_resumed_download(&request, false))
             .map(|window| now.saturating_sub(window));
         if let Some(outcome) = gate.take_ready() {
             // An in-process store answered at once: no need to wait in a future.

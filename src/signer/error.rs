@@ -8,6 +8,8 @@ pub struct SignError {
     kind: SignErrorKind,
     /// The query parameter at fault, when one is.
     parameter: Option<Box<str>>,
+    /// For a child key, the limit of its delegation the link would cross.
+    limit: Option<&'static str>,
 }
 
 /// The reasons minting can fail.
@@ -61,8 +63,9 @@ pub enum SignErrorKind {
     /// The target's path lies under the layer's opaque prefix, or holds a segment that starts
     /// with the folder-token marker (`sl_t~` by default): the layer would read it as a token.
     ReservedPath,
-    /// An opaque link, or a folder link in its path-segment form, for a target the layer
-    /// treats as public: the layer would pass the request on without opening the link.
+    /// An opaque link, a folder link in its path-segment form, or a link with a policy (client
+    /// networks, a download name or type, several uses, a confirmation) for a target the layer
+    /// treats as public: the layer would pass the request on without reading the link.
     NotPrivate,
     /// A client network is not an IP address or `address/length` CIDR block, has bits set
     /// past its length, is an IPv4-mapped IPv6 form, or is one more than 16.
@@ -78,6 +81,9 @@ pub enum SignErrorKind {
     /// A confirm link was asked for another method than GET (its page POSTs to fetch the
     /// file).
     ConfirmNeedsGet,
+    /// The signing key is delegated and the link would lie outside its delegation:
+    /// [`SignError::limit`] names which limit.
+    OutsideDelegation,
     /// The link would be longer than a request target can be (65,534 bytes, what the `http`
     /// crate's `Uri` holds).
     TooLong,
@@ -88,7 +94,23 @@ impl SignError {
         Self {
             kind,
             parameter: None,
+            limit: None,
         }
+    }
+
+    /// An [`OutsideDelegation`](SignErrorKind::OutsideDelegation) error naming the `limit`.
+    pub(crate) fn outside_delegation(limit: &'static str) -> Self {
+        Self {
+            kind: SignErrorKind::OutsideDelegation,
+            parameter: None,
+            limit: Some(limit),
+        }
+    }
+
+    /// For [`SignErrorKind::OutsideDelegation`]: which limit of the child key's delegation the
+    /// link would cross (`folder`, `method`, `deadline`, `group`, or the link's kind).
+    pub fn limit(&self) -> Option<&str> {
+        self.limit
     }
 
     /// An [`IgnoredParameter`](SignErrorKind::IgnoredParameter) error naming `name`.
@@ -96,6 +118,7 @@ impl SignError {
         Self {
             kind: SignErrorKind::IgnoredParameter,
             parameter: Some(name.into()),
+            limit: None,
         }
     }
 
@@ -113,6 +136,13 @@ impl SignError {
 
 impl fmt::Display for SignError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let (SignErrorKind::OutsideDelegation, Some(limit)) = (self.kind, self.limit) {
+            return write!(
+                f,
+                "the link lies outside this key's delegation ({limit}): a delegated key mints \
+                 only under its folder, for its methods, expiring by its deadline"
+            );
+        }
         if let (SignErrorKind::IgnoredParameter, Some(name)) = (self.kind, &self.parameter) {
             return write!(
                 f,
@@ -192,6 +222,7 @@ impl fmt::Display for SignError {
                  token characters (no quotes, no spaces inside), at most 127 bytes"
             }
             SignErrorKind::InvalidUses => "a link may have 1 to 100 uses",
+            SignErrorKind::OutsideDelegation => "the link lies outside this key's delegation",
             SignErrorKind::ConfirmNeedsGet => {
                 "a confirm link is a GET link (its page's POST fetches the file): drop the method"
             }

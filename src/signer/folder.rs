@@ -7,7 +7,7 @@ use super::{
 };
 use crate::config::Scheme;
 use crate::path::{canonical_for_minting, decode_canonical};
-use crate::token::{AppQuery, Claims, Decimal, Scope, DEFAULT_METHOD};
+use crate::token::{Claims, Decimal, Scope};
 
 /// A folder link being minted; see [`UrlSigner::folder_link`].
 #[derive(Debug, Clone)]
@@ -149,26 +149,20 @@ impl FolderLinkBuilder<'_> {
             .session
             .map(|seconds| seconds.min(settings.max_lifetime).min(MAX_NUMBER));
         let key = keyring.signing_key();
+        if key.delegated().is_some() {
+            // A delegation covers plain links; folder links carry no delegation to check.
+            return Err(SignError::outside_delegation("link kind: folder links"));
+        }
         let decoded = decode_canonical(&folder);
         let (mut expires_text, mut session_text) = (Decimal::default(), Decimal::default());
         let claims = Claims {
-            key_id: key.id(),
-            method: DEFAULT_METHOD,
-            scope: Scope::Prefix,
-            path: &decoded,
-            query: AppQuery::Plain(""),
-            not_before: None,
-            expires: expires_text.text(expires),
-            nonce: None,
-            max_body: None,
-            version: None,
-            group: None,
             session: session.map(|seconds| session_text.text(seconds)),
-            client_ip: None,
-            disposition: None,
-            content_type: None,
-            uses: None,
-            confirm: None,
+            ..Claims::basic(
+                key.id(),
+                Scope::Prefix,
+                &decoded,
+                expires_text.text(expires),
+            )
         };
         let signature = key
             .sign(&claims)

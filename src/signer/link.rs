@@ -12,7 +12,7 @@ use super::opaque::opaque_link;
 use super::target::Target;
 use super::{fail, SignError, SignErrorKind, UrlSigner};
 use crate::config::{Scheme, Settings};
-use crate::key::Keyring;
+use crate::key::{Delegated, Keyring};
 use crate::path::{canonical_for_minting, decode_canonical, Route};
 use crate::token::overrides::{
     content_type_value, disposition_value, is_content_type, is_file_name, Presentation,
@@ -367,7 +367,10 @@ impl<'a> LinkBuilder<'a> {
     /// A one-time link that survives mail scanners, chat unfurlers and browser prefetch: a GET
     /// or HEAD of it never uses it, and is answered 200 with a small page holding one button, a
     /// form that POSTs to the same link (no script needed). That POST uses the link and gets
-    /// the file: the inner service sees it as a GET. The page is the responder's answer to
+    /// the file: the inner service sees it as a GET (the form's body is passed on without its
+    /// `Content-Type`, `Content-Length` and `Transfer-Encoding`: a service behind a confirm link
+    /// should ignore request bodies on GET, as file servers do). A POST that the browser marks
+    /// `Sec-Fetch-Site: cross-site` gets the page again. The page is the responder's answer to
     /// [`RejectionKind::ConfirmationRequired`](crate::RejectionKind::ConfirmationRequired):
     /// [`PageResponse`](crate::PageResponse) writes one (the default responder answers with an
     /// empty body, so set one); the layer adds `no-store`, `no-referrer`, `noindex` and a
@@ -447,7 +450,15 @@ impl<'a> LinkBuilder<'a> {
             return Err(SignError::ignored(name));
         }
         let private = classify_target(settings, &path, self.opaque)?;
-        if self.opaque && !private {
+        // The layer passes public paths on without reading a link: a policy there would be
+        // minted and never applied.
+        let policies = self.opaque
+            || self.confirm
+            || self.uses.is_some_and(|uses| uses > 1)
+            || !self.networks.is_empty()
+            || self.disposition.is_some()
+            || self.content_type.is_some();
+        if policies && !private {
             return Err(fail(SignErrorKind::NotPrivate));
         }
         let target = Target {
@@ -517,6 +528,16 @@ impl<'a> LinkBuilder<'a> {
             None
         };
         let key = keyring.signing_key();
+        let delegated = key.delegated();
+        let group = match delegated {
+            Some(delegated) => {
+                within_delegation(delegated, target.decoded_path, method, expires, self.group)?
+            }
+            None => self.group,
+        };
+        if delegated.is_some() && self.opaque {
+            return Err(SignError::outside_delegation("link kind: opaque links"));
+        }
         let claims = Claims {
             key_id: key.id(),
             method,
@@ -528,13 +549,14 @@ impl<'a> LinkBuilder<'a> {
             nonce,
             max_body: self.max_body.map(|limit| max_body_text.text(limit)),
             version,
-            group: self.group,
+            group,
             session: None,
             client_ip: networks.as_deref(),
             disposition: disposition.as_deref(),
             content_type: content_type.as_deref(),
             uses,
             confirm: self.confirm.then_some("1"),
+            delegation: delegated.map(|delegated| delegated.param.as_str()),
         };
         if self.opaque {
             return opaque_link(settings, key, target, &claims);
@@ -545,6 +567,32 @@ impl<'a> LinkBuilder<'a> {
         let mut link = target.start(signing_params_len(&settings.names, &claims, &signature));
         append_signing_params(&mut link, &settings.names, &claims, &signature);
         Ok(link)
+    }
+}
+
+/// A child key mints only inside its delegation: the folder, the methods, the deadline, and
+/// the delegation's revocation group (which every link then carries). Returns the group.
+pub(crate) fn within_delegation<'g>(
+    delegated: &'g Delegated,
+    decoded_path: &str,
+    method: &str,
+    expires: u64,
+    group: Option<&'g str>,
+) -> Result<Option<&'g str>, SignError> {
+    let scope = &delegated.scope;
+    if !decoded_path.starts_with(&scope.folder) {
+        return Err(SignError::outside_delegation("folder"));
+    }
+    if !scope.covers(decoded_path, method) {
+        return Err(SignError::outside_delegation("method"));
+    }
+    if expires > scope.not_after {
+        return Err(SignError::outside_delegation("deadline"));
+    }
+    match (scope.group.as_deref(), group) {
+        (Some(own), Some(asked)) if own != asked => Err(SignError::outside_delegation("group")),
+        (Some(own), _) => Ok(Some(own)),
+        (None, asked) => Ok(asked),
     }
 }
 

@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use super::names::pair_name;
+use super::syntax::pair_name;
 
 /// The names and `prefix*` patterns a layer ignores; empty unless configured.
 #[derive(Clone, Default, PartialEq, Eq)]

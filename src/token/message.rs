@@ -5,7 +5,9 @@ use std::borrow::Cow;
 use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
 
-use super::names::{pair_name, ParamNames};
+use super::names::ParamNames;
+use super::syntax::pair_name;
+use super::syntax::DEFAULT_METHOD;
 
 /// The MAC native keys sign with. It lives here, with the message it covers, so keys build on
 /// the wire format rather than the wire format on keys.
@@ -65,6 +67,8 @@ pub(crate) struct Claims<'a> {
     pub(crate) uses: Option<&'a str>,
     /// A one-time link used only by a confirmed POST (`sl_confirm`, always `1`).
     pub(crate) confirm: Option<&'a str>,
+    /// The delegation a child key signed under (the `sl_dlg` value).
+    pub(crate) delegation: Option<&'a str>,
 }
 
 /// The application's part of a query string.
@@ -122,6 +126,33 @@ impl<'a> AppQuery<'a> {
     }
 }
 
+impl<'a> Claims<'a> {
+    /// A GET link's claims for `path` under `scope`, expiring at `expires`, with nothing else:
+    /// the base the formats add their fields to.
+    pub(crate) fn basic(key_id: &'a str, scope: Scope, path: &'a str, expires: &'a str) -> Self {
+        Self {
+            key_id,
+            method: DEFAULT_METHOD,
+            scope,
+            path,
+            query: AppQuery::Plain(""),
+            not_before: None,
+            expires,
+            nonce: None,
+            max_body: None,
+            version: None,
+            group: None,
+            session: None,
+            client_ip: None,
+            disposition: None,
+            content_type: None,
+            uses: None,
+            confirm: None,
+            delegation: None,
+        }
+    }
+}
+
 impl Claims<'_> {
     fn message_len(&self, scheme_tag: &[u8]) -> usize {
         scheme_tag.len()
@@ -148,8 +179,9 @@ impl Claims<'_> {
                 .sum::<usize>()
     }
 
-    /// Fields 12 on: session, client networks, disposition, content type, uses, confirm.
-    fn trailing(&self) -> [Option<&str>; 6] {
+    /// Fields 12 on: session, client networks, disposition, content type, uses, confirm,
+    /// delegation.
+    fn trailing(&self) -> [Option<&str>; 7] {
         [
             self.session,
             self.client_ip,
@@ -157,6 +189,7 @@ impl Claims<'_> {
             self.content_type,
             self.uses,
             self.confirm,
+            self.delegation,
         ]
     }
 

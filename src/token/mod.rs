@@ -44,6 +44,7 @@
 
 // The wire format is the leaf the rest of the crate builds on: nothing here imports from
 // `key`, `signer`, `verify` or `rejection`.
+pub(crate) mod delegation;
 #[cfg(feature = "ed25519")]
 pub(crate) mod ed25519;
 mod error;

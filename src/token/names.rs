@@ -3,6 +3,7 @@
 use percent_encoding::percent_decode_str;
 
 use super::ignored::IgnoredParams;
+use super::syntax::pair_name;
 
 /// The full names of the signing parameters for one reserved prefix, and the application
 /// parameters a link may gain without breaking (both are left out of the signed query).
@@ -22,6 +23,7 @@ pub(crate) struct ParamNames {
     pub(crate) content_type: Box<str>,
     pub(crate) uses: Box<str>,
     pub(crate) confirm: Box<str>,
+    pub(crate) delegation: Box<str>,
     pub(crate) prefix_scope: Box<str>,
     pub(crate) signature: Box<str>,
     /// How a path segment carrying a prefix token starts.
@@ -48,6 +50,7 @@ impl ParamNames {
             content_type: name("ct"),
             uses: name("uses"),
             confirm: name("confirm"),
+            delegation: name("dlg"),
             prefix_scope: name("prefix"),
             signature: name("sig"),
             path_token: name("t~"),
@@ -78,13 +81,5 @@ impl ParamNames {
     /// Whether a raw parameter name is left out of the signed application query.
     pub(crate) fn is_skipped(&self, raw_name: &str) -> bool {
         self.is_reserved(raw_name) || self.ignored.matches(raw_name)
-    }
-}
-
-/// The name part of a raw `name=value` pair (all of it when there is no `=`).
-pub(crate) fn pair_name(pair: &str) -> &str {
-    match pair.as_bytes().iter().position(|b| *b == b'=') {
-        Some(end) => &pair[..end],
-        None => pair,
     }
 }

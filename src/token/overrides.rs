@@ -39,7 +39,9 @@ pub(crate) fn is_file_name(name: &str) -> bool {
             c.is_control()
                 || matches!(c, '/' | '\\')
                 // Bidirectional controls make `gpj.exe` look like `exe.jpg`.
-                || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+                || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+                // Invisible or line-breaking: a name that shows as another.
+                || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2028}' | '\u{2029}' | '\u{2060}' | '\u{feff}')
         })
 }
 
@@ -146,6 +148,9 @@ mod tests {
             ("DEL", "a\u{7f}b", false),
             ("a C1 control", "a\u{85}b", false),
             ("a right-to-left override", "photo\u{202e}gpj.exe", false),
+            ("an Arabic letter mark", "a\u{61c}b", false),
+            ("a line separator", "a\u{2028}b", false),
+            ("a zero-width space", "a\u{200b}b", false),
             ("slash", "../etc/passwd", false),
             ("backslash", "..\\boot.ini", false),
             ("dot", ".", false),

@@ -1,10 +1,10 @@
 //! Folder tokens carried in a path segment: `<prefix>t~<key id>~<expiry>[~<session>]~<sig>`.
 
 use super::error::TokenError;
-use super::message::{AppQuery, Claims, Scope};
+use super::message::{Claims, Scope};
 use super::names::ParamNames;
 use super::signature::is_signature_len;
-use super::syntax::{is_valid_key_id, parse_seconds, DEFAULT_METHOD};
+use super::syntax::{is_valid_key_id, parse_seconds};
 
 /// The parts of a prefix token carried in a path segment: `<prefix>t~<key id>~<expiry>~<sig>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,23 +46,8 @@ impl<'a> PathToken<'a> {
     /// The claims of a prefix token for the decoded folder `prefix`.
     pub(crate) fn claims(&self, prefix: &'a str) -> Claims<'a> {
         Claims {
-            key_id: self.key_id,
-            method: DEFAULT_METHOD,
-            scope: Scope::Prefix,
-            path: prefix,
-            query: AppQuery::Plain(""),
-            not_before: None,
-            expires: self.expires.1,
-            nonce: None,
-            max_body: None,
-            version: None,
-            group: None,
             session: self.session.map(|(_, text)| text),
-            client_ip: None,
-            disposition: None,
-            content_type: None,
-            uses: None,
-            confirm: None,
+            ..Claims::basic(self.key_id, Scope::Prefix, prefix, self.expires.1)
         }
     }
 }

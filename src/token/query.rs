@@ -32,6 +32,8 @@ pub(crate) struct SignedQuery<'a> {
     pub(crate) uses: Option<(u32, &'a str)>,
     /// Whether the link is used only by a confirmed POST (`sl_confirm=1`).
     pub(crate) confirm: bool,
+    /// The delegation a child key signed under, as carried (checked when verified).
+    pub(crate) delegation: Option<&'a str>,
     /// The folder a prefix-scoped link grants, as the query carries it (escaped).
     pub(crate) prefix: Option<&'a str>,
     pub(crate) signature: &'a str,
@@ -54,6 +56,7 @@ enum Field {
     ContentType,
     Uses,
     Confirm,
+    Delegation,
     Prefix,
     Signature,
 }
@@ -78,6 +81,7 @@ impl Field {
             [b'c', b't'] => Field::ContentType,
             [b'u', b's', b'e', b's'] => Field::Uses,
             [b'c', b'o', b'n', b'f', b'i', b'r', b'm'] => Field::Confirm,
+            [b'd', b'l', b'g'] => Field::Delegation,
             [b'p', b'r', b'e', b'f', b'i', b'x'] => Field::Prefix,
             [b's', b'i', b'g'] => Field::Signature,
             _ => return None,
@@ -191,7 +195,7 @@ impl<'a> SignedQuery<'a> {
         values: [Option<&'a str>; FIELDS],
         app_query: AppQuery<'a>,
     ) -> Result<Self, TokenError> {
-        let [key_id, method, not_before, expires, nonce, max_body, version, group, client_ip, disposition, content_type, uses, confirm, prefix, signature] =
+        let [key_id, method, not_before, expires, nonce, max_body, version, group, client_ip, disposition, content_type, uses, confirm, delegation, prefix, signature] =
             values;
         let (Some(key_id), Some(expires), Some(signature)) = (key_id, expires, signature) else {
             return Err(TokenError::Malformed);
@@ -231,6 +235,7 @@ impl<'a> SignedQuery<'a> {
             content_type,
             uses: uses.map(parse_uses).transpose()?,
             confirm: confirm.is_some(),
+            delegation,
             prefix,
             signature,
             app_query,
@@ -262,6 +267,7 @@ impl<'a> SignedQuery<'a> {
             content_type: self.content_type,
             uses: self.uses.map(|(_, text)| text),
             confirm: self.confirm.then_some("1"),
+            delegation: self.delegation,
         }
     }
 }
@@ -318,6 +324,9 @@ pub(crate) fn append_signing_params(
     if let Some(confirm) = claims.confirm {
         param(&names.confirm, confirm);
     }
+    if let Some(delegation) = claims.delegation {
+        param(&names.delegation, delegation);
+    }
     param(&names.signature, signature.as_str());
 }
 
@@ -353,6 +362,7 @@ pub(crate) fn signing_params_len(
         (&names.content_type, claims.content_type),
         (&names.uses, claims.uses),
         (&names.confirm, claims.confirm),
+        (&names.delegation, claims.delegation),
     ] {
         len += value.map_or(0, |value| 1 + name.len() + 1 + value.len());
     }

@@ -6,6 +6,14 @@ use base64::Engine as _;
 
 use super::error::TokenError;
 
+/// The name part of a raw `name=value` pair (all of it when there is no `=`).
+pub(crate) fn pair_name(pair: &str) -> &str {
+    match pair.as_bytes().iter().position(|b| *b == b'=') {
+        Some(end) => &pair[..end],
+        None => pair,
+    }
+}
+
 /// The longest key id, in bytes (the public `Key::MAX_ID_LEN` names this value).
 pub(crate) const KEY_ID_MAX_LEN: usize = 32;
 

@@ -205,6 +205,7 @@ fn fields_cannot_bleed_into_each_other() {
         content_type: None,
         uses: None,
         confirm: None,
+        delegation: None,
     };
     let variants = [
         Claims {
@@ -236,6 +237,7 @@ fn fields_cannot_bleed_into_each_other() {
             content_type: None,
             uses: None,
             confirm: None,
+            delegation: None,
             ..base
         },
         Claims {
@@ -289,6 +291,7 @@ mod properties {
             content_type: None,
             uses: None,
             confirm: None,
+            delegation: None,
         }
     }
 
@@ -333,23 +336,8 @@ mod properties {
 #[test]
 fn client_networks_are_field_13_after_three_empty_ones() {
     let claims = Claims {
-        key_id: "1",
-        method: "GET",
-        scope: Scope::Path,
-        path: "/a",
-        query: AppQuery::Plain(""),
-        not_before: None,
-        expires: "10",
-        nonce: None,
-        max_body: None,
-        version: None,
-        group: None,
-        session: None,
         client_ip: Some("203.0.113.0/24"),
-        disposition: None,
-        content_type: None,
-        uses: None,
-        confirm: None,
+        ..Claims::basic("1", Scope::Path, "/a", "10")
     };
     let mut expect = b"tsl-v1".to_vec();
     let fields: [&[u8]; 13] = [
@@ -372,14 +360,7 @@ fn client_networks_are_field_13_after_three_empty_ones() {
         expect.extend_from_slice(field);
     }
     assert_eq!(claims.message(), expect);
-    let without = Claims {
-        client_ip: None,
-        disposition: None,
-        content_type: None,
-        uses: None,
-        confirm: None,
-        ..claims
-    };
+    let without = Claims::basic("1", Scope::Path, "/a", "10");
     assert_eq!(
         without.message().len(),
         expect.len() - 4 * 4 - 14,
@@ -389,25 +370,7 @@ fn client_networks_are_field_13_after_three_empty_ones() {
 
 #[test]
 fn a_content_type_alone_writes_every_later_field_before_it() {
-    let base = Claims {
-        key_id: "1",
-        method: "GET",
-        scope: Scope::Path,
-        path: "/a",
-        query: AppQuery::Plain(""),
-        not_before: None,
-        expires: "10",
-        nonce: None,
-        max_body: None,
-        version: None,
-        group: None,
-        session: None,
-        client_ip: None,
-        disposition: None,
-        content_type: None,
-        uses: None,
-        confirm: None,
-    };
+    let base = Claims::basic("1", Scope::Path, "/a", "10");
     let typed = Claims {
         content_type: Some("dGV4dC9jc3Y"),
         ..base

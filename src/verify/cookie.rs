@@ -26,7 +26,7 @@ use crate::config::Settings;
 use crate::host::Host;
 use crate::key::{Key, Keyring};
 use crate::path::{decode_canonical, Route};
-use crate::token::{parse_seconds, tilde_fields, AppQuery, Claims, Decimal, Scope, DEFAULT_METHOD};
+use crate::token::{parse_seconds, tilde_fields, AppQuery, Claims, Decimal, Scope};
 
 /// The cookie's name after the parameter prefix (`sl_session`).
 const NAME_SUFFIX: &str = "session";
@@ -66,23 +66,8 @@ impl<'q, 'r> Request<'q, 'r> {
 /// was set for (lower case), so it is refused on another host that trusts the same key.
 fn claims<'a>(key_id: &'a str, folder: &'a str, expires: &'a str, host: &'a str) -> Claims<'a> {
     Claims {
-        key_id,
-        method: DEFAULT_METHOD,
-        scope: Scope::Cookie,
-        path: folder,
         query: AppQuery::Plain(host),
-        not_before: None,
-        expires,
-        nonce: None,
-        max_body: None,
-        version: None,
-        group: None,
-        session: None,
-        client_ip: None,
-        disposition: None,
-        content_type: None,
-        uses: None,
-        confirm: None,
+        ..Claims::basic(key_id, Scope::Cookie, folder, expires)
     }
 }
 

@@ -100,7 +100,8 @@ pub(super) fn admit_query_token<'p, 'q>(
         || signed.group.is_some()
         || signed.client_ip.is_some()
         || signed.disposition.is_some()
-        || signed.content_type.is_some();
+        || signed.content_type.is_some()
+        || signed.delegation.is_some();
     if extra || signed.method != DEFAULT_METHOD {
         return Err(RejectionKind::MalformedToken);
     }

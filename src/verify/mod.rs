@@ -60,6 +60,7 @@ use crate::rejection::RejectionKind;
 use crate::token::SignedQuery;
 
 pub(crate) mod cookie;
+mod delegated;
 mod folder;
 mod native;
 #[cfg(feature = "nginx")]

@@ -3,8 +3,8 @@
 
 use std::borrow::Cow;
 
-use super::steps;
 use super::verdict::{Conditions, OnSuccess, OneTimeUse, Presented, Verdict};
+use super::{delegated, steps};
 use crate::config::Settings;
 use crate::key::Keyring;
 use crate::one_time;
@@ -23,14 +23,23 @@ pub(super) fn admit<'p, 'q>(
     let decoded = decode_canonical(&presented.path);
     let claims = signed.claims(&decoded);
     let method = steps::counted_method(signed.confirm, presented.method);
-    let (own_method, now) = steps::verify(
-        settings,
-        keyring,
-        &claims,
-        signed.signature,
-        signed.times(),
-        method,
-    )?;
+    let (own_method, now) = match signed.delegation {
+        None => steps::verify(
+            settings,
+            keyring,
+            &claims,
+            signed.signature,
+            signed.times(),
+            method,
+        )?,
+        Some(param) => delegated::verify(
+            settings,
+            keyring,
+            (&claims, param, signed.signature),
+            signed.times(),
+            method,
+        )?,
+    };
     steps::check_client(
         settings,
         signed.client_ip,

@@ -12,7 +12,8 @@
 //! `tsl-opaque-v1` followed by the token's bytes before the nonce. The claims are nine fields,
 //! each a 2-byte big-endian length and its bytes: method, canonical path (escaped, as the inner
 //! service sees it), application query, not-before, expiry, nonce, upload limit, version, group
-//! (numbers in decimal, absent ones empty).
+//! (numbers in decimal, absent ones empty); then client networks, download name, content type,
+//! uses and confirm, up to the last one the link has.
 
 use std::borrow::Cow;
 
@@ -270,23 +271,14 @@ mod tests {
             let method = v["method"].as_str().unwrap();
             let path = v["path"].as_str().unwrap();
             let claims = Claims {
-                key_id,
                 method,
-                scope: crate::token::Scope::Path,
-                path,
                 query: crate::token::AppQuery::Plain(v["query"].as_str().unwrap()),
                 not_before: not_before.as_deref(),
-                expires: &expires,
                 nonce: nonce.as_deref(),
                 max_body: max_body.as_deref(),
                 version: version.as_deref(),
                 group: group.as_deref(),
-                session: None,
-                client_ip: None,
-                disposition: None,
-                content_type: None,
-                uses: None,
-                confirm: None,
+                ..Claims::basic(key_id, crate::token::Scope::Path, path, &expires)
             };
             let mut iv = [0u8; NONCE_LEN];
             for (i, byte) in iv.iter_mut().enumerate() {

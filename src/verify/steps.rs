@@ -94,11 +94,20 @@ pub(super) fn one_time_step(
     headers: &HeaderMap,
 ) -> Result<bool, RejectionKind> {
     match (confirm, method) {
+        // A POST from another site (a page that knows the link) gets the page, not the use.
+        (true, &Method::POST) if is_cross_site(headers) => Err(RejectionKind::ConfirmationRequired),
         (true, &Method::POST) => Ok(true),
         (true, _) => Err(RejectionKind::ConfirmationRequired),
         (false, _) if one_time && is_prefetch(headers) => Err(RejectionKind::Prefetch),
         (false, _) => Ok(false),
     }
+}
+
+/// Whether the browser says the request comes from another site (`Sec-Fetch-Site`).
+fn is_cross_site(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"cross-site"))
 }
 
 /// Whether a request says it is a prefetch or a preview (Chromium's `Sec-Purpose: prefetch`,

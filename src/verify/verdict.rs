@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, SET_COOKIE};
+use http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, SET_COOKIE, X_CONTENT_TYPE_OPTIONS};
 use http::{Extensions, HeaderMap, HeaderValue, Method};
 
 use crate::mount;
@@ -132,6 +132,8 @@ impl OnSuccess {
         }
         if let Some(content_type) = self.content_type {
             headers.insert(CONTENT_TYPE, content_type);
+            // The type is the link's word: no browser may guess another.
+            headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
         }
     }
 }

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod delegate;
 pub mod keygen;
 pub mod nginx_config;
 pub mod revoke;

@@ -47,6 +47,10 @@ fn explain(e: &SignError, args: &SignArgs) -> Failure {
         SignErrorKind::InvalidFileName => " (check --download-as or --inline-as)".to_owned(),
         SignErrorKind::InvalidContentType => " (check --content-type)".to_owned(),
         SignErrorKind::InvalidUses => " (give --uses from 1 to 100)".to_owned(),
+        SignErrorKind::OutsideDelegation => format!(
+            " (SECURE_LINK_KEY is a delegated key: its {} limits what it signs)",
+            e.limit().unwrap_or("delegation")
+        ),
         SignErrorKind::ConfirmNeedsGet => " (drop --method)".to_owned(),
         _ => String::new(),
     };
