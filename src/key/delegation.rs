@@ -14,7 +14,7 @@ use base64::Engine as _;
 use hmac::Mac as _;
 use http::Method;
 
-use super::{Key, KeyError, Material};
+use super::{Key, KeyError};
 use crate::path::canonical_prefix;
 use crate::token::delegation::{Scope, DERIVATION_LABEL, MAX_METHODS};
 use crate::token::{is_group, signature_matches, Claims, HmacSha256, SignatureText};
@@ -157,7 +157,7 @@ impl Key {
         if self.delegated.is_some() {
             return Err(KeyError::DelegationOfDelegation);
         }
-        let Material::Hmac { mac, .. } = &self.material else {
+        let Some(mac) = self.hmac_state() else {
             return Err(KeyError::InvalidDelegation(
                 "only HMAC keys delegate; an Ed25519 root cannot yet",
             ));
@@ -240,7 +240,7 @@ impl Key {
         claims: &Claims<'_>,
         presented: &str,
     ) -> bool {
-        let Material::Hmac { mac, .. } = &self.material else {
+        let Some(mac) = self.hmac_state() else {
             return false;
         };
         let child_mac = match &self.delegated {

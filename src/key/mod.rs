@@ -133,6 +133,15 @@ impl Key {
         }
     }
 
+    /// The keyed HMAC state of an HMAC key (what a delegation derives its child from).
+    pub(crate) fn hmac_state(&self) -> Option<&HmacSha256> {
+        match &self.material {
+            Material::Hmac { mac, .. } => Some(mac),
+            #[cfg(feature = "ed25519")]
+            _ => None,
+        }
+    }
+
     /// The signature of `claims` in its text form, or `None` for a key that only verifies.
     pub(crate) fn sign(&self, claims: &Claims<'_>) -> Option<SignatureText> {
         match &self.material {
