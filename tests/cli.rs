@@ -728,3 +728,74 @@ fn delegate_prints_a_child_that_mints_only_inside_its_folder() {
     let verified = run(&["verify", &link], &[("SECURE_LINK_KEY", KEY)]);
     assert_eq!(verified.status.code(), Some(0), "{}", stderr(&verified));
 }
+
+#[cfg(feature = "ed25519")]
+#[test]
+fn an_ed25519_root_delegates_and_a_server_with_its_public_key_alone_verifies() {
+    let keygen = run(&["keygen", "--ed25519", "--key-id", "ed-root"], &[]);
+    let keys = stdout(&keygen);
+    let value = |name: &str| {
+        keys.lines()
+            .find_map(|line| line.strip_prefix(&format!("{name}=")))
+            .unwrap()
+            .to_owned()
+    };
+    let (private, public) = (value("SECURE_LINK_KEY"), value("SECURE_LINK_PUBLIC_KEYS"));
+    let delegated = run(
+        &[
+            "delegate",
+            "--format",
+            "ed25519",
+            "--prefix",
+            "/private/t7/",
+            "--key-id",
+            "t7",
+        ],
+        &[
+            ("SECURE_LINK_KEY", &private),
+            ("SECURE_LINK_KEY_ID", "ed-root"),
+        ],
+    );
+    assert_eq!(delegated.status.code(), Some(0), "{}", stderr(&delegated));
+    let text = stdout(&delegated);
+    let child = text
+        .lines()
+        .next()
+        .unwrap()
+        .strip_prefix("SECURE_LINK_KEY=")
+        .unwrap()
+        .to_owned();
+    assert!(
+        child.starts_with("tsl-delegated-ed25519-v1.ed-root."),
+        "{child}"
+    );
+    let child_env = [
+        ("SECURE_LINK_KEY", child.as_str()),
+        ("SECURE_LINK_KEY_ID", "t7"),
+    ];
+    let link = run(
+        &["sign", "--format", "ed25519", "/private/t7/a.txt"],
+        &child_env,
+    );
+    assert_eq!(link.status.code(), Some(0), "{}", stderr(&link));
+    let link = stdout(&link);
+    let outside = run(
+        &["sign", "--format", "ed25519", "/private/t8/a.txt"],
+        &child_env,
+    );
+    assert_eq!(outside.status.code(), Some(2));
+    assert!(stderr(&outside).contains("folder"), "{}", stderr(&outside));
+
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("private/t7")).unwrap();
+    std::fs::write(root.path().join("private/t7/a.txt"), "t7 file").unwrap();
+    let root_arg = root.path().display().to_string();
+    let server = Serve::start(
+        &["--root", &root_arg, "--format", "ed25519"],
+        &[("SECURE_LINK_PUBLIC_KEYS", &public)],
+    );
+    let response = get(&server.addr, &link);
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body_text(), "t7 file");
+    assert_eq!(get(&server.addr, &link.replace("/t7/", "/t8/")).status, 403);
+}

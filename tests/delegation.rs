@@ -371,3 +371,122 @@ async fn revoking_the_group_ends_the_delegation() {
         .unwrap();
     assert_eq!(status(link).await, 410);
 }
+
+/// Ed25519 roots: the root certifies the child's public key with the scope; a verifier holding
+/// only the root's public key checks the certificate, then the child's signature.
+#[cfg(feature = "ed25519")]
+mod ed25519 {
+    use super::*;
+
+    fn ed_vectors() -> Vec<serde_json::Value> {
+        let parsed: serde_json::Value =
+            serde_json::from_str(include_str!("vectors/delegation-v1.json")).unwrap();
+        parsed["ed25519"].as_array().unwrap().clone()
+    }
+
+    #[test]
+    fn the_python_vectors_verify_and_the_child_mints_the_same_link() {
+        for v in ed_vectors() {
+            let name = v["name"].as_str().unwrap();
+            let public = URL_SAFE_NO_PAD
+                .decode(v["root_public"].as_str().unwrap())
+                .unwrap();
+            let root = Key::ed25519_public(v["root_id"].as_str().unwrap(), public).unwrap();
+            let expires = v["expires"].as_u64().unwrap();
+            let link = v["link"].as_str().unwrap();
+            let server = layer(root, expires - 100);
+            assert_eq!(check(&server, Method::GET, link), Ok(()), "{name}");
+            let child = Key::from_delegated_text(v["child_text"].as_str().unwrap()).unwrap();
+            assert_eq!(
+                child.to_delegated_text().as_deref(),
+                v["child_text"].as_str()
+            );
+            let minted = layer(child, expires - 100)
+                .signer()
+                .link(v["path"].as_str().unwrap())
+                .expires_at(expires)
+                .to_target()
+                .unwrap();
+            assert_eq!(minted, link, "{name}: Ed25519 signatures are deterministic");
+        }
+    }
+
+    #[test]
+    fn certificates_bind_the_child_key_and_the_scope() {
+        let root = Key::ed25519("ed-root", [5u8; 32]).unwrap();
+        let other_root = Key::ed25519("ed-root", [8u8; 32]).unwrap();
+        let delegation = Delegation::new("tenant-7", "/tenant-7/", UNTIL);
+        let child = root.delegate(&delegation).unwrap();
+        let second = root.delegate(&delegation).unwrap();
+        let stranger = other_root.delegate(&delegation).unwrap();
+        let server = layer(root.to_public().unwrap(), NOW);
+        let mint = |key: &Key, path: &str| {
+            layer(key.clone(), NOW)
+                .signer()
+                .link(path)
+                .expires_at(NOW + 600)
+                .to_target()
+                .unwrap()
+        };
+        let link = mint(&child, "/tenant-7/a.pdf");
+        assert_eq!(check(&server, Method::GET, &link), Ok(()));
+        let dlg = |link: &str| {
+            let at = link.find("sl_dlg=").unwrap() + 7;
+            link[at..at + link[at..].find('&').unwrap()].to_owned()
+        };
+        let parts = |dlg: &str| dlg.split('.').map(str::to_owned).collect::<Vec<_>>();
+        let (ours, theirs) = (
+            parts(&dlg(&link)),
+            parts(&dlg(&mint(&second, "/tenant-7/a.pdf"))),
+        );
+        assert_ne!(
+            ours[1], theirs[1],
+            "each delegation has a child key of its own"
+        );
+        // The second child's link carrying the first child's certificate and key: the link's
+        // signature is the second child's, so it fails.
+        let second_link = mint(&second, "/tenant-7/a.pdf");
+        let replayed = second_link.replace(&dlg(&second_link), &dlg(&link));
+        let wider = parts(&dlg(&mint(
+            &root
+                .delegate(&Delegation::new("tenant-7", "/", UNTIL))
+                .unwrap(),
+            "/x",
+        )))[0]
+            .clone();
+        #[rustfmt::skip]
+        let cases = [
+            ("a certificate replayed with another child's signature", replayed, RejectionKind::BadSignature),
+            ("the certificate's child key swapped", link.replace(&ours[1], &theirs[1]), RejectionKind::BadSignature),
+            ("the scope widened under the same certificate", link.replace(&ours[0], &wider), RejectionKind::BadSignature),
+            ("a child of another root with the same id", mint(&stranger, "/tenant-7/a.pdf"), RejectionKind::BadSignature),
+            ("the certificate cut off", link.replace(&format!(".{}", ours[2]), ""), RejectionKind::BadSignature),
+            ("a path outside the folder", link.replace("/tenant-7/a.pdf", "/tenant-70/a.pdf"), RejectionKind::BadSignature),
+        ];
+        for (name, target, kind) in cases {
+            assert_eq!(check(&server, Method::GET, &target), Err(kind), "{name}");
+        }
+        // The child's own signer keeps to its folder; a public key cannot delegate.
+        let outside = layer(child.clone(), NOW)
+            .signer()
+            .link("/tenant-70/a.pdf")
+            .expires_at(NOW + 600)
+            .to_target()
+            .unwrap_err();
+        assert_eq!(outside.limit(), Some("folder"));
+        assert!(root.to_public().unwrap().delegate(&delegation).is_err());
+        assert_eq!(
+            child.delegate(&delegation).unwrap_err(),
+            KeyError::DelegationOfDelegation
+        );
+        let text = child.to_delegated_text().unwrap();
+        assert_eq!(
+            check(
+                &server,
+                Method::GET,
+                &mint(&Key::from_delegated_text(&text).unwrap(), "/tenant-7/b.pdf")
+            ),
+            Ok(())
+        );
+    }
+}

@@ -108,6 +108,10 @@ pub struct DelegateArgs {
     /// delegation.
     #[arg(long, value_name = "ID")]
     pub group: Option<String>,
+    /// The root's key kind: `hmac` (SECURE_LINK_KEY a secret) or `ed25519` (SECURE_LINK_KEY
+    /// an Ed25519 private key; the child gets a key pair of its own, certified by the root).
+    #[arg(long, value_enum, default_value = "hmac")]
+    pub format: Format,
 }
 
 /// What `sign` is given.

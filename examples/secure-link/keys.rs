@@ -44,7 +44,7 @@ pub fn keyring(secret: &str) -> Result<Keyring, Failure> {
 
 /// A child key from `secure-link delegate`'s `SECURE_LINK_KEY`; `SECURE_LINK_KEY_ID`, when
 /// set, must name the same child.
-fn delegated_key(text: &str) -> Result<Key, Failure> {
+pub fn delegated_key(text: &str) -> Result<Key, Failure> {
     let key = Key::from_delegated_text(text).map_err(|e| usage(format!("SECURE_LINK_KEY: {e}")))?;
     if let Ok(id) = std::env::var("SECURE_LINK_KEY_ID") {
         if key.delegated_id() != Some(id.as_str()) {
@@ -189,6 +189,10 @@ mod ed25519 {
     /// The private key's id is SECURE_LINK_KEY_ID, or the id its public half has in
     /// SECURE_LINK_PUBLIC_KEYS, or 1.
     fn private_key(text: &str, public: &[Key]) -> Result<Key, Failure> {
+        // A child key from `secure-link delegate --format ed25519`.
+        if Key::is_delegated_text(text) {
+            return crate::keys::delegated_key(text);
+        }
         let bytes = decode(text).map_err(|_| {
             usage("SECURE_LINK_KEY: an Ed25519 private key is 43 characters of base64url")
         })?;

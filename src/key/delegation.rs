@@ -14,6 +14,8 @@ use base64::Engine as _;
 use hmac::Mac as _;
 use http::Method;
 
+#[cfg(feature = "ed25519")]
+use super::Material;
 use super::{Key, KeyError};
 use crate::path::canonical_prefix;
 use crate::token::delegation::{Scope, DERIVATION_LABEL, MAX_METHODS};
@@ -136,13 +138,13 @@ impl Delegation {
     }
 }
 
-/// What a child key carries besides its secret's HMAC state.
+/// What a child key carries besides its signing state.
 #[derive(Clone)]
 pub(crate) struct Delegated {
     pub(crate) scope: Scope,
     /// The `sl_dlg` value its links carry.
     pub(crate) param: String,
-    /// The child's secret, for [`Key::to_delegated_text`] only.
+    /// The child's secret (an Ed25519 child's private seed), for [`Key::to_delegated_text`].
     secret: zeroize::Zeroizing<[u8; 32]>,
 }
 
@@ -157,14 +159,18 @@ impl Key {
         if self.delegated.is_some() {
             return Err(KeyError::DelegationOfDelegation);
         }
-        let Some(mac) = self.hmac_state() else {
-            return Err(KeyError::InvalidDelegation(
-                "only HMAC keys delegate; an Ed25519 root cannot yet",
-            ));
-        };
         let scope = delegation.scope()?;
-        let secret = child_secret(mac, &scope.to_bytes());
-        Self::child(&self.id, scope, secret)
+        if let Some(mac) = self.hmac_state() {
+            let secret = child_secret(mac, &scope.to_bytes());
+            return Self::child(&self.id, scope, secret);
+        }
+        #[cfg(feature = "ed25519")]
+        if let Material::Ed25519Private(root) = &self.material {
+            return certified::delegate(&self.id, root, scope);
+        }
+        Err(KeyError::InvalidDelegation(
+            "a public key cannot delegate: delegate where the private key is",
+        ))
     }
 
     /// The child's own id, for a delegated key.
@@ -180,6 +186,10 @@ impl Key {
     /// is not delegated.
     pub fn to_delegated_text(&self) -> Option<String> {
         let delegated = self.delegated.as_ref()?;
+        #[cfg(feature = "ed25519")]
+        if let Material::Ed25519Private(_) = &self.material {
+            return Some(certified::to_text(&self.id, delegated));
+        }
         Some(format!(
             "{TEXT_PREFIX}{}.{}.{}",
             self.id,
@@ -191,6 +201,10 @@ impl Key {
     /// Reads what [`to_delegated_text`](Self::to_delegated_text) wrote.
     pub fn from_delegated_text(text: &str) -> Result<Key, KeyError> {
         let invalid = || KeyError::InvalidDelegation("not a delegated key's text");
+        #[cfg(feature = "ed25519")]
+        if let Some(rest) = text.strip_prefix(certified::TEXT_PREFIX) {
+            return certified::from_text(rest);
+        }
         let rest = text.strip_prefix(TEXT_PREFIX).ok_or_else(invalid)?;
         let mut parts = rest.split('.');
         let (Some(root_id), Some(param), Some(secret), None) =
@@ -209,6 +223,10 @@ impl Key {
 
     /// Whether a text is a delegated key's (rather than a plain secret).
     pub fn is_delegated_text(text: &str) -> bool {
+        #[cfg(feature = "ed25519")]
+        if text.starts_with(certified::TEXT_PREFIX) {
+            return true;
+        }
         text.starts_with(TEXT_PREFIX)
     }
 
@@ -240,9 +258,17 @@ impl Key {
         claims: &Claims<'_>,
         presented: &str,
     ) -> bool {
+        #[cfg(feature = "ed25519")]
+        if self.hmac_state().is_none() {
+            return certified::verifies(self, param, scope_bytes, claims, presented);
+        }
         let Some(mac) = self.hmac_state() else {
             return false;
         };
+        // An HMAC root's delegation is the scope alone: one spelling.
+        if param.contains('.') {
+            return false;
+        }
         let child_mac = match &self.delegated {
             Some(own) if own.param == param => mac.clone(),
             Some(_) => return false,
@@ -264,4 +290,133 @@ fn child_secret(root: &HmacSha256, scope_bytes: &[u8]) -> [u8; 32] {
     mac.update(DERIVATION_LABEL);
     mac.update(scope_bytes);
     mac.finalize().into_bytes().into()
+}
+
+/// Ed25519 roots: the root signs a certificate (the scope and the child's public key) that
+/// travels in `sl_dlg` beside the scope, and the child signs links with its own private key.
+/// A verifier holding only the root's public key checks the certificate, then the link.
+#[cfg(feature = "ed25519")]
+mod certified {
+    use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+
+    use super::*;
+    use crate::token::delegation::CERTIFICATE_LABEL;
+
+    pub(super) const TEXT_PREFIX: &str = "tsl-delegated-ed25519-v1.";
+
+    /// What the root signs: the label, the scope's bytes, the child's public key.
+    fn certificate_message(scope_bytes: &[u8], child: &[u8; 32]) -> Vec<u8> {
+        [CERTIFICATE_LABEL, scope_bytes, child].concat()
+    }
+
+    pub(super) fn delegate(
+        root_id: &str,
+        root: &SigningKey,
+        scope: Scope,
+    ) -> Result<Key, KeyError> {
+        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+        getrandom::getrandom(&mut *seed).map_err(|_| KeyError::NoRandomness)?;
+        let child = SigningKey::from_bytes(&seed);
+        let public = child.verifying_key().to_bytes();
+        let certificate = root.sign(&certificate_message(&scope.to_bytes(), &public));
+        let param = format!(
+            "{}.{}.{}",
+            scope.to_param(),
+            URL_SAFE_NO_PAD.encode(public),
+            URL_SAFE_NO_PAD.encode(certificate.to_bytes())
+        );
+        child_key(root_id, scope, param, *seed)
+    }
+
+    fn child_key(
+        root_id: &str,
+        scope: Scope,
+        param: String,
+        seed: [u8; 32],
+    ) -> Result<Key, KeyError> {
+        let plain = Key::ed25519(root_id, seed)?;
+        Ok(Key {
+            delegated: Some(Arc::new(Delegated {
+                scope,
+                param,
+                secret: zeroize::Zeroizing::new(seed),
+            })),
+            ..plain
+        })
+    }
+
+    pub(super) fn to_text(root_id: &str, delegated: &Delegated) -> String {
+        format!(
+            "{TEXT_PREFIX}{root_id}.{}.{}",
+            delegated.param,
+            URL_SAFE_NO_PAD.encode(*delegated.secret)
+        )
+    }
+
+    pub(super) fn from_text(rest: &str) -> Result<Key, KeyError> {
+        let invalid = || KeyError::InvalidDelegation("not a delegated key's text");
+        let parts: Vec<&str> = rest.split('.').collect();
+        let [root_id, scope, public, certificate, seed] = parts[..] else {
+            return Err(invalid());
+        };
+        let param = format!("{scope}.{public}.{certificate}");
+        let (parsed, _, child) = read_param(&param).ok_or_else(invalid)?;
+        let seed: [u8; 32] = URL_SAFE_NO_PAD
+            .decode(seed)
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or_else(invalid)?;
+        if SigningKey::from_bytes(&seed).verifying_key() != child {
+            return Err(invalid());
+        }
+        child_key(root_id, parsed, param, seed)
+    }
+
+    /// The scope, its bytes' certificate signature and the child's public key of an Ed25519
+    /// `sl_dlg` value (`<scope>.<child public key>.<certificate>`, each base64url); `None`
+    /// unless every part is canonical and the child's key a sound point.
+    fn read_param(param: &str) -> Option<(Scope, Signature, VerifyingKey)> {
+        let mut parts = param.split('.');
+        let (Some(scope), Some(public), Some(certificate), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        let (scope, _) = Scope::parse_with_bytes(scope)?;
+        let public: [u8; 32] = canonical(public)?.try_into().ok()?;
+        let certificate: [u8; 64] = canonical(certificate)?.try_into().ok()?;
+        let child = VerifyingKey::from_bytes(&public).ok()?;
+        let sound = !child.is_weak() && child.to_edwards().compress().to_bytes() == public;
+        sound.then(|| (scope, Signature::from_bytes(&certificate), child))
+    }
+
+    fn canonical(text: &str) -> Option<Vec<u8>> {
+        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+        (URL_SAFE_NO_PAD.encode(&bytes) == text).then_some(bytes)
+    }
+
+    /// The root (this key, a public or private Ed25519 key) certified the child the link names,
+    /// for this scope, and the child signed the link. A child checks its own links directly.
+    pub(super) fn verifies(
+        key: &Key,
+        param: &str,
+        scope_bytes: &[u8],
+        claims: &Claims<'_>,
+        presented: &str,
+    ) -> bool {
+        let root = match &key.material {
+            Material::Ed25519Private(private) => private.verifying_key(),
+            Material::Ed25519Public(public) => *public,
+            Material::Hmac { .. } => return false,
+        };
+        if let Some(own) = &key.delegated {
+            return own.param == param && crate::token::ed25519::verify(&root, claims, presented);
+        }
+        let Some((_, certificate, child)) = read_param(param) else {
+            return false;
+        };
+        let message = certificate_message(scope_bytes, &child.to_bytes());
+        root.verify_strict(&message, &certificate).is_ok()
+            && crate::token::ed25519::verify(&child, claims, presented)
+    }
 }

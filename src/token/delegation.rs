@@ -11,6 +11,10 @@ use super::syntax::{is_group, is_method_scope, is_valid_key_id, parse_seconds, D
 /// What the child secret's HMAC starts with, before the scope's bytes.
 pub(crate) const DERIVATION_LABEL: &[u8] = b"tsl-delegation-v1";
 
+/// What an Ed25519 root signs before the scope's bytes and the child's public key.
+#[cfg_attr(not(feature = "ed25519"), allow(dead_code))]
+pub(crate) const CERTIFICATE_LABEL: &[u8] = b"tsl-ed25519-delegation-v1";
+
 /// The most methods one delegation names.
 pub(crate) const MAX_METHODS: usize = 8;
 

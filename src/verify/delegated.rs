@@ -22,7 +22,10 @@ pub(super) fn verify(
     times: (u64, Option<u64>),
     method: &Method,
 ) -> Result<(bool, u64), RejectionKind> {
-    let (scope, bytes) = Scope::parse_with_bytes(param).ok_or(RejectionKind::MalformedToken)?;
+    // An Ed25519 root's delegation carries the child's key and certificate after the scope.
+    let scope_text = param.split('.').next().unwrap_or(param);
+    let (scope, bytes) =
+        Scope::parse_with_bytes(scope_text).ok_or(RejectionKind::MalformedToken)?;
     let root = keyring
         .get(claims.key_id)
         .ok_or(RejectionKind::UnknownKey)?;

@@ -79,6 +79,35 @@ def vector(name, root_id, root_secret, child_id, folder, methods, not_after, gro
     }
 
 
+def ed25519_vector(name, root_id, root_seed, child_seed, child_id, folder, methods, not_after, target):
+    """An Ed25519 root certifies a child key (the scope and the child's public key, under the
+    label tsl-ed25519-delegation-v1); the child signs the link under tsl-ed25519-v1."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives import serialization
+
+    raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    root = Ed25519PrivateKey.from_private_bytes(root_seed)
+    child = Ed25519PrivateKey.from_private_bytes(child_seed)
+    root_public = root.public_key().public_bytes(*raw)
+    child_public = child.public_key().public_bytes(*raw)
+    scope = scope_bytes(child_id, folder, methods, not_after, None)
+    certificate = root.sign(b"tsl-ed25519-delegation-v1" + scope + child_public)
+    dlg = ".".join(b64url(part) for part in (scope, child_public, certificate))
+    method, path, expires = target
+    msg = message(root_id, method, path, "", expires, None, dlg).replace(b"tsl-v1", b"tsl-ed25519-v1", 1)
+    sig = b64url(child.sign(msg))
+    return {
+        "name": name,
+        "root_id": root_id,
+        "root_public": b64url(root_public),
+        "child_text": f"tsl-delegated-ed25519-v1.{root_id}.{dlg}.{b64url(child_seed)}",
+        "method": method,
+        "path": path,
+        "expires": expires,
+        "link": encode_path(path) + f"?sl_kid={root_id}&sl_exp={expires}&sl_dlg={dlg}&sl_sig={sig}",
+    }
+
+
 def main():
     root = bytes(range(32))
     vectors = [
@@ -89,7 +118,12 @@ def main():
         vector("a folder that needs escaping", "root-2", b"another root secret of 32 bytes!", "t-70",
                "/tenants/70 é/", ["GET"], 1800000000, None, ("GET", "/tenants/70 é/x.txt", 1799999000)),
     ]
-    print(json.dumps({"vectors": vectors}, indent=1, ensure_ascii=False))
+    ed25519 = [
+        ed25519_vector("an Ed25519 root certifies a tenant", "ed-root", bytes([5] * 32), bytes([6] * 32),
+                       "tenant-7", "/tenants/7/", ["GET"], 1767225600,
+                       ("GET", "/tenants/7/report.pdf", 1767222000)),
+    ]
+    print(json.dumps({"vectors": vectors, "ed25519": ed25519}, indent=1, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -5,12 +5,30 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tower_secure_link::Delegation;
 
-use crate::args::DelegateArgs;
+use crate::args::{DelegateArgs, Format};
 use crate::failure::{runtime_failure, usage, Failure};
+#[cfg(feature = "ed25519")]
+use crate::keys::ed25519_layer;
 use crate::keys::{keyring, required_secret};
+#[cfg(not(feature = "ed25519"))]
+use crate::stand_ins::ed25519_layer;
 
 pub fn delegate(args: &DelegateArgs) -> Result<(), Failure> {
-    let root = keyring(&required_secret()?)?.signing_key().clone();
+    let secret = required_secret()?;
+    let root = match args.format {
+        Format::Hmac => keyring(&secret)?.signing_key().clone(),
+        Format::Ed25519 => ed25519_layer(Some(&secret))?
+            .keyring_handle()
+            .ok_or_else(|| usage("no Ed25519 key in SECURE_LINK_KEY"))?
+            .current()
+            .signing_key()
+            .clone(),
+        Format::Nginx | Format::NginxSecret => {
+            return Err(usage(
+                "--format: nginx links cannot be delegated; use hmac or ed25519",
+            ))
+        }
+    };
     if root.delegated_id().is_some() {
         return Err(usage(
             "SECURE_LINK_KEY holds a delegated key, which cannot delegate: use the root key",
