@@ -16,7 +16,7 @@ use http::Method;
 
 #[cfg(feature = "ed25519")]
 use super::Material;
-use super::{Key, KeyError};
+use super::{Delegated, Key, KeyError};
 use crate::path::canonical_prefix;
 use crate::token::delegation::{Scope, DERIVATION_LABEL, MAX_METHODS};
 use crate::token::{is_group, signature_matches, Claims, HmacSha256, SignatureText};
@@ -136,16 +136,6 @@ impl Delegation {
             ))
         }
     }
-}
-
-/// What a child key carries besides its signing state.
-#[derive(Clone)]
-pub(crate) struct Delegated {
-    pub(crate) scope: Scope,
-    /// The `sl_dlg` value its links carry.
-    pub(crate) param: String,
-    /// The child's secret (an Ed25519 child's private seed), for [`Key::to_delegated_text`].
-    secret: zeroize::Zeroizing<[u8; 32]>,
 }
 
 impl Key {

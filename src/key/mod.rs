@@ -27,6 +27,7 @@ use hkdf::Hkdf;
 use hmac::Mac as _;
 use sha2::Sha256;
 
+use crate::token::delegation::Scope;
 #[cfg(feature = "ed25519")]
 use crate::token::ed25519;
 use crate::token::{signature_matches, Claims, HmacSha256, SignatureText, KEY_ID_MAX_LEN};
@@ -37,7 +38,6 @@ mod keyring;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use delegation::Delegated;
 pub use delegation::Delegation;
 pub use error::KeyError;
 pub use keyring::{Keyring, KeyringHandle};
@@ -60,7 +60,17 @@ pub struct Key {
     id: Box<str>,
     material: Material,
     /// For a child key: the delegation it signs under (its id above is the root's).
-    delegated: Option<std::sync::Arc<delegation::Delegated>>,
+    delegated: Option<std::sync::Arc<Delegated>>,
+}
+
+/// What a child key carries besides its signing state.
+#[derive(Clone)]
+pub(crate) struct Delegated {
+    pub(crate) scope: Scope,
+    /// The `sl_dlg` value its links carry.
+    pub(crate) param: String,
+    /// The child's secret (an Ed25519 child's private seed), for [`Key::to_delegated_text`].
+    pub(crate) secret: zeroize::Zeroizing<[u8; 32]>,
 }
 
 #[derive(Clone)]
