@@ -115,8 +115,12 @@ impl<S, R> SecureLink<S, R> {
             }
         };
         let signed = verdict.is_signed();
+        // Looking for a link costs a scan of the query and path: only when the warning is wanted.
         #[cfg(feature = "tracing")]
-        if !signed && verify::carries_link(settings, uri) {
+        if !signed
+            && tracing::enabled!(target: "tower_secure_link", tracing::Level::WARN)
+            && verify::carries_link(settings, uri)
+        {
             warn_public_link(&self.settings, request);
         }
         if matches!(verdict, Verdict::Public) {
