@@ -155,6 +155,7 @@ impl<'a> Claims<'a> {
 
 impl Claims<'_> {
     fn message_len(&self, scheme_tag: &[u8]) -> usize {
+        let count = self.trailing_count();
         scheme_tag.len()
             + 4 * 9
             + self.key_id.len()
@@ -166,17 +167,19 @@ impl Claims<'_> {
             + self.expires.len()
             + self.nonce.map_or(0, str::len)
             + self.max_body.map_or(0, str::len)
-            + if self.has_extension() {
+            + if self.has_extension(count) {
                 4 * 2 + self.version.map_or(0, str::len) + self.group.map_or(0, str::len)
             } else {
                 0
             }
-            + self
-                .trailing()
-                .iter()
-                .take(self.trailing_count())
-                .map(|field| 4 + field.map_or(0, str::len))
-                .sum::<usize>()
+            + if count == 0 {
+                0
+            } else {
+                self.trailing()[..count]
+                    .iter()
+                    .map(|field| 4 + field.map_or(0, str::len))
+                    .sum::<usize>()
+            }
     }
 
     /// Fields 12 on: session, client networks, disposition, content type, uses, confirm,
@@ -193,13 +196,27 @@ impl Claims<'_> {
         ]
     }
 
-    /// How many of the fields from 12 on are written: up to the last one present.
+    /// How many of the fields from 12 on are written: up to the last one present. (Tested
+    /// from the last, without building the array: most links have none, and this runs on
+    /// every verify.)
     fn trailing_count(&self) -> usize {
-        let trailing = self.trailing();
-        trailing
-            .iter()
-            .rposition(Option::is_some)
-            .map_or(0, |last| last + 1)
+        if self.delegation.is_some() {
+            7
+        } else if self.confirm.is_some() {
+            6
+        } else if self.uses.is_some() {
+            5
+        } else if self.content_type.is_some() {
+            4
+        } else if self.disposition.is_some() {
+            3
+        } else if self.client_ip.is_some() {
+            2
+        } else if self.session.is_some() {
+            1
+        } else {
+            0
+        }
     }
 
     /// Links with a version, a group, a cookie session, client networks or response overrides
@@ -207,8 +224,8 @@ impl Claims<'_> {
     /// the ninth: 10 and 11 always, then 12 on up to the last one present, empty for absent
     /// ones before it. Others keep the nine, so their messages (and signatures) are what they
     /// always were.
-    fn has_extension(&self) -> bool {
-        self.version.is_some() || self.group.is_some() || self.trailing_count() > 0
+    fn has_extension(&self, trailing_count: usize) -> bool {
+        self.version.is_some() || self.group.is_some() || trailing_count > 0
     }
 
     /// Feeds the canonical message, under `scheme_tag`, to `sink` piece by piece.
@@ -228,12 +245,15 @@ impl Claims<'_> {
         field(&mut sink, self.expires.as_bytes());
         field(&mut sink, self.nonce.unwrap_or("").as_bytes());
         field(&mut sink, self.max_body.unwrap_or("").as_bytes());
-        if self.has_extension() {
+        let count = self.trailing_count();
+        if self.has_extension(count) {
             field(&mut sink, self.version.unwrap_or("").as_bytes());
             field(&mut sink, self.group.unwrap_or("").as_bytes());
         }
-        for value in self.trailing().iter().take(self.trailing_count()) {
-            field(&mut sink, value.unwrap_or("").as_bytes());
+        if count > 0 {
+            for value in &self.trailing()[..count] {
+                field(&mut sink, value.unwrap_or("").as_bytes());
+            }
         }
     }
 
@@ -253,7 +273,17 @@ impl Claims<'_> {
         scheme_tag: &[u8],
         use_message: impl FnOnce(&[u8]) -> T,
     ) -> T {
-        let len = self.message_len(scheme_tag);
+        self.with_message_of_len(self.message_len(scheme_tag), scheme_tag, use_message)
+    }
+
+    /// [`with_message`](Self::with_message) for a message whose length is known (`len` is
+    /// `message_len(scheme_tag)`).
+    fn with_message_of_len<T>(
+        &self,
+        len: usize,
+        scheme_tag: &[u8],
+        use_message: impl FnOnce(&[u8]) -> T,
+    ) -> T {
         if len <= STACK_MESSAGE_LEN {
             let mut buffer = [0u8; STACK_MESSAGE_LEN];
             let mut rest = &mut buffer[..len];
@@ -274,8 +304,9 @@ impl Claims<'_> {
     /// The HMAC-SHA256 tag of the canonical message, from the keyed state `mac`.
     pub(crate) fn tag(&self, mac: &HmacSha256) -> [u8; 32] {
         let mut mac = mac.clone();
-        if self.message_len(VERSION_TAG) <= STACK_MESSAGE_LEN {
-            self.with_message(VERSION_TAG, |message| mac.update(message));
+        let len = self.message_len(VERSION_TAG);
+        if len <= STACK_MESSAGE_LEN {
+            self.with_message_of_len(len, VERSION_TAG, |message| mac.update(message));
         } else {
             // Long messages go in piece by piece rather than through a heap buffer.
             self.write_message(VERSION_TAG, |bytes| mac.update(bytes));
