@@ -268,6 +268,7 @@ impl Claims<'_> {
     /// Hands the whole canonical message under `scheme_tag` to `use_message` in one piece: on
     /// the stack when it fits (one update of the whole message costs far less than a dozen
     /// small ones), else in a heap buffer.
+    #[cfg_attr(not(feature = "ed25519"), allow(dead_code))]
     pub(crate) fn with_message<T>(
         &self,
         scheme_tag: &[u8],
