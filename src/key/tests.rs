@@ -104,12 +104,7 @@ impl VectorNumbers {
             version: v["version"].as_str(),
             group: v["group"].as_str(),
             session: self.session.as_deref(),
-            client_ip: None,
-            disposition: None,
-            content_type: None,
-            uses: None,
-            confirm: None,
-            delegation: None,
+            ..Claims::basic("", Scope::Path, "", "")
         }
     }
 }

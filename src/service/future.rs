@@ -237,30 +237,14 @@ where
                     give_back,
                 } => {
                     let answer = ready!(future.poll(cx));
-                    if let Some(give_back) = give_back.take() {
-                        // Decided on the service's own answer, before the layer changes it: a
-                        // 5xx or an error is the application failing, not the link being used.
-                        let failed = answer
-                            .as_ref()
-                            .map_or(true, |response| response.status().is_server_error());
-                        if failed {
-                            give_back.release();
-                        }
+                    release_if_failed(give_back.take(), &answer);
+                    let response = Answer {
+                        version: version.take(),
+                        conceal: conceal.take(),
+                        on_success: on_success.take(),
+                        private: private.take(),
                     }
-                    let mut response = answer?;
-                    if let Some(check) = version.take() {
-                        response = check.apply(response);
-                    }
-                    if let Some(redirected) = conceal.take() {
-                        response = concealed(response, *redirected);
-                    }
-                    // After concealment: a download name the link signed names no hidden target.
-                    if let Some(headers) = on_success.take() {
-                        headers.apply(&mut response);
-                    }
-                    if let Some(cache_control) = private.take() {
-                        mark_private(&mut response, cache_control);
-                    }
+                    .apply(answer?);
                     return Poll::Ready(Ok(response));
                 }
                 KindProj::Rejected { response } => {
@@ -318,6 +302,49 @@ where
                 }
             }
         }
+    }
+}
+
+/// Gives a one-time use back when the application failed: decided on the service's own answer,
+/// before the layer changes it (a 5xx or an error is the application failing, not the link
+/// being used).
+fn release_if_failed<B, E>(give_back: Option<Box<GiveBack>>, answer: &Result<Response<B>, E>) {
+    let Some(give_back) = give_back else {
+        return;
+    };
+    let failed = answer
+        .as_ref()
+        .map_or(true, |response| response.status().is_server_error());
+    if failed {
+        give_back.release();
+    }
+}
+
+/// What a valid link's answer is made to carry, applied in this order once the inner service
+/// answered.
+struct Answer<ResBody> {
+    version: Option<Box<VersionCheck<ResBody>>>,
+    conceal: Option<Box<Response<ResBody>>>,
+    on_success: Option<Box<OnSuccess>>,
+    private: Option<HeaderValue>,
+}
+
+impl<ResBody> Answer<ResBody> {
+    fn apply(self, mut response: Response<ResBody>) -> Response<ResBody> {
+        if let Some(check) = self.version {
+            response = check.apply(response);
+        }
+        if let Some(redirected) = self.conceal {
+            response = concealed(response, *redirected);
+        }
+        // After concealment: a download name the link signed names no hidden target.
+        if let Some(headers) = self.on_success {
+            headers.apply(&mut response);
+        }
+        if let Some(cache_control) = self.private {
+            mark_private(&mut response, cache_control);
+        }
+        response
     }
 }
 

@@ -151,86 +151,93 @@ impl fmt::Display for SignError {
                  drop it from the target or stop ignoring it"
             );
         }
-        f.write_str(match self.kind {
-            SignErrorKind::InvalidTarget => {
+        f.write_str(self.kind.message())
+    }
+}
+
+impl SignErrorKind {
+    /// The reason, in words (with the fix where there is one).
+    fn message(self) -> &'static str {
+        match self {
+            Self::InvalidTarget => {
                 "the target path must start with '/' and hold no bad escape, NUL, invalid UTF-8, \
                  escaped '/', '\\', or '..' above the root, nor name a private prefix in another \
                  letter case"
             }
-            SignErrorKind::ReservedParameter => {
+            Self::ReservedParameter => {
                 "the target's query already holds a parameter with the reserved signing prefix"
             }
-            SignErrorKind::IgnoredParameter => {
+            Self::IgnoredParameter => {
                 "the target's query holds a parameter the layer ignores when it verifies"
             }
-            SignErrorKind::LifetimeTooLong => "the link would outlive the maximum lifetime",
-            SignErrorKind::InvalidTimes => {
+            Self::LifetimeTooLong => "the link would outlive the maximum lifetime",
+            Self::InvalidTimes => {
                 "the times do not fit: the not-before time is after the expiry, a cookie session \
                  is under one second, or an nginx expiry is not a positive number of seconds"
             }
-            SignErrorKind::InvalidMethod => "the method must be 1 to 16 upper-case letters",
-            SignErrorKind::NotSupportedByScheme => {
+            Self::InvalidMethod => "the method must be 1 to 16 upper-case letters",
+            Self::NotSupportedByScheme => {
                 "the link format cannot express that (nginx links bind no method or start \
                  time; native links need a numeric expiry)"
             }
-            SignErrorKind::MissingClientIp => "the nginx template needs the client's address",
-            SignErrorKind::NoRandomness => "no randomness was available for a one-time nonce",
-            SignErrorKind::InvalidBaseUrl => {
+            Self::MissingClientIp => "the nginx template needs the client's address",
+            Self::NoRandomness => "no randomness was available for a one-time nonce",
+            Self::InvalidBaseUrl => {
                 "the base URL must be an http(s) origin such as https://example.com"
             }
-            SignErrorKind::InvalidGroup => crate::token::GROUP_RULE,
-            SignErrorKind::VersionNeedsGet => {
+            Self::InvalidGroup => crate::token::GROUP_RULE,
+            Self::VersionNeedsGet => {
                 "only GET links can be bound to a version (it is checked on the response)"
             }
-            SignErrorKind::VerifyOnlyKey => {
+            Self::VerifyOnlyKey => {
                 "the signing key cannot mint this link: an Ed25519 public key only verifies \
                  (mint where the private key is), and opaque links need an HMAC key"
             }
-            SignErrorKind::NoOpaquePrefix => {
+            Self::NoOpaquePrefix => {
                 "opaque links need an opaque prefix on the layer (with_opaque_prefix)"
             }
-            SignErrorKind::OutOfRange => {
+            Self::OutOfRange => {
                 "a number in the link (expiry, not-before time or upload limit) is over 2^63 - 1 \
                  (9223372036854775807), the largest a verifier reads: choose an earlier time or \
                  a smaller limit"
             }
-            SignErrorKind::InvalidVersion => {
+            Self::InvalidVersion => {
                 "a version must be 1 to 192 bytes that a header value can hold (an ETag or \
                  Last-Modified value, or file_version's)"
             }
-            SignErrorKind::ReservedPath => {
+            Self::ReservedPath => {
                 "the layer would read this path as a token: it holds a segment starting with \
                  the folder-token marker ('sl_t~' for the default prefix) or lies under the \
                  opaque prefix; rename the segment or sign another path"
             }
-            SignErrorKind::NotPrivate => {
+            Self::NotPrivate => {
                 "the target is public to the layer, which would pass the request on without \
                  opening the link: opaque links and folder links in the path need a target \
                  under a private prefix (use a plain link, or the folder link's query form)"
             }
-            SignErrorKind::InvalidClientIp => {
+            Self::InvalidClientIp => {
                 "a client network must be an IP address or a CIDR block with no bits set past \
                  its length (203.0.113.0/24, 2001:db8::/32; write IPv4 addresses in IPv4 form), \
                  at most 16 per link"
             }
-            SignErrorKind::InvalidFileName => {
+            Self::InvalidFileName => {
                 "a download name must be 1 to 255 bytes with no control character, '/', '\\' or \
                  bidirectional control, and not '.' or '..' (quotes, ';' and non-ASCII are fine)"
             }
-            SignErrorKind::InvalidContentType => {
+            Self::InvalidContentType => {
                 "a content type must be type/subtype with optional '; name=value' parameters of \
                  token characters (no quotes, no spaces inside), at most 127 bytes"
             }
-            SignErrorKind::InvalidUses => "a link may have 1 to 100 uses",
-            SignErrorKind::OutsideDelegation => "the link lies outside this key's delegation",
-            SignErrorKind::ConfirmNeedsGet => {
+            Self::InvalidUses => "a link may have 1 to 100 uses",
+            Self::OutsideDelegation => "the link lies outside this key's delegation",
+            Self::ConfirmNeedsGet => {
                 "a confirm link is a GET link (its page's POST fetches the file): drop the method"
             }
-            SignErrorKind::TooLong => {
+            Self::TooLong => {
                 "the link would be too long for a request target (at most 65534 bytes): sign a \
                  shorter path or query"
             }
-        })
+        }
     }
 }
 

@@ -481,35 +481,11 @@ impl<'a> LinkBuilder<'a> {
         target: &Target<'_>,
     ) -> Result<String, SignError> {
         let method = self.method.as_str();
-        if !is_method_scope(method) {
-            return Err(fail(SignErrorKind::InvalidMethod));
-        }
-        let version = self
-            .version
-            .as_ref()
-            .map(|version| version.as_deref().map_err(|kind| fail(*kind)))
-            .transpose()?;
-        // A version is checked on what the service answers: only reads have one.
-        if version.is_some() && method != DEFAULT_METHOD {
-            return Err(fail(SignErrorKind::VersionNeedsGet));
-        }
-        if self.confirm && method != DEFAULT_METHOD {
-            return Err(fail(SignErrorKind::ConfirmNeedsGet));
-        }
-        if self.group.is_some_and(|group| !is_group(group)) {
-            return Err(fail(SignErrorKind::InvalidGroup));
-        }
-        if self.max_body.is_some_and(|limit| limit > MAX_NUMBER) {
-            return Err(fail(SignErrorKind::OutOfRange));
-        }
+        let version = self.checked_options(method)?;
         let networks = self.networks_text()?;
         let (disposition, content_type) = self.overrides()?;
         let mut uses_text = Decimal::default();
-        let uses = match self.uses {
-            None | Some(1) => None,
-            Some(uses) if (2..=MAX_USES).contains(&uses) => Some(uses_text.text(u64::from(uses))),
-            Some(_) => return Err(fail(SignErrorKind::InvalidUses)),
-        };
+        let uses = self.uses_count()?.map(|uses| uses_text.text(uses));
 
         let expires = self.expiry.native_expiry(settings, self.window)?;
         // The expiry is at most `MAX_NUMBER`, so this also keeps not-before within range.
@@ -530,14 +506,14 @@ impl<'a> LinkBuilder<'a> {
         let key = keyring.signing_key();
         let delegated = key.delegated();
         let group = match delegated {
+            Some(_) if self.opaque => {
+                return Err(SignError::outside_delegation("link kind: opaque links"))
+            }
             Some(delegated) => {
                 within_delegation(delegated, target.decoded_path, method, expires, self.group)?
             }
             None => self.group,
         };
-        if delegated.is_some() && self.opaque {
-            return Err(SignError::outside_delegation("link kind: opaque links"));
-        }
         let claims = Claims {
             key_id: key.id(),
             method,
@@ -597,6 +573,41 @@ pub(crate) fn within_delegation<'g>(
 }
 
 impl LinkBuilder<'_> {
+    /// Refuses what no native link for `method` can carry; the bound version, if any.
+    fn checked_options(&self, method: &str) -> Result<Option<&str>, SignError> {
+        if !is_method_scope(method) {
+            return Err(fail(SignErrorKind::InvalidMethod));
+        }
+        let version = self
+            .version
+            .as_ref()
+            .map(|version| version.as_deref().map_err(|kind| fail(*kind)))
+            .transpose()?;
+        // A version is checked on what the service answers: only reads have one.
+        if version.is_some() && method != DEFAULT_METHOD {
+            return Err(fail(SignErrorKind::VersionNeedsGet));
+        }
+        if self.confirm && method != DEFAULT_METHOD {
+            return Err(fail(SignErrorKind::ConfirmNeedsGet));
+        }
+        if self.group.is_some_and(|group| !is_group(group)) {
+            return Err(fail(SignErrorKind::InvalidGroup));
+        }
+        if self.max_body.is_some_and(|limit| limit > MAX_NUMBER) {
+            return Err(fail(SignErrorKind::OutOfRange));
+        }
+        Ok(version)
+    }
+
+    /// The `sl_uses` count to carry: none for one use.
+    fn uses_count(&self) -> Result<Option<u64>, SignError> {
+        match self.uses {
+            None | Some(1) => Ok(None),
+            Some(uses) if (2..=MAX_USES).contains(&uses) => Ok(Some(u64::from(uses))),
+            Some(_) => Err(fail(SignErrorKind::InvalidUses)),
+        }
+    }
+
     /// The `sl_cd` and `sl_ct` values asked for.
     fn overrides(&self) -> Result<(Option<String>, Option<String>), SignError> {
         let disposition = match self.disposition {

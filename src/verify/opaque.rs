@@ -62,11 +62,7 @@ pub(super) fn admit<'p, 'q>(
         "" => None,
         text => Some(parse_seconds(text)?),
     };
-    let confirm = match claims.confirm {
-        "" => false,
-        "1" if !claims.nonce.is_empty() && claims.method == DEFAULT_METHOD => true,
-        _ => return Err(RejectionKind::MalformedToken),
-    };
+    let confirm = claims.confirm == "1";
     let method = steps::counted_method(confirm, presented.method);
     let (own_method, now) =
         steps::validate(settings, claims.method, (expires, not_before), method)?;
@@ -76,13 +72,7 @@ pub(super) fn admit<'p, 'q>(
         networks,
         (presented.extensions, presented.headers),
     )?;
-    let uses = match claims.uses {
-        "" => 1,
-        text => parse_uses(text)?.0,
-    };
-    if uses > 1 && claims.nonce.is_empty() {
-        return Err(RejectionKind::MalformedToken);
-    }
+    let uses = parse_uses(claims.uses).map_or(1, |(uses, _)| uses);
     let as_get = steps::one_time_step(
         confirm,
         !claims.nonce.is_empty() && own_method,
@@ -226,7 +216,14 @@ impl<'a> Opened<'a> {
             *field = next_field(rest)?;
             (read, last) = (read + 1, *field);
         }
-        let later_sound = (opened.client_ip.is_empty() || is_networks(opened.client_ip))
+        // A count of uses and a confirmation belong to a one-time (and, confirmed, GET) link.
+        let one_time = !opened.nonce.is_empty();
+        let uses_sound = opened.uses.is_empty() || (one_time && parse_uses(opened.uses).is_ok());
+        let confirm_sound = opened.confirm.is_empty()
+            || (opened.confirm == "1" && one_time && opened.method == DEFAULT_METHOD);
+        let later_sound = uses_sound
+            && confirm_sound
+            && (opened.client_ip.is_empty() || is_networks(opened.client_ip))
             && (opened.disposition.is_empty() || parse_disposition(opened.disposition).is_some())
             && (opened.content_type.is_empty()
                 || parse_content_type(opened.content_type).is_some());
